@@ -1,0 +1,1 @@
+"""MJCF scenes and generated textures shipped as package data."""

@@ -1,0 +1,1 @@
+"""Tabletop manipulation: scene, task definitions, env and scripted experts."""

@@ -1,0 +1,37 @@
+"""Build an environment from a task spec: the start of the chain
+env -> renderer -> reward -> wrapper -> learner.
+
+Example:
+    >>> import robrew
+    >>> env = robrew.make_env("tabletop_pick_place", render_mode="rgb_array")
+    >>> obs, info = env.reset(seed=0)
+    >>> frame = env.render()          # (224, 224, 3) uint8 from the task camera
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from robrew.taskspec import TaskSpec, load_task
+
+
+def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) -> gym.Env:
+    """Makes the task's env with its horizon, camera and image size.
+
+    Args:
+        task: A :class:`TaskSpec`, a shipped task name, or a path to a task file.
+        render_mode: ``None`` (state only) or ``"rgb_array"``.
+        **overrides: Env keyword arguments that take precedence over the spec's.
+
+    Returns:
+        The Gymnasium env (robrew envs truncate themselves at the horizon).
+    """
+    import robrew.envs  # noqa: F401  (registers the env ids)
+
+    spec = load_task(task) if isinstance(task, str) else task
+    height, width = spec.image_size
+    kwargs = {"horizon": spec.horizon, "width": width, "height": height, **spec.env_kwargs}
+    if spec.camera != "default":
+        kwargs["camera"] = spec.camera
+    kwargs.update(overrides)
+    return gym.make(spec.env_id, render_mode=render_mode, **kwargs)

@@ -1,0 +1,1 @@
+"""Task specs shipped as package data (one YAML file per task)."""
