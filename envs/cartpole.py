@@ -38,6 +38,8 @@ class CartPoleEnv(InvertedPendulumEnv):
         >>> env = gym.make("robrew/CartPole-v0", render_mode="rgb_array")
     """
 
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+
     def __init__(
         self,
         camera: CameraArg = "side",
@@ -57,6 +59,7 @@ class CartPoleEnv(InvertedPendulumEnv):
             self, camera, width, height, horizon, upright_angle, success_fraction, render_mode, reset_noise_scale
         )
         self.render_mode = render_mode
+        self.metadata = type(self).metadata  # the parent advertises modes we do not support
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(4,), dtype=np.float32)
         self.horizon, self.upright_angle, self.success_fraction = int(horizon), upright_angle, success_fraction
         self._t = 0

@@ -58,6 +58,8 @@ class HumanoidPoseEnv(HumanoidEnv):
         >>> env = gym.make("robrew/HumanoidPose-v0", pose="kneeling", look="clip", camera="fixed")
     """
 
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 67}
+
     def __init__(
         self,
         pose: str = "kneeling",
@@ -90,6 +92,7 @@ class HumanoidPoseEnv(HumanoidEnv):
             self, pose, look, camera, width, height, horizon, success_fraction, render_mode, shadows, reset_noise_scale
         )
         self.render_mode = render_mode
+        self.metadata = type(self).metadata  # the parent advertises modes we do not support
         self.pose, self.look, self.horizon = pose, look, int(horizon)
         self.success_fraction = float(success_fraction)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=self.observation_space.shape, dtype=np.float32)
