@@ -1,0 +1,30 @@
+# Two commands for a fresh machine (see README): `make demo` and `make test`.
+# Each creates .venv if needed and installs robrew non-editably, so what runs is
+# exactly what `pip install .` ships.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export MUJOCO_GL ?= egl
+
+.PHONY: demo test install bench clean
+
+$(VENV)/.deps: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q ".[test]"
+	touch $@
+
+install: $(VENV)/.deps
+	$(PY) -m pip install -q --no-deps --force-reinstall .
+
+demo: install
+	cd /tmp && $(abspath $(VENV))/bin/robrew-demo hydra.run.dir=$(abspath runs)/demo/hydra out_dir=$(abspath runs)/demo
+
+test: install
+	$(VENV)/bin/pytest -n 2 tests
+
+bench: install
+	$(PY) scripts/bench_render.py
+
+clean:
+	rm -rf build *.egg-info runs outputs

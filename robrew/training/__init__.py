@@ -1,0 +1,1 @@
+"""Training: policies with SB3 on robrew envs."""

@@ -1,0 +1,62 @@
+"""Renderer throughput: robrew's Renderer vs stock Gymnasium ``env.render()``, same run.
+
+Both render the same Humanoid-v5 state at the same size from the same tracking camera;
+stock Gymnasium keeps MuJoCo's defaults (shadows, reflections), robrew turns them off.
+Also times a robrew env step + render, the cost a reward wrapper pays per step.
+
+Usage:
+    python scripts/bench_render.py [--size 224] [--frames 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+import gymnasium as gym
+import numpy as np
+
+import robrew.envs  # noqa: F401
+from robrew.envs.humanoid_pose import CAMERA_PRESETS
+from robrew.render import Renderer
+
+
+def fps(fn, frames: int) -> float:
+    for _ in range(5):
+        fn()
+    start = time.perf_counter()
+    for _ in range(frames):
+        fn()
+    return frames / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--frames", type=int, default=200)
+    args = parser.parse_args()
+    size, n = args.size, args.frames
+
+    stock = gym.make("Humanoid-v5", render_mode="rgb_array", width=size, height=size)
+    stock.reset(seed=0)
+    u = stock.unwrapped
+    ours = Renderer(u.model, size, size, CAMERA_PRESETS["stock"])
+    assert ours.render(u.data).shape == stock.render().shape
+
+    stock_fps = fps(stock.render, n)
+    ours_fps = fps(lambda: ours.render(u.data), n)
+    env = gym.make("robrew/HumanoidPose-v0", render_mode="rgb_array", width=size, height=size)
+    env.reset(seed=0)
+    zero = np.zeros(env.action_space.shape)
+    step_fps = fps(lambda: (env.step(zero), env.render()), n)
+
+    print(f"Humanoid-v5 {size}x{size}, {n} frames each (MUJOCO_GL={__import__('os').environ['MUJOCO_GL']})")
+    print(f"stock gymnasium env.render():   {stock_fps:8.1f} frames/s")
+    print(f"robrew Renderer:                {ours_fps:8.1f} frames/s")
+    print(f"ratio robrew / stock:           {ours_fps / stock_fps:8.2f}x")
+    print(f"robrew env step + render:       {step_fps:8.1f} steps/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The installed (non-editable) package works from any directory: every env makes, every task loads."""
+
+import subprocess
+import sys
+
+SCRIPT = """
+import robrew, gymnasium as gym, robrew.envs
+from robrew.envs import ENV_IDS
+assert "site-packages" in robrew.__file__, robrew.__file__
+for env_id in ENV_IDS:
+    env = gym.make(env_id, render_mode="rgb_array", width=32, height=32)
+    env.reset(seed=0)
+    assert env.render().shape == (32, 32, 3)
+for name in robrew.list_tasks():
+    robrew.make_env(robrew.load_task(name)).reset(seed=0)
+print("ok", len(ENV_IDS), len(robrew.list_tasks()))
+"""
+
+
+def test_import_from_outside_the_repo(tmp_path):
+    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", "6", "13"]
+
+
+def test_import_robrew_is_light(tmp_path):
+    code = "import sys, robrew, robrew.envs; print(any(m in sys.modules for m in ('torch', 'open_clip')))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
