@@ -8,13 +8,32 @@ before MuJoCo is imported).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import warnings
 from dataclasses import dataclass, field
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
+
+
+def _load_triton_before_mesa() -> None:
+    """Loads triton's native library (if installed) before the first GL context.
+
+    Mesa's software EGL/OSMesa (llvmpipe) and triton each bring their own LLVM. Loaded
+    Mesa-first, the process segfaults as soon as torch imports triton (e.g. at the first
+    torch optimizer); triton-first is safe. Rendering and torch share a process whenever a
+    reward model scores frames, so the renderer takes care of the order.
+    """
+    if os.environ.get("MUJOCO_GL", "egl") not in ("egl", "osmesa") or importlib.util.find_spec("triton") is None:
+        return
+    try:
+        importlib.import_module("triton._C.libtriton")
+    except ImportError as e:  # a broken triton only matters to torch.compile: say so, keep rendering
+        warnings.warn(f"could not preload triton before Mesa ({e}); torch.compile may crash this process")
 
 
 def _check_gl_backend() -> None:
@@ -98,6 +117,7 @@ class Renderer:
         vis.offwidth = max(int(vis.offwidth), self.width)
         vis.offheight = max(int(vis.offheight), self.height)
         _check_gl_backend()
+        _load_triton_before_mesa()
         self._renderer = mujoco.Renderer(self.model, self.height, self.width)
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = int(self.shadows)

@@ -43,3 +43,20 @@ def test_bad_camera_and_size_fail_clearly(humanoid):
 def test_large_frames_grow_the_offscreen_buffer(humanoid):
     frame = Renderer(humanoid.model, 1000, 700).render(humanoid.data)
     assert frame.shape == (700, 1000, 3)
+
+
+def test_rendering_then_torch_does_not_crash(tmp_path):
+    # Mesa's llvmpipe and triton both ship LLVM; render-then-torch segfaulted before the fix.
+    import subprocess
+    import sys
+
+    code = (
+        "import robrew, gymnasium as gym, robrew.envs\n"
+        "env = gym.make('robrew/CartPole-v0', render_mode='rgb_array', width=32, height=32)\n"
+        "env.reset(seed=0); env.render()\n"
+        "import torch\n"
+        "torch.optim.Adam([torch.nn.Parameter(torch.zeros(3))])\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stderr[-1500:])
