@@ -3,6 +3,36 @@
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
+# Tests never touch the network: the hub answers from the local cache or fails at once.
+# (Read by huggingface_hub at import, so it must be set before anything imports it.)
+os.environ["HF_HUB_OFFLINE"] = "1"
 
 import robrew  # noqa: E402,F401  (before any mujoco import)
 import robrew.envs  # noqa: E402,F401
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+TINY_CLIP_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory):
+    """A randomly initialised open_clip model saved in open_clip's local-dir layout
+    (open_clip_config.json + open_clip_model.safetensors): loadable with no network."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = open_clip.CLIP(**TINY_CLIP_CFG)
+    out = tmp_path_factory.mktemp("tiny_clip")
+    cfg = {"model_cfg": TINY_CLIP_CFG, "preprocess_cfg": {"mean": [0.48, 0.46, 0.41], "std": [0.27, 0.26, 0.28]}}
+    (out / "open_clip_config.json").write_text(json.dumps(cfg))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "open_clip_model.safetensors")
+    return out

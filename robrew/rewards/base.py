@@ -1,0 +1,139 @@
+"""The reward-model interface: a pure batched module, frames and/or observations (plus
+instructions) in, float32[B] out. It knows nothing about environments.
+
+Subclasses implement :meth:`RewardModel.forward` on one batch of tensors already on
+the model's device; :meth:`RewardModel.score` takes numpy or torch input of any batch
+size, splits it into ``batch_size`` chunks, and checks the output.
+
+Example:
+    >>> model = make_reward("frame_mean")
+    >>> model.score(frames=np.zeros((4, 64, 64, 3), np.uint8))
+    array([0., 0., 0., 0.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class RewardModelError(RuntimeError):
+    """A reward model cannot be built, loaded or evaluated; the message says how to fix it."""
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` picks CUDA when available, else CPU; anything else is passed to torch."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for ``precision`` on ``device``; ``None`` means plain fp32.
+
+    ``"auto"`` is bf16 on CUDA (fp16 where bf16 is unsupported) and fp32 on CPU.
+    """
+    if precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    table = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if precision not in table:
+        raise ValueError(f"precision must be one of {['auto', *table]}, got {precision!r}")
+    return table[precision]
+
+
+class RewardModel(nn.Module):
+    """Base class of every reward model.
+
+    Class attributes a subclass sets:
+        name: Registry name.
+        needs_frames: Whether :meth:`forward` reads frames (uint8 B×H×W×3).
+        needs_obs: Whether it reads observations (float B×D).
+        is_trainable: Whether it has learned weights to save (safetensors).
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
+        batch_size: Largest batch passed to :meth:`forward` at once.
+    """
+
+    name: ClassVar[str] = ""
+    needs_frames: ClassVar[bool] = True
+    needs_obs: ClassVar[bool] = False
+    is_trainable: ClassVar[bool] = False
+
+    def __init__(self, device: str | torch.device = "cpu", batch_size: int = 64):
+        super().__init__()
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.device = resolve_device(device)
+        self.batch_size = int(batch_size)
+
+    def config(self) -> dict:
+        """JSON-serialisable constructor arguments (used by :func:`save_reward_model`)."""
+        return {"batch_size": self.batch_size}
+
+    def forward(
+        self, frames: torch.Tensor | None, obs: torch.Tensor | None, instructions: Sequence[str] | None
+    ) -> torch.Tensor:
+        """Scores one batch already on ``self.device``; returns float32 of shape [B]."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def score(
+        self,
+        frames: np.ndarray | torch.Tensor | None = None,
+        obs: np.ndarray | torch.Tensor | None = None,
+        instructions: str | Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Scores a batch of any size.
+
+        Args:
+            frames: uint8 (B, H, W, 3), numpy or torch (any device).
+            obs: (B, D) observations.
+            instructions: One string for the whole batch, one per row, or ``None``.
+
+        Returns:
+            float32 numpy array of shape (B,).
+
+        Raises:
+            ValueError: a required input is missing or batch sizes disagree.
+            RewardModelError: the model produced NaN or inf.
+        """
+        if self.needs_frames and frames is None:
+            raise ValueError(f"reward model {self.name!r} needs frames (uint8 B×H×W×3)")
+        if self.needs_obs and obs is None:
+            raise ValueError(f"reward model {self.name!r} needs observations")
+        sizes = {len(x) for x in (frames, obs) if x is not None}
+        if len(sizes) != 1:
+            raise ValueError(f"frames and obs must be given with one batch size, got sizes {sorted(sizes)}")
+        n = sizes.pop()
+        if isinstance(instructions, str):
+            instructions = [instructions] * n
+        if instructions is not None and len(instructions) != n:
+            raise ValueError(f"got {len(instructions)} instructions for a batch of {n}")
+        out = np.empty(n, dtype=np.float32)
+        for start in range(0, n, self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            f = self._to_device(frames[sl], dtype=torch.uint8) if self.needs_frames else None
+            o = self._to_device(obs[sl], dtype=torch.float32) if self.needs_obs else None
+            ins = list(instructions[sl]) if instructions is not None else None
+            r = self.forward(f, o, ins)
+            out[sl] = r.detach().float().cpu().numpy()
+        if not np.all(np.isfinite(out)):
+            raise RewardModelError(
+                f"reward model {self.name!r} returned non-finite rewards ({int((~np.isfinite(out)).sum())} of {n}); "
+                "check its inputs (NaN observations?) and, for learned models, the checkpoint"
+            )
+        return out
+
+    def _to_device(self, x: np.ndarray | torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(np.ascontiguousarray(x))
+        if self.device.type == "cuda" and x.device.type == "cpu":
+            x = x.pin_memory().to(self.device, non_blocking=True)  # uint8 crosses the bus once
+        return x.to(self.device, dtype=dtype)

@@ -1,0 +1,144 @@
+"""Reward models in Stable-Baselines3: a VecEnv wrapper, a helper to build the stack,
+and a callback that logs model reward next to ground-truth success.
+
+The sub-envs render inside their own step (:class:`FrameInInfo`, in the worker process
+for ``SubprocVecEnv``); the wrapper, in the main process, scores all envs of a step in
+one model call. On an episode end SB3 has already reset the sub-env: the scored frame is
+still the terminal one (it was rendered before the reset) and the scored observation is
+``info["terminal_observation"]``.
+
+Stack order matters: Monitor (inside ``make_vec_env``) sees the *env* reward, so its
+``rollout/ep_rew_mean`` is the env's; put this wrapper *inside* ``VecNormalize``.
+
+Example:
+    >>> venv = make_scored_vec_env(lambda: gym.make("Pusher-v5", render_mode="rgb_array"), 4, model)
+    >>> PPO("MlpPolicy", venv).learn(10_000, callback=RewardLoggingCallback())
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
+
+from robrew.rewards.base import RewardModel
+from robrew.wrappers.compose import RewardComposition
+from robrew.wrappers.frames import FRAME_KEY, FrameInInfo
+
+
+class VecRewardModelWrapper(VecEnvWrapper):
+    """Replaces (or combines) a VecEnv's rewards with a reward model's, one call per step.
+
+    Args:
+        venv: VecEnv whose sub-envs are wrapped in :class:`FrameInInfo` if the model needs frames.
+        model: Any :class:`RewardModel`.
+        composition: How to combine with the env reward (default: replace it).
+        use_instructions: Pass ``info["instruction"]`` (when present) to the model.
+    """
+
+    def __init__(
+        self,
+        venv: VecEnv,
+        model: RewardModel,
+        composition: RewardComposition | None = None,
+        use_instructions: bool = True,
+    ):
+        super().__init__(venv)
+        self.model = model
+        self.composition = composition or RewardComposition()
+        self.use_instructions = use_instructions
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        frames = None
+        if self.model.needs_frames:
+            if any(FRAME_KEY not in info for info in infos):
+                raise RuntimeError(
+                    f"reward model {self.model.name!r} needs frames, but the sub-envs do not put them in info; "
+                    "wrap each env in robrew.wrappers.FrameInInfo (or build the stack with make_scored_vec_env)"
+                )
+            frames = np.stack([info.pop(FRAME_KEY) for info in infos])
+        model_obs = None
+        if self.model.needs_obs:
+            model_obs = np.stack(
+                [info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)]
+            ).astype(np.float32)
+        instructions = None
+        if self.use_instructions and all("instruction" in info for info in infos):
+            instructions = [info["instruction"] for info in infos]
+        model_rewards = self.model.score(frames=frames, obs=model_obs, instructions=instructions)
+        for info, r_env, r_model in zip(infos, rewards, model_rewards):
+            info["env_reward"], info["model_reward"] = float(r_env), float(r_model)
+        return obs, self.composition(rewards, model_rewards).astype(np.float32), dones, infos
+
+
+def make_scored_vec_env(
+    env_fn: Callable[[], gym.Env],
+    n_envs: int,
+    model: RewardModel,
+    composition: RewardComposition | None = None,
+    subprocess: bool = False,
+    seed: int | None = None,
+) -> VecRewardModelWrapper:
+    """Builds env_fn x n_envs -> Monitor -> FrameInInfo -> (Dummy|Subproc)VecEnv -> reward wrapper.
+
+    Args:
+        env_fn: Makes one env (with ``render_mode="rgb_array"`` if the model needs frames);
+            must be picklable for ``subprocess=True``.
+        n_envs: Number of envs.
+        model: The reward model (lives in this process).
+        composition: Reward composition.
+        subprocess: Use ``SubprocVecEnv`` (rendering runs in the workers).
+        seed: Seed of the first env (env i gets seed + i).
+
+    Returns:
+        The wrapped VecEnv; wrap it in ``VecNormalize`` yourself if wanted.
+    """
+    from stable_baselines3.common.env_util import make_vec_env
+
+    wrapper = FrameInInfo if model.needs_frames else None
+    vec_cls = SubprocVecEnv if subprocess else DummyVecEnv
+    venv = make_vec_env(env_fn, n_envs=n_envs, seed=seed, vec_env_cls=vec_cls, wrapper_class=wrapper)
+    return VecRewardModelWrapper(venv, model, composition)
+
+
+class RewardLoggingCallback(BaseCallback):
+    """Logs, per finished episode, the sum of model reward and of env reward and the
+    ground-truth success (``info["is_success"]`` on the last step), averaged over the
+    last ``window`` episodes: ``reward/ep_model_reward_mean``, ``reward/ep_env_reward_mean``,
+    ``reward/true_success_rate``.
+    """
+
+    def __init__(self, window: int = 100, verbose: int = 0):
+        super().__init__(verbose)
+        self.window = window
+        self.model_sums = self.env_sums = None
+        self.episodes: deque[tuple[float, float, float]] = deque(maxlen=window)
+
+    def _on_training_start(self) -> None:
+        n = self.training_env.num_envs
+        self.model_sums, self.env_sums = np.zeros(n), np.zeros(n)
+
+    def _on_step(self) -> bool:
+        infos, dones = self.locals["infos"], self.locals["dones"]
+        for i, (info, done) in enumerate(zip(infos, dones)):
+            self.model_sums[i] += info.get("model_reward", 0.0)
+            self.env_sums[i] += info.get("env_reward", 0.0)
+            if done:
+                success = float(info["is_success"]) if "is_success" in info else float("nan")
+                self.episodes.append((self.model_sums[i], self.env_sums[i], success))
+                self.model_sums[i] = self.env_sums[i] = 0.0
+        if self.episodes and np.any(dones):
+            m, e, s = np.array(self.episodes).T
+            self.logger.record("reward/ep_model_reward_mean", float(m.mean()))
+            self.logger.record("reward/ep_env_reward_mean", float(e.mean()))
+            if not np.all(np.isnan(s)):
+                self.logger.record("reward/true_success_rate", float(np.nanmean(s)))
+        return True
