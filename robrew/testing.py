@@ -50,3 +50,12 @@ class FrameCounterEnv(gym.Env):
 
     def render(self):
         return np.full((self.size, self.size, 3), self.code(self.tag, self.t), dtype=np.uint8)
+
+
+def make_counter_env(index: int, frames: bool = True) -> gym.Env:
+    """Env ``index`` of a test vector: episode length ``3 + index``, tag ``index``,
+    wrapped in ``FrameInInfo`` when ``frames`` (picklable for subprocess workers)."""
+    from robrew.wrappers.frames import FrameInInfo
+
+    env = FrameCounterEnv(length=3 + index, tag=index)
+    return FrameInInfo(env) if frames else env
