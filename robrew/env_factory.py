@@ -24,14 +24,19 @@ def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) 
         **overrides: Env keyword arguments that take precedence over the spec's.
 
     Returns:
-        The Gymnasium env (robrew envs truncate themselves at the horizon).
+        The Gymnasium env. robrew envs get the spec's horizon (they truncate themselves),
+        camera and image size; any other env gets ``max_episode_steps=horizon`` and only
+        its ``env_kwargs`` (put ``width``/``height`` there if that env takes them).
     """
     import robrew.envs  # noqa: F401  (registers the env ids)
 
     spec = load_task(task) if isinstance(task, str) else task
-    height, width = spec.image_size
-    kwargs = {"horizon": spec.horizon, "width": width, "height": height, **spec.env_kwargs}
-    if spec.camera != "default":
-        kwargs["camera"] = spec.camera
+    if spec.env_id.split(":")[-1].startswith("robrew/"):
+        height, width = spec.image_size
+        kwargs = {"horizon": spec.horizon, "width": width, "height": height, **spec.env_kwargs}
+        if spec.camera != "default":
+            kwargs["camera"] = spec.camera
+    else:
+        kwargs = {"max_episode_steps": spec.horizon, **spec.env_kwargs}
     kwargs.update(overrides)
     return gym.make(spec.env_id, render_mode=render_mode, **kwargs)

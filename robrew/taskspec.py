@@ -135,11 +135,20 @@ def _validate(values: dict, source: str) -> None:
             CameraSpec.from_dict(camera)
         except (TypeError, ValueError) as e:
             _fail(source, "camera", f"not a valid camera ({e}); keys are {[f.name for f in dataclasses.fields(CameraSpec)]}")
+    import importlib
+
     import gymnasium as gym
 
     import robrew.envs  # noqa: F401  (registers the env ids)
 
-    if values["env_id"] not in gym.registry:
+    env_id = values["env_id"]
+    if ":" in env_id:  # Gymnasium's "module:env_id": the module registers the id on import
+        module, env_id = env_id.split(":", 1)
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            _fail(source, "env_id", f"cannot import module {module!r} ({e})")
+    if env_id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("robrew/"))
         _fail(source, "env_id", f"unknown env id {values['env_id']!r}; robrew registers {known}")
 

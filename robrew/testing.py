@@ -1,4 +1,7 @@
-"""A tiny deterministic env for testing reward plumbing (not registered).
+"""Tiny deterministic envs for testing reward plumbing and config checks.
+
+``robrew-testing/NoRender-v0`` is registered on import (use ``robrew.testing:robrew-testing/NoRender-v0``
+in a task file); nothing here is part of the user-facing env registry.
 
 ``FrameCounterEnv(length, tag)``: episode of ``length`` steps; observation ``[t, tag]``;
 env reward ``t``; the frame after step ``t`` is filled with the value ``code(tag, t)``,
@@ -50,6 +53,19 @@ class FrameCounterEnv(gym.Env):
 
     def render(self):
         return np.full((self.size, self.size, 3), self.code(self.tag, self.t), dtype=np.uint8)
+
+
+class NoRenderEnv(FrameCounterEnv):
+    """A FrameCounterEnv that cannot render (for config checks of frame-based rewards)."""
+
+    metadata = {"render_modes": [], "render_fps": 30}
+
+    def __init__(self, length: int = 4, tag: int = 0, render_mode: str | None = None):
+        super().__init__(length=length, tag=tag, render_mode=None)
+
+
+if "robrew-testing/NoRender-v0" not in gym.registry:
+    gym.register("robrew-testing/NoRender-v0", entry_point=NoRenderEnv)
 
 
 def make_counter_env(index: int, frames: bool = True) -> gym.Env:

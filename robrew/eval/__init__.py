@@ -1,0 +1,1 @@
+"""Evaluation: ground-truth rollouts, reports, videos and learning curves."""

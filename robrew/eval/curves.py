@@ -1,0 +1,95 @@
+"""``robrew-plot``: learning curves of several runs (e.g. seeds of a sweep) with confidence bands.
+
+Reads each run's ``curve.csv`` (ground-truth success and env return logged during
+training), puts them on a common step grid, and plots the mean with a 95% t-interval.
+
+Usage:
+    robrew-plot multirun/2026-11-22_10-00-00/* --out curves.png [--metric success_rate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+METRICS = ("success_rate", "env_return")
+
+
+def read_curve(run_dir: Path) -> dict[str, np.ndarray]:
+    """Columns of ``run_dir/curve.csv`` as arrays (a torn last line, from a killed run, is skipped)."""
+    path = Path(run_dir) / "curve.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no learning curve (did the run evaluate? eval_episodes > 0)")
+    rows = []
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            try:
+                rows.append({k: float(v) for k, v in row.items()})
+            except (TypeError, ValueError):
+                continue
+    return {k: np.array([r[k] for r in rows]) for k in ("timesteps", *METRICS)}
+
+
+def aggregate(curves: list[dict[str, np.ndarray]], metric: str, points: int = 50) -> dict[str, np.ndarray]:
+    """Mean and 95% t-interval of ``metric`` over runs, on a shared step grid (interpolated)."""
+    end = min(c["timesteps"].max() for c in curves)
+    start = max(c["timesteps"].min() for c in curves)
+    grid = np.linspace(start, end, points)
+    values = np.stack([np.interp(grid, c["timesteps"], c[metric]) for c in curves])
+    mean = values.mean(0)
+    n = len(curves)
+    half = stats.t.ppf(0.975, n - 1) * values.std(0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    return {"timesteps": grid, "mean": mean, "low": mean - half, "high": mean + half, "runs": values}
+
+
+def plot_curves(groups: dict[str, list[Path]], metric: str, out: Path, title: str = "") -> Path:
+    """One line with a band per group of runs; writes ``out`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, runs in groups.items():
+        agg = aggregate([read_curve(r) for r in runs], metric)
+        ax.plot(agg["timesteps"], agg["mean"], label=f"{label} (n={len(runs)})")
+        ax.fill_between(agg["timesteps"], agg["low"], agg["high"], alpha=0.25)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} (ground truth)")
+    ax.set_title(title or metric)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="robrew-plot", description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories (with curve.csv)")
+    parser.add_argument("--metric", choices=METRICS, default="success_rate")
+    parser.add_argument("--out", type=Path, default=Path("curves.png"))
+    parser.add_argument("--group-by", choices=("task", "none"), default="task", help="one curve per task, or all runs together")
+    args = parser.parse_args(argv)
+    from omegaconf import OmegaConf
+
+    groups: dict[str, list[Path]] = {}
+    for run in args.runs:
+        cfg = run / "config.yaml"
+        label = OmegaConf.load(cfg).task.name if args.group_by == "task" and cfg.is_file() else "runs"
+        groups.setdefault(label, []).append(run)
+    try:
+        plot_curves(groups, args.metric, args.out)
+    except FileNotFoundError as e:
+        print(f"robrew-plot: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {args.out} ({sum(map(len, groups.values()))} runs, {len(groups)} curves)")
+
+
+if __name__ == "__main__":
+    main()

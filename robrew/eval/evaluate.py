@@ -1,0 +1,107 @@
+"""Evaluate a trained run (or one checkpoint) on the environment's ground truth.
+
+Example:
+    >>> result = evaluate_run("runs/tabletop_push/2026-11-22_10-00-00", episodes=20, videos=3)
+    >>> result["success_rate"]      # {'mean': 0.85, 'low': 0.64, 'high': 0.95, 'n': 20}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from robrew.training.checkpoints import latest_checkpoint, write_json_atomic
+
+
+class EvalError(ValueError):
+    """The run or checkpoint cannot be evaluated; the message names the path."""
+
+
+def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
+    """(run directory, checkpoint directory) for a run dir or a checkpoint dir."""
+    path = Path(path)
+    if (path / "model.zip").is_file():
+        return path.parents[1], path
+    if (path / "config.yaml").is_file():
+        ckpt = latest_checkpoint(path)
+        if ckpt is None:
+            raise EvalError(f"{path}: run has no checkpoint yet (checkpoints/latest.json)")
+        return path, ckpt
+    raise EvalError(f"{path}: neither a run directory (config.yaml) nor a checkpoint (model.zip)")
+
+
+def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: int = 20_000, out_dir: str | Path | None = None) -> dict:
+    """Runs ``episodes`` deterministic episodes and writes the evaluation.
+
+    Args:
+        path: A run directory (its latest checkpoint) or a checkpoint directory.
+        episodes: Number of episodes (seeds ``seed .. seed + episodes - 1``).
+        videos: Record MP4s of the first ``videos`` episodes.
+        seed: First episode seed (distinct from training and training-time eval seeds).
+        out_dir: Output directory; default ``<run>/eval``.
+
+    Returns:
+        The dict written to ``eval.json``.
+    """
+    from robrew.env_factory import make_env
+    from robrew.eval.media import overlay_trace, plot_model_vs_success, plot_reward_traces, write_mp4
+    from robrew.eval.report import write_report
+    from robrew.eval.rollouts import run_episodes, success_rate
+    from robrew.training.train import build_reward_model, load_learner, load_run_config, policy_fn, resolve_task
+
+    if episodes <= 0:
+        raise EvalError(f"episodes must be positive, got {episodes}")
+    run_dir, ckpt = resolve_checkpoint(path)
+    cfg = load_run_config(run_dir)
+    spec = resolve_task(cfg)
+    reward_model = build_reward_model(cfg.reward, spec)
+    model = load_learner(cfg, ckpt, venv=None)
+    norm = None
+    if (ckpt / "vecnormalize.pkl").is_file():
+        import pickle
+
+        with open(ckpt / "vecnormalize.pkl", "rb") as f:  # our own run's file
+            norm = pickle.load(f)
+        norm.training, norm.norm_reward = False, False
+    eps = run_episodes(
+        lambda render: make_env(spec, render_mode="rgb_array" if render else None),
+        policy_fn(model, norm),
+        episodes,
+        seed,
+        reward_model=reward_model,
+        record=videos,
+    )
+    out = Path(out_dir) if out_dir else run_dir / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    video_paths = []
+    for i, ep in enumerate(eps[:videos]):
+        traces = {"env": ep.env_rewards}
+        if ep.model_rewards:
+            traces["model"] = ep.model_rewards
+        video_paths.append(write_mp4(out / f"episode_{i:02d}.mp4", overlay_trace(ep.frames, traces)))
+    plots = [plot_reward_traces(eps, out / "reward_over_time.png"), plot_model_vs_success(eps, out / "reward_vs_success.png")]
+    result = {
+        "task": spec.name,
+        "checkpoint": str(ckpt),
+        "num_timesteps": int(model.num_timesteps),
+        "episodes": episodes,
+        "success_rate": success_rate([e.success for e in eps]),
+        "env_return": {"mean": float(np.mean([e.env_return for e in eps])), "std": float(np.std([e.env_return for e in eps]))},
+        "model_return": (
+            {"mean": float(np.mean([e.model_return for e in eps])), "std": float(np.std([e.model_return for e in eps]))}
+            if reward_model is not None
+            else None
+        ),
+        "reward": cfg.reward.name,
+        "per_episode": [
+            {"success": e.success, "env_return": e.env_return, "model_return": e.model_return if e.model_rewards else None, "instruction": e.instruction}
+            for e in eps
+        ],
+        "videos": [p.name for p in video_paths],
+        "plots": [p.name for p in plots],
+    }
+    write_json_atomic(out / "eval.json", result)
+    summary = {k: result[k] for k in ("task", "checkpoint", "num_timesteps", "episodes", "success_rate", "env_return", "model_return", "reward")}
+    write_report(out / "report.html", f"robrew eval: {spec.name}", summary, plots, video_paths)
+    return result

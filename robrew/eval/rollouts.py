@@ -1,0 +1,102 @@
+"""Roll out a policy and record what actually happened: env reward, model reward,
+ground-truth success, and (optionally) frames.
+
+Example:
+    >>> eps = run_episodes(lambda render: robrew.make_env("tabletop_reach"), policy, episodes=5, seed=0)
+    >>> success_rate([e.success for e in eps])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+from scipy import stats
+
+from robrew.rewards.base import RewardModel
+
+
+@dataclass
+class Episode:
+    """One evaluated episode."""
+
+    env_rewards: list[float] = field(default_factory=list)
+    model_rewards: list[float] = field(default_factory=list)  # empty without a reward model
+    success: bool = False
+    instruction: str | None = None
+    frames: list[np.ndarray] = field(default_factory=list)  # only for recorded episodes
+
+    @property
+    def env_return(self) -> float:
+        return float(np.sum(self.env_rewards))
+
+    @property
+    def model_return(self) -> float:
+        return float(np.sum(self.model_rewards)) if self.model_rewards else float("nan")
+
+
+def run_episodes(
+    env_fn: Callable[[bool], gym.Env],
+    policy: Callable[[np.ndarray], np.ndarray],
+    episodes: int,
+    seed: int,
+    reward_model: RewardModel | None = None,
+    record: int = 0,
+) -> list[Episode]:
+    """Runs ``episodes`` episodes with seeds ``seed, seed + 1, ...``.
+
+    Args:
+        env_fn: ``env_fn(render)`` makes the env, with ``render_mode="rgb_array"`` if ``render``.
+        policy: Observation -> action.
+        episodes: Number of episodes.
+        seed: Seed of the first episode.
+        reward_model: Scores every step (never trusted for success) when given.
+        record: Keep the frames of the first ``record`` episodes.
+
+    Returns:
+        The episodes, in order.
+    """
+    render = record > 0 or (reward_model is not None and reward_model.needs_frames)
+    env = env_fn(render)
+    out = []
+    try:
+        for i in range(episodes):
+            obs, info = env.reset(seed=seed + i)
+            ep = Episode(instruction=info.get("instruction"))
+            done = False
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(policy(obs))
+                done = terminated or truncated
+                ep.env_rewards.append(float(reward))
+                frame = env.render() if render else None
+                if reward_model is not None:
+                    ep.model_rewards.append(
+                        float(
+                            reward_model.score(
+                                frames=frame[None] if reward_model.needs_frames else None,
+                                obs=np.asarray(obs, np.float32)[None] if reward_model.needs_obs else None,
+                                instructions=info.get("instruction"),
+                            )[0]
+                        )
+                    )
+                if i < record:
+                    ep.frames.append(frame)
+            ep.success = bool(info.get("is_success", False))
+            out.append(ep)
+    finally:
+        env.close()
+    return out
+
+
+def success_rate(successes: list[bool], confidence: float = 0.95) -> dict[str, float]:
+    """Mean success with a Wilson score interval (sound at 0% and 100% too)."""
+    n = len(successes)
+    if n == 0:
+        return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
+    p = float(np.mean(successes))
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return {"mean": p, "low": float(max(0.0, centre - half)), "high": float(min(1.0, centre + half)), "n": n}

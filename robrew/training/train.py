@@ -1,0 +1,313 @@
+"""One training run, readable top to bottom: task -> env -> renderer -> reward model ->
+reward wrapper -> SB3 learner, with checkpoints, ground-truth evaluation and resume.
+
+Example:
+    >>> from robrew.training.config import TrainConfig, TaskConfig, RewardConfig, AlgoConfig
+    >>> cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=AlgoConfig(), total_timesteps=2048)
+    >>> metrics = train(cfg, Path("runs/example"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+from stable_baselines3.common.callbacks import BaseCallback
+
+from robrew.rewards.base import RewardModel
+from robrew.taskspec import TaskSpec, TaskSpecError, load_task
+from robrew.training.checkpoints import CheckpointCallback, latest_checkpoint, save_checkpoint, write_json_atomic
+from robrew.training.config import ALGOS, RewardConfig, TrainConfig, algo_params
+
+
+class ConfigError(ValueError):
+    """A training config cannot work; raised before any training starts."""
+
+
+# ---- building blocks ---------------------------------------------------------------------
+
+
+def resolve_task(cfg: TrainConfig) -> TaskSpec:
+    """The run's task spec (by ``task.path`` if set, else by name)."""
+    try:
+        return load_task(cfg.task.path or cfg.task.name)
+    except TaskSpecError as e:
+        raise ConfigError(str(e)) from None
+
+
+def build_reward_model(reward: RewardConfig, spec: TaskSpec) -> RewardModel | None:
+    """The reward model of ``reward`` (``None`` for the env's own reward)."""
+    if reward.name == "env":
+        return None
+    from robrew.rewards import RewardModelError, load_reward_model, make_reward, reward_class
+
+    try:
+        if reward.checkpoint:
+            return load_reward_model(reward.checkpoint, device=reward.device)
+        kwargs = dict(reward.kwargs)
+        if reward.name == "clip":
+            kwargs.setdefault("goal_prompts", list(spec.goal_prompts))
+            kwargs.setdefault("baseline_prompts", list(spec.baseline_prompts))
+        if reward.name == "ensemble":
+            members = [dict(m) for m in kwargs.get("members", [])]
+            for m in members:
+                if m.get("name") == "clip":
+                    m.setdefault("goal_prompts", list(spec.goal_prompts))
+                    m.setdefault("baseline_prompts", list(spec.baseline_prompts))
+            kwargs["members"] = members
+        reward_class(reward.name)  # unknown names fail here with the list of known ones
+        return make_reward(reward.name, device=reward.device, **kwargs)
+    except (ValueError, TypeError, RewardModelError) as e:
+        raise ConfigError(f"reward '{reward.name}': {e}") from None
+
+
+def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> None:
+    """Checks that can fail before any training; raises :class:`ConfigError` with one line."""
+    for name in ("total_timesteps", "n_envs", "checkpoint_every", "eval_every"):
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"{name} must be positive, got {getattr(cfg, name)}")
+    if cfg.eval_episodes < 0:
+        raise ConfigError(f"eval_episodes must be >= 0, got {cfg.eval_episodes}")
+    if cfg.algo.name not in ALGOS:
+        raise ConfigError(f"unknown algo {cfg.algo.name!r}; choose one of {ALGOS}")
+    from robrew.wrappers.compose import COMPOSE_MODES
+
+    if cfg.reward.composition not in COMPOSE_MODES:
+        raise ConfigError(f"reward.composition must be one of {COMPOSE_MODES}, got {cfg.reward.composition!r}")
+    if model is not None and model.needs_frames:
+        from robrew.env_factory import make_env
+
+        probe = make_env(spec)
+        modes = probe.metadata.get("render_modes", [])
+        probe.close()
+        if "rgb_array" not in modes:
+            raise ConfigError(
+                f"reward '{cfg.reward.name}' needs frames but env {spec.env_id} has no rgb_array renderer "
+                f"(render modes: {modes}); use a state-based reward or an env that renders"
+            )
+
+
+def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
+    """Returns (training VecEnv, its VecNormalize or None)."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+
+    from robrew.env_factory import make_env
+    from robrew.wrappers import FrameInInfo, RewardComposition, VecRewardModelWrapper
+
+    needs_frames = model is not None and model.needs_frames
+
+    def env_fn():
+        return make_env(spec, render_mode="rgb_array" if needs_frames else None)
+
+    venv = make_vec_env(
+        env_fn,
+        n_envs=cfg.n_envs,
+        seed=cfg.seed,
+        vec_env_cls=SubprocVecEnv if cfg.subprocess else DummyVecEnv,
+        wrapper_class=FrameInInfo if needs_frames else None,
+    )
+    if model is not None:
+        r = cfg.reward
+        venv = VecRewardModelWrapper(venv, model, RewardComposition(r.composition, r.env_weight, r.model_weight))
+    norm = None
+    if cfg.normalize:
+        venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=algo_params(cfg.algo, spec.tags)["gamma"])
+    return venv, norm
+
+
+def make_learner(cfg: TrainConfig, spec: TaskSpec, venv, run_dir: Path):
+    from stable_baselines3 import PPO, SAC
+
+    cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
+    try:
+        return cls(
+            cfg.algo.policy,
+            venv,
+            seed=cfg.seed,
+            device=cfg.device,
+            tensorboard_log=str(run_dir / "tb"),
+            verbose=0,
+            **algo_params(cfg.algo, spec.tags),
+        )
+    except (TypeError, ValueError, AssertionError) as e:
+        raise ConfigError(f"algo '{cfg.algo.name}': {e}") from None
+
+
+def load_learner(cfg: TrainConfig, checkpoint: Path, venv):
+    from stable_baselines3 import PPO, SAC
+
+    cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
+    model = cls.load(checkpoint / "model.zip", env=venv, device=cfg.device)
+    if (checkpoint / "replay_buffer.pkl").is_file():
+        model.load_replay_buffer(checkpoint / "replay_buffer.pkl")
+    return model
+
+
+# ---- ground-truth evaluation during training --------------------------------------------
+
+
+def policy_fn(model, vec_normalize=None):
+    """Deterministic policy on raw observations (normalised like training if needed)."""
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        if vec_normalize is not None:
+            obs = vec_normalize.normalize_obs(obs)
+        return model.predict(obs, deterministic=True)[0]
+
+    return act
+
+
+class GroundTruthEvalCallback(BaseCallback):
+    """Every ``every`` steps, runs ``episodes`` deterministic episodes and logs the
+    env's ground truth (``eval/true_success_rate``, ``eval/env_return``) to TensorBoard
+    and to ``curve.csv`` in the run directory."""
+
+    def __init__(self, spec: TaskSpec, run_dir: Path, every: int, episodes: int, seed: int, vec_normalize=None):
+        super().__init__()
+        self.spec, self.csv, self.every, self.episodes = spec, run_dir / "curve.csv", int(every), int(episodes)
+        self.seed, self.vec_normalize = seed, vec_normalize
+        self._last = 0
+        self.latest: dict = {}
+
+    def _on_training_start(self) -> None:
+        self._last = self.model.num_timesteps
+
+    def evaluate(self) -> dict:
+        from robrew.env_factory import make_env
+        from robrew.eval.rollouts import run_episodes, success_rate
+
+        if self.episodes == 0:
+            return {}
+        eps = run_episodes(lambda render: make_env(self.spec), policy_fn(self.model, self.vec_normalize), self.episodes, self.seed)
+        result = {
+            "timesteps": int(self.model.num_timesteps),
+            "success_rate": success_rate([e.success for e in eps]),
+            "env_return": float(np.mean([e.env_return for e in eps])),
+        }
+        self.logger.record("eval/true_success_rate", result["success_rate"]["mean"])
+        self.logger.record("eval/env_return", result["env_return"])
+        new = not self.csv.exists()
+        with self.csv.open("a") as f:
+            if new:
+                f.write("timesteps,success_rate,env_return\n")
+            f.write(f"{result['timesteps']},{result['success_rate']['mean']},{result['env_return']}\n")
+        self.latest = result
+        return result
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps - self._last >= self.every:
+            self._last = self.model.num_timesteps
+            self.evaluate()
+        return True
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
+def _reward_record(cfg: TrainConfig, model: RewardModel | None) -> dict:
+    record = {"name": cfg.reward.name, "device": cfg.reward.device, "composition": cfg.reward.composition}
+    if model is not None:
+        record["config"] = model.config()
+    if cfg.reward.checkpoint:
+        files = sorted(p for p in Path(cfg.reward.checkpoint).iterdir() if p.is_file())
+        record["checkpoint"] = str(Path(cfg.reward.checkpoint).resolve())
+        record["checkpoint_sha256"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return record
+
+
+def load_run_config(run_dir: Path) -> TrainConfig:
+    """The resolved config saved in ``run_dir``."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a robrew run directory (no config.yaml)")
+    schema = OmegaConf.structured(TrainConfig)
+    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
+
+
+def train(cfg: TrainConfig, run_dir: Path) -> dict:
+    """Trains (or resumes) one run in ``run_dir``; returns the metrics written to ``metrics.json``.
+
+    Raises:
+        ConfigError: before training, when the config cannot work.
+    """
+    run_dir = Path(run_dir)
+    resumed_from = latest_checkpoint(run_dir) if cfg.resume else None
+    if cfg.resume and resumed_from is None:
+        raise ConfigError(f"nothing to resume in {run_dir}: no checkpoint yet (checkpoints/latest.json)")
+    spec = resolve_task(cfg)
+    reward_model = build_reward_model(cfg.reward, spec)
+    validate(cfg, spec, reward_model)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not cfg.resume:
+        saved = OmegaConf.structured(cfg)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(saved))
+        write_json_atomic(run_dir / "reward.json", _reward_record(cfg, reward_model))
+    with (run_dir / "command.txt").open("a") as f:
+        f.write(" ".join(sys.argv) + "\n")
+
+    venv, norm = make_train_env(spec, cfg, reward_model)
+    if resumed_from is not None:
+        if norm is not None and (resumed_from / "vecnormalize.pkl").is_file():
+            from stable_baselines3.common.vec_env import VecNormalize
+
+            venv = norm = VecNormalize.load(str(resumed_from / "vecnormalize.pkl"), venv.venv)
+        model = load_learner(cfg, resumed_from, venv)
+        print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
+    else:
+        model = make_learner(cfg, spec, venv, run_dir)
+
+    from robrew.wrappers import RewardLoggingCallback
+
+    ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
+    gt_eval = GroundTruthEvalCallback(spec, run_dir, cfg.eval_every, cfg.eval_episodes, seed=10_000 + cfg.seed, vec_normalize=norm)
+    remaining = cfg.total_timesteps - model.num_timesteps
+    start, start_steps = time.perf_counter(), model.num_timesteps
+    if remaining > 0:
+        model.learn(
+            total_timesteps=remaining,
+            callback=[RewardLoggingCallback(), gt_eval, ckpt],
+            progress_bar=cfg.progress_bar,
+            reset_num_timesteps=resumed_from is None,
+            tb_log_name="train",
+        )
+    wall = time.perf_counter() - start
+    save_checkpoint(run_dir, model, norm)
+    venv.close()
+    if ckpt.stopped_by_signal:
+        print(f"stopped by signal at step {model.num_timesteps}; checkpoint saved. Resume with resume={run_dir}", flush=True)
+        return {"num_timesteps": int(model.num_timesteps), "stopped_by_signal": True}
+
+    final = gt_eval.evaluate() if cfg.eval_episodes else {}
+    metrics = {
+        "task": spec.name,
+        "algo": cfg.algo.name,
+        "reward": cfg.reward.name,
+        "seed": cfg.seed,
+        "num_timesteps": int(model.num_timesteps),
+        "resumed_from_step": int(start_steps) if resumed_from is not None else None,
+        "wall_time_s": wall,
+        "env_steps_per_s": (model.num_timesteps - start_steps) / wall if wall > 0 else None,
+        "final_eval": final,
+    }
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def dump(metrics: dict) -> str:
+    """One-line summary for the console."""
+    final = metrics.get("final_eval") or {}
+    sr = final.get("success_rate", {})
+    if not sr:
+        return json.dumps(metrics)
+    return (
+        f"{metrics['task']} {metrics['algo']} reward={metrics['reward']} steps={metrics['num_timesteps']}: "
+        f"true success {sr['mean']:.0%} [{sr['low']:.0%}, {sr['high']:.0%}] over {sr['n']} episodes, "
+        f"env return {final['env_return']:.1f}"
+    )

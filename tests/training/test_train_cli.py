@@ -1,0 +1,164 @@
+"""robrew-train / robrew-eval / robrew-plot end to end, through the real console scripts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+BIN = Path(sys.executable).parent
+TINY = ["progress_bar=false", "checkpoint_every=256", "eval_every=256", "eval_episodes=2"]
+
+
+def run(args, cwd, timeout=300, check=True):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check:
+        assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def assert_run_files(run_dir: Path, algo: str):
+    for name in ("config.yaml", "command.txt", "reward.json", "curve.csv", "metrics.json", "checkpoints/latest.json"):
+        assert (run_dir / name).is_file(), name
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert cfg["algo"]["name"] == algo
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["num_timesteps"] >= 512 and 0 <= metrics["final_eval"]["success_rate"]["mean"] <= 1
+    latest = json.loads((run_dir / "checkpoints/latest.json").read_text())
+    assert (run_dir / "checkpoints" / latest["checkpoint"] / "model.zip").is_file()
+    if algo == "sac":
+        assert (run_dir / "checkpoints" / latest["checkpoint"] / "replay_buffer.pkl").is_file()
+    assert list((run_dir / "tb").rglob("events.out.tfevents.*"))
+    assert len((run_dir / "curve.csv").read_text().splitlines()) >= 2
+
+
+def assert_eval_files(out: Path, with_model_reward: bool):
+    result = json.loads((out / "eval.json").read_text())
+    assert result["episodes"] == 2 and {"mean", "low", "high", "n"} <= set(result["success_rate"])
+    assert (result["model_return"] is not None) == with_model_reward
+    assert (out / "episode_00.mp4").stat().st_size > 1000
+    assert (out / "reward_over_time.png").read_bytes()[:4] == b"\x89PNG"
+    page = (out / "report.html").read_text()
+    assert "data:video/mp4;base64," in page and "data:image/png;base64," in page
+
+
+@pytest.mark.parametrize(
+    "task, algo, extra",
+    [
+        ("tabletop_pick_place", "ppo", ["algo.params.n_steps=128", "algo.params.batch_size=64"]),
+        ("tabletop_push", "sac", ["algo.params.learning_starts=100", "algo.params.buffer_size=5000", "normalize=true"]),
+        ("humanoid_kneeling", "ppo", ["algo.params.n_steps=128", "algo.params.batch_size=64", "n_envs=2"]),
+        ("humanoid_standing", "sac", ["algo.params.learning_starts=100", "algo.params.buffer_size=5000", "n_envs=2"]),
+    ],
+)
+def test_train_then_eval(tmp_path, task, algo, extra):
+    out = run(["robrew-train", f"task={task}", f"algo={algo}", "total_timesteps=512", f"run_dir={tmp_path}/run", *TINY, *extra], tmp_path)
+    assert "true success" in out.stdout
+    assert_run_files(tmp_path / "run", algo)
+    run(["robrew-eval", str(tmp_path / "run"), "--episodes", "2", "--videos", "1"], tmp_path)
+    assert_eval_files(tmp_path / "run" / "eval", with_model_reward=False)
+
+
+def test_clip_reward_through_the_cli(tmp_path, tiny_clip_dir):
+    args = ["robrew-train", "task=humanoid_kneeling", "reward=clip", f"reward.kwargs.pretrained={tiny_clip_dir}",
+            "total_timesteps=256", "n_envs=2", "algo.params.n_steps=128", "algo.params.batch_size=64", f"run_dir={tmp_path}/run", *TINY]
+    run(args, tmp_path)
+    reward = json.loads((tmp_path / "run/reward.json").read_text())
+    assert reward["name"] == "clip" and reward["config"]["goal_prompts"] == ["a humanoid robot kneeling"]
+    run(["robrew-eval", str(tmp_path / "run"), "--episodes", "2", "--videos", "1"], tmp_path)
+    assert_eval_files(tmp_path / "run" / "eval", with_model_reward=True)
+
+
+def wait_for_checkpoint(run_dir: Path, proc, timeout=120):
+    start = time.time()
+    while not (run_dir / "checkpoints/latest.json").is_file():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() - start < timeout, "no checkpoint in time"
+        time.sleep(0.2)
+    return json.loads((run_dir / "checkpoints/latest.json").read_text())["num_timesteps"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_run_resumes(tmp_path, sig):
+    run_dir = tmp_path / "run"
+    args = [str(BIN / "robrew-train"), "task=tabletop_reach", "total_timesteps=60000", f"run_dir={run_dir}",
+            "progress_bar=false", "checkpoint_every=1024", "eval_every=100000", "eval_episodes=0", "++algo.params.n_steps=256"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = wait_for_checkpoint(run_dir, proc)
+    proc.send_signal(sig)
+    stdout, _ = proc.communicate(timeout=120)
+    saved = json.loads((run_dir / "checkpoints/latest.json").read_text())["num_timesteps"]
+    assert saved >= first
+    if sig == signal.SIGTERM:
+        assert "stopped by signal" in stdout and saved > first  # saved on the way out
+    assert not list((run_dir / "checkpoints").glob(".tmp-*")) or sig == signal.SIGKILL
+    # Resume with a smaller total so the test stays short: the saved config is edited like a user would.
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg["total_timesteps"] = saved + 2048
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = run(["robrew-train", f"resume={run_dir}"], tmp_path)
+    assert f"resumed from step_{saved:010d} at step {saved}" in out.stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed_from_step"] == saved and metrics["num_timesteps"] >= saved + 2048
+    from stable_baselines3 import PPO
+
+    latest = json.loads((run_dir / "checkpoints/latest.json").read_text())["checkpoint"]
+    assert PPO.load(run_dir / "checkpoints" / latest / "model.zip").num_timesteps == metrics["num_timesteps"]
+
+
+NO_RENDER_TASK = {
+    "name": "no_render",
+    "env_id": "robrew.testing:robrew-testing/NoRender-v0",
+    "goal_prompts": ["a goal"],
+    "baseline_prompts": ["a scene"],
+    "horizon": 5,
+}
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["task=nope"], "Could not find 'task/nope'"),
+        (["reward=nope"], "Could not find 'reward/nope'"),
+        (["reward.name=bogus"], "unknown reward model 'bogus'"),
+        (["total_timesteps=-5"], "total_timesteps must be positive, got -5"),
+        (["task.path={no_render}", "reward=clip", "reward.kwargs.pretrained={clip}"], "needs frames but env"),
+    ],
+)
+def test_bad_configs_fail_before_training(tmp_path, tiny_clip_dir, overrides, message):
+    task_file = tmp_path / "no_render.yaml"
+    task_file.write_text(yaml.safe_dump(NO_RENDER_TASK))
+    args = [o.format(no_render=task_file, clip=tiny_clip_dir) for o in overrides]
+    out = run(["robrew-train", *args, f"run_dir={tmp_path}/run", "progress_bar=false"], tmp_path, check=False)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    if "robrew-train: error:" in out.stderr:
+        assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_plot_aggregates_runs(tmp_path):
+    from robrew.eval.curves import aggregate, main
+
+    runs = []
+    for seed, offset in enumerate((0.0, 0.2, 0.4)):
+        d = tmp_path / f"run{seed}"
+        d.mkdir()
+        (d / "curve.csv").write_text("timesteps,success_rate,env_return\n0,0.0,0\n1000,%f,1\n2000,%f,2\n" % (offset, 2 * offset))
+        runs.append(d)
+    from robrew.eval.curves import read_curve
+
+    agg = aggregate([read_curve(r) for r in runs], "success_rate", points=3)
+    assert agg["mean"][-1] == pytest.approx(0.4)
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 2) * 0.4 / (3**0.5)  # std (ddof=1) of 0, .4, .8 is .4
+    assert agg["high"][-1] - agg["mean"][-1] == pytest.approx(half)
+    main([*map(str, runs), "--out", str(tmp_path / "c.png"), "--group-by", "none"])
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
