@@ -35,30 +35,6 @@ class QuickstartConfig:
     out_dir: str = "runs/quickstart"
 
 
-def evaluate(env_fn, policy, episodes: int, seed: int) -> tuple[float, float]:
-    """Runs ``episodes`` episodes; returns (ground-truth success rate, mean env return).
-
-    Args:
-        env_fn: Zero-argument env factory.
-        policy: ``obs -> action`` callable.
-        episodes: Number of episodes.
-        seed: Seed of the first episode (episode i uses seed + i).
-    """
-    env = env_fn()
-    wins, returns = [], []
-    for i in range(episodes):
-        obs, info = env.reset(seed=seed + i)
-        done, total = False, 0.0
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(policy(obs))
-            total += reward
-            done = terminated or truncated
-        wins.append(bool(info["is_success"]))
-        returns.append(total)
-    env.close()
-    return float(np.mean(wins)), float(np.mean(returns))
-
-
 def train_and_evaluate(cfg: QuickstartConfig) -> dict:
     """Trains PPO for ``cfg.total_timesteps`` and evaluates it and a random policy.
 
@@ -72,6 +48,7 @@ def train_and_evaluate(cfg: QuickstartConfig) -> dict:
     from stable_baselines3.common.env_util import make_vec_env
 
     from robrew.env_factory import make_env
+    from robrew.eval.rollouts import run_episodes
     from robrew.taskspec import load_task
 
     if cfg.total_timesteps <= 0:
@@ -96,14 +73,14 @@ def train_and_evaluate(cfg: QuickstartConfig) -> dict:
     vec.close()
 
     eval_seed = 10_000 + cfg.seed  # episodes never seen in training
-    success, ret = evaluate(
-        lambda: make_env(spec), lambda o: model.predict(o, deterministic=True)[0], cfg.eval_episodes, eval_seed
-    )
     action_space = vec.action_space
     action_space.seed(cfg.seed)
-    rand_success, rand_ret = evaluate(
-        lambda: make_env(spec), lambda o: action_space.sample(), cfg.eval_episodes, eval_seed
-    )
+    policies = {"ppo": lambda o: model.predict(o, deterministic=True)[0], "random": lambda o: action_space.sample()}
+    summary = {}
+    for name, policy in policies.items():
+        eps = run_episodes(lambda render: make_env(spec), policy, cfg.eval_episodes, eval_seed)
+        summary[name] = (float(np.mean([e.success for e in eps])), float(np.mean([e.env_return for e in eps])))
+    (success, ret), (rand_success, rand_ret) = summary["ppo"], summary["random"]
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.zip")
