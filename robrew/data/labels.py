@@ -1,0 +1,100 @@
+"""Stage-aware progress labels from subtask annotations (SARM-style).
+
+Convention: a span covers steps ``start <= t < end`` (half-open; the next span starts at
+``end``), and an episode has T steps. For subtask k:
+
+    ᾱ_k = mean over demos of (e_k - s_k) / T          (the dataset prior; sums to 1 over k)
+    P_{k-1} = Σ_{j<k} ᾱ_j
+    τ_t = clip((t - s_k) / (e_k - s_k), 0, 1)
+    y_t = P_{k-1} + ᾱ_k τ_t
+
+A subtask that occurs twice in one demo (e.g. a regrasp) counts its total duration in the
+prior, and each occurrence restarts τ from 0, so progress falls back when work is undone.
+
+Example:
+    >>> spans = [Span(0, 0, 4), Span(1, 4, 10)]
+    >>> prior = dataset_prior([(spans, 10)], n_stages=2)   # [0.4, 0.6]
+    >>> stage_labels(spans, 10, prior).progress[5]            # 0.4 + 0.6 * 1/6
+    0.5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Span:
+    """Subtask ``stage`` on steps ``start <= t < end``."""
+
+    stage: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Per-step labels of one episode."""
+
+    stage: np.ndarray  # int64 [T]
+    tau: np.ndarray  # float32 [T], within-stage progress
+    progress: np.ndarray  # float32 [T], overall progress in [0, 1]
+
+
+def check_spans(spans: Sequence[Span], length: int, n_stages: int) -> None:
+    """Raises ``ValueError`` unless the spans tile ``0..length`` in order with valid stages."""
+    if not spans:
+        raise ValueError("episode has no subtask annotations")
+    if spans[0].start != 0 or spans[-1].end != length:
+        raise ValueError(f"annotations must cover steps 0..{length}, got {spans[0].start}..{spans[-1].end}")
+    for a, b in zip(spans, spans[1:]):
+        if a.end != b.start:
+            raise ValueError(f"annotations must be contiguous: a span ends at {a.end}, the next starts at {b.start}")
+    for s in spans:
+        if not 0 <= s.stage < n_stages or s.end <= s.start:
+            raise ValueError(f"invalid span {s} for {n_stages} stages")
+
+
+def dataset_prior(episodes: Sequence[tuple[Sequence[Span], int]], n_stages: int) -> np.ndarray:
+    """ᾱ: mean fraction of each episode spent in each subtask, shape [K].
+
+    Args:
+        episodes: (spans, episode length) per demonstration (usually successful ones only).
+        n_stages: K.
+    """
+    if not episodes:
+        raise ValueError("the dataset prior needs at least one annotated episode")
+    fractions = np.zeros((len(episodes), n_stages))
+    for i, (spans, length) in enumerate(episodes):
+        check_spans(spans, length, n_stages)
+        for s in spans:
+            fractions[i, s.stage] += (s.end - s.start) / length
+    return fractions.mean(axis=0)
+
+
+def stage_labels(spans: Sequence[Span], length: int, prior: np.ndarray) -> Labels:
+    """Stage index, τ and progress y for every step of one annotated episode."""
+    check_spans(spans, length, len(prior))
+    cumulative = np.concatenate([[0.0], np.cumsum(prior)])
+    stage = np.empty(length, dtype=np.int64)
+    tau = np.empty(length, dtype=np.float32)
+    for s in spans:
+        t = np.arange(s.start, s.end)
+        stage[s.start : s.end] = s.stage
+        tau[s.start : s.end] = np.clip((t - s.start) / (s.end - s.start), 0.0, 1.0)
+    progress = (cumulative[stage] + prior[stage] * tau).astype(np.float32)
+    return Labels(stage=stage, tau=tau, progress=progress)
+
+
+def spans_from_steps(stages: Sequence[int]) -> list[Span]:
+    """Half-open spans from a per-step stage sequence (runs of equal values)."""
+    out: list[Span] = []
+    for t, k in enumerate(stages):
+        if out and out[-1].stage == k:
+            out[-1] = Span(k, out[-1].start, t + 1)
+        else:
+            out.append(Span(int(k), t, t + 1))
+    return out

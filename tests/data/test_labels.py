@@ -1,0 +1,53 @@
+"""Progress labels on hand-made annotated episodes: exact values."""
+
+import numpy as np
+import pytest
+
+from robrew.data.labels import Span, dataset_prior, spans_from_steps, stage_labels
+
+
+def test_prior_and_labels_exact():
+    # Two demos of 10 steps, 3 subtasks.
+    a = [Span(0, 0, 2), Span(1, 2, 6), Span(2, 6, 10)]  # fractions .2 .4 .4
+    b = [Span(0, 0, 4), Span(1, 4, 6), Span(2, 6, 10)]  # fractions .4 .2 .4
+    prior = dataset_prior([(a, 10), (b, 10)], 3)
+    np.testing.assert_allclose(prior, [0.3, 0.3, 0.4])
+    lab = stage_labels(a, 10, prior)
+    np.testing.assert_array_equal(lab.stage, [0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    np.testing.assert_allclose(lab.tau, [0, 0.5, 0, 0.25, 0.5, 0.75, 0, 0.25, 0.5, 0.75])
+    expected = [0, 0.15, 0.3, 0.375, 0.45, 0.525, 0.6, 0.7, 0.8, 0.9]
+    np.testing.assert_allclose(lab.progress, expected, atol=1e-7)
+    assert np.all(np.diff(lab.progress) > 0)
+
+
+def test_docstring_example():
+    spans = [Span(0, 0, 4), Span(1, 4, 10)]
+    prior = dataset_prior([(spans, 10)], 2)
+    assert stage_labels(spans, 10, prior).progress[5] == pytest.approx(0.5)
+
+
+def test_repeated_stage_falls_back():
+    # reach, grasp, reach again (regrasp), grasp: progress drops when the stage restarts.
+    spans = [Span(0, 0, 2), Span(1, 2, 4), Span(0, 4, 6), Span(1, 6, 8)]
+    prior = dataset_prior([(spans, 8)], 2)
+    np.testing.assert_allclose(prior, [0.5, 0.5])
+    y = stage_labels(spans, 8, prior).progress
+    np.testing.assert_allclose(y, [0, 0.25, 0.5, 0.75, 0, 0.25, 0.5, 0.75])
+
+
+@pytest.mark.parametrize(
+    "spans, length, message",
+    [
+        ([], 5, "no subtask annotations"),
+        ([Span(0, 1, 5)], 5, "cover steps 0..5"),
+        ([Span(0, 0, 2), Span(1, 3, 5)], 5, "contiguous"),
+        ([Span(0, 0, 2), Span(7, 2, 5)], 5, "invalid span"),
+    ],
+)
+def test_bad_annotations(spans, length, message):
+    with pytest.raises(ValueError, match=message):
+        dataset_prior([(spans, length)], 2)
+
+
+def test_spans_from_steps():
+    assert spans_from_steps([0, 0, 1, 1, 1, 0]) == [Span(0, 0, 2), Span(1, 2, 5), Span(0, 5, 6)]
