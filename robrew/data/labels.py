@@ -89,6 +89,27 @@ def stage_labels(spans: Sequence[Span], length: int, prior: np.ndarray) -> Label
     return Labels(stage=stage, tau=tau, progress=progress)
 
 
+def episode_labels(stages: Sequence[int], prior: np.ndarray, done_at: int | None = None) -> Labels:
+    """Labels from per-frame annotations. Frames from ``done_at`` on (the task is complete,
+    e.g. the first success) are labelled finished: last stage, τ = 1, progress 1."""
+    stages = np.asarray(stages)
+    active = len(stages) if done_at is None else max(1, min(done_at, len(stages)))
+    lab = stage_labels(spans_from_steps(stages[:active]), active, prior)
+    rest = len(stages) - active
+    last = len(prior) - 1
+    return Labels(
+        stage=np.concatenate([lab.stage, np.full(rest, last, dtype=np.int64)]),
+        tau=np.concatenate([lab.tau, np.ones(rest, dtype=np.float32)]),
+        progress=np.concatenate([lab.progress, np.ones(rest, dtype=np.float32)]),
+    )
+
+
+def active_spans(stages: Sequence[int], done_at: int | None = None) -> tuple[list[Span], int]:
+    """(spans, length) of the frames before ``done_at``: what the dataset prior is computed on."""
+    active = len(stages) if done_at is None else max(1, min(done_at, len(stages)))
+    return spans_from_steps(list(stages)[:active]), active
+
+
 def spans_from_steps(stages: Sequence[int]) -> list[Span]:
     """Half-open spans from a per-step stage sequence (runs of equal values)."""
     out: list[Span] = []

@@ -30,6 +30,7 @@ REWARD_MODELS: dict[str, str] = {
     "normalized": "robrew.rewards.ensemble:NormalizedReward",
     "frame_mean": "robrew.rewards.simple:FrameMeanReward",
     "linear_obs": "robrew.rewards.simple:LinearObsReward",
+    "progress": "robrew.rewards.progress:ProgressReward",
 }
 
 FORMAT = "robrew-reward-model/1"

@@ -1,0 +1,159 @@
+"""Stage-aware progress reward (SARM-style): a stage head and a within-stage progress head.
+
+Progress is ``P_{k-1} + ᾱ_k τ̂`` with k the predicted stage (argmax of the stage head),
+τ̂ the progress head's sigmoid output (conditioned on the stage), and ᾱ the dataset
+prior stored with the model. Training teacher-forces the true stage part of the time
+(see ``robrew.training.progress``).
+
+Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU) or
+``cnn`` (a small CNN trained from scratch on uint8 frames). ``text="hash"`` conditions
+on the instruction through a deterministic hashed bag-of-words embedding (offline, no
+weights); ``text="none"`` ignores instructions.
+
+Example:
+    >>> model = ProgressReward(n_stages=5, prior=[.2, .1, .2, .3, .2], encoder="state", obs_dim=26)
+    >>> model.score(obs=obs, instructions=["put the red block on the green pad"] * len(obs))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from robrew.rewards.base import RewardModel
+
+ENCODERS = ("state", "cnn")
+TEXT_ENCODERS = ("none", "hash")
+
+
+def hash_text_embedding(texts: Sequence[str], dim: int = 64) -> np.ndarray:
+    """Deterministic bag-of-words (+ bigrams) embedding, L2-normalised: (N, dim) float32."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        words = re.findall(r"[a-z]+", text.lower())
+        for token in words + [f"{a}_{b}" for a, b in zip(words, words[1:])]:
+            h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+            out[i, h % dim] += 1.0 if (h >> 32) & 1 else -1.0
+        norm = np.linalg.norm(out[i])
+        if norm > 0:
+            out[i] /= norm
+    return out
+
+
+class SmallCNN(nn.Module):
+    """uint8 (B, H, W, 3) frames -> (B, out) features."""
+
+    def __init__(self, out: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 32, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(64 * 16, out), nn.ReLU(),
+        )  # fmt: skip
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = frames.permute(0, 3, 1, 2).float() / 255.0
+        return self.net(x)
+
+
+class ProgressReward(RewardModel):
+    """Predicts task progress in [0, 1] from state or frames (+ instruction).
+
+    Args:
+        n_stages: Number of subtasks K.
+        prior: ᾱ, the dataset prior (K values summing to 1).
+        encoder: ``"state"`` or ``"cnn"``.
+        obs_dim: Observation size (``state`` encoder).
+        text: ``"none"`` or ``"hash"`` (instruction conditioning).
+        hidden: Width of the trunk.
+        output: ``"progress"`` (the reward is predicted progress).
+    """
+
+    name = "progress"
+    is_trainable = True
+
+    def __init__(
+        self,
+        n_stages: int,
+        prior: Sequence[float],
+        encoder: str = "state",
+        obs_dim: int | None = None,
+        text: str = "hash",
+        hidden: int = 256,
+        text_dim: int = 64,
+        device: str = "cpu",
+        batch_size: int = 1024,
+    ):
+        super().__init__(device=device, batch_size=batch_size)
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        if text not in TEXT_ENCODERS:
+            raise ValueError(f"text must be one of {TEXT_ENCODERS}, got {text!r}")
+        if len(prior) != n_stages or abs(sum(prior) - 1.0) > 1e-4 or min(prior) < 0:
+            raise ValueError(f"prior must be {n_stages} non-negative values summing to 1, got {list(prior)}")
+        if encoder == "state" and not obs_dim:
+            raise ValueError("the state encoder needs obs_dim")
+        self.n_stages, self.encoder_name, self.text = int(n_stages), encoder, text
+        self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(text_dim)
+        self.needs_obs = encoder == "state"
+        self.needs_frames = encoder == "cnn"
+        if encoder == "state":
+            self.register_buffer("obs_mean", torch.zeros(obs_dim))
+            self.register_buffer("obs_std", torch.ones(obs_dim))
+            self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
+        else:
+            self.encoder = SmallCNN(hidden)
+        in_dim = hidden + (text_dim if text == "hash" else 0)
+        self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+        self.stage_head = nn.Linear(hidden, n_stages)
+        self.progress_head = nn.Sequential(nn.Linear(hidden + n_stages, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1))
+        prior_t = torch.tensor(list(prior), dtype=torch.float32)
+        self.register_buffer("prior", prior_t)
+        self.register_buffer("prior_before", torch.cumsum(prior_t, 0) - prior_t)
+        self.to(self.device)
+
+    def config(self) -> dict:
+        return {
+            **super().config(),
+            "n_stages": self.n_stages,
+            "prior": [float(v) for v in self.prior.tolist()],
+            "encoder": self.encoder_name,
+            "obs_dim": self.obs_dim,
+            "text": self.text,
+            "hidden": self.hidden,
+            "text_dim": self.text_dim,
+        }
+
+    def set_obs_normalization(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Stores observation statistics (state encoder); saved with the weights."""
+        self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.obs_std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
+
+    def features(self, frames, obs, instructions) -> torch.Tensor:
+        """(B, hidden) trunk features."""
+        if self.encoder_name == "state":
+            h = self.encoder((obs - self.obs_mean) / self.obs_std)
+        else:
+            h = self.encoder(frames)
+        if self.text == "hash":
+            texts = list(instructions) if instructions is not None else [""] * h.shape[0]
+            h = torch.cat([h, torch.from_numpy(hash_text_embedding(texts, self.text_dim)).to(h.device)], dim=1)
+        return self.trunk(h)
+
+    def heads(self, h: torch.Tensor, stage: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(stage logits, τ̂ logits, stage used): τ̂ is conditioned on ``stage`` if given, else on the argmax."""
+        logits = self.stage_head(h)
+        used = logits.argmax(dim=-1) if stage is None else stage
+        tau_logit = self.progress_head(torch.cat([h, F.one_hot(used, self.n_stages).float()], dim=-1)).squeeze(-1)
+        return logits, tau_logit, used
+
+    def forward(self, frames=None, obs=None, instructions=None) -> torch.Tensor:
+        _, tau_logit, stage = self.heads(self.features(frames, obs, instructions))
+        return self.prior_before[stage] + self.prior[stage] * torch.sigmoid(tau_logit)

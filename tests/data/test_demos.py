@@ -1,0 +1,79 @@
+"""Demonstration datasets: collection, annotations, and clear errors on damage."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robrew.data.demos import ANNOTATIONS, DatasetError, collect_demos, load_demos
+from robrew.data.labels import spans_from_steps
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return collect_demos("tabletop_pick_place", tmp_path_factory.mktemp("ds"), episodes=6, seed=0, image_size=32)
+
+
+def test_collect_and_load(dataset):
+    demos = load_demos(dataset)
+    assert len(demos) == 6
+    assert {d.quality for d in demos} == {"clean", "sloppy", "failing"}
+    for d in demos:
+        T = len(d.actions)
+        assert d.observations.shape == (T + 1, 26) and d.frames.shape == (T + 1, 32, 32, 3)
+        assert d.subtask[0] == 0 and d.subtask.max() < len(d.subtasks)
+        spans = spans_from_steps(d.subtask)
+        assert spans[0].start == 0 and spans[-1].end == T + 1
+        assert d.instruction and len(d.subtasks) == 5
+        if d.quality == "failing":
+            assert not d.success and d.done_at is None
+    clean = [d for d in demos if d.quality == "clean"]
+    assert all(d.success and d.done_at is not None for d in clean)
+    # Annotations follow the expert: subtasks appear in order in a clean demo.
+    assert [s.stage for s in spans_from_steps(clean[0].subtask)] == [0, 1, 2, 3, 4]
+
+
+def test_missing_annotations(dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "robrew" / "tabletop_pick_place" / "expert-mixed-v0"
+    shutil.copytree(dataset, copy)
+    (copy / ANNOTATIONS).unlink()
+    with pytest.raises(DatasetError, match="no robrew subtask annotations"):
+        load_demos(copy)
+    (copy / ANNOTATIONS).write_text("{broken")
+    with pytest.raises(DatasetError, match="corrupt annotations"):
+        load_demos(copy)
+
+
+def test_corrupt_data(dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "robrew" / "tabletop_pick_place" / "expert-mixed-v0"
+    shutil.copytree(dataset, copy)
+    for f in (copy / "data").iterdir():
+        f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(DatasetError, match="cannot read the Minari data"):
+        load_demos(copy)
+    with pytest.raises(DatasetError, match="not a Minari dataset"):
+        load_demos(tmp_path / "nowhere")
+
+
+def test_annotation_count_mismatch(dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "robrew" / "tabletop_pick_place" / "expert-mixed-v0"
+    shutil.copytree(dataset, copy)
+    meta = json.loads((copy / ANNOTATIONS).read_text())
+    meta["episodes"] = meta["episodes"][:2]
+    (copy / ANNOTATIONS).write_text(json.dumps(meta))
+    with pytest.raises(DatasetError, match="6 episodes but 2 annotation records"):
+        load_demos(copy)
+
+
+def test_done_labels(dataset):
+    from robrew.data.labels import episode_labels
+
+    d = next(d for d in load_demos(dataset) if d.done_at is not None)
+    lab = episode_labels(d.subtask, np.full(5, 0.2), d.done_at)
+    assert np.all(lab.progress[d.done_at :] == 1.0) and lab.progress[d.done_at - 1] < 1.0
