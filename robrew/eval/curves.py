@@ -58,7 +58,10 @@ def plot_curves(groups: dict[str, list[Path]], metric: str, out: Path, title: st
     for label, runs in groups.items():
         agg = aggregate([read_curve(r) for r in runs], metric)
         ax.plot(agg["timesteps"], agg["mean"], label=f"{label} (n={len(runs)})")
-        ax.fill_between(agg["timesteps"], agg["low"], agg["high"], alpha=0.25)
+        low, high = agg["low"], agg["high"]
+        if metric == "success_rate":  # a rate's band stays inside [0, 1]
+            low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+        ax.fill_between(agg["timesteps"], low, high, alpha=0.25)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(f"{metric.replace('_', ' ')} (ground truth)")
     ax.set_title(title or metric)
