@@ -9,7 +9,8 @@ Each episode draws block and pad colours, positions, and an instruction paraphra
 ``reset(options=...)`` can fix any of them (``block``, ``pad``, ``base``: colour names;
 ``template``: paraphrase index). ``info`` carries ``is_success``, ``stage`` /
 ``stage_name`` (ground truth from the state), ``instruction``, ``subtasks`` and
-``reward_terms``; the env reward is the sum of the terms.
+``reward_terms``; the env reward is the sum of the terms (each task's terms are a function
+of the state and the previous state).
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ class TabletopEnv(gym.Env):
         mujoco.mj_forward(self.model, self.data)
         self._t = 0
         s = self.scene_state()
+        self._prev_state = s
         info = self._info(s)
         info["subtasks"] = self.subtasks
         info["colors"] = dict(self.colors)
@@ -219,7 +221,8 @@ class TabletopEnv(gym.Env):
         mujoco.mj_step(self.model, self.data, nstep=FRAME_SKIP)
         self._t += 1
         s = self.scene_state()
-        terms = self.task.reward_terms(s)
+        terms = self.task.reward_terms(s, self._prev_state)
+        self._prev_state = s
         info = self._info(s)
         info["reward_terms"] = terms
         return self._obs(s), float(sum(terms.values())), False, self._t >= self.horizon, info

@@ -56,7 +56,7 @@ class TaskDef:
     goal: Callable[[SceneState], np.ndarray]
     stage: Callable[[SceneState], int]
     success: Callable[[SceneState], bool]
-    reward_terms: Callable[[SceneState], dict[str, float]]
+    reward_terms: Callable[[SceneState, SceneState], dict[str, float]]  # (state, previous state)
 
 
 # ---- reach -----------------------------------------------------------------------------
@@ -78,7 +78,7 @@ REACH = TaskDef(
     goal=lambda s: s.block,
     stage=lambda s: int(_xy(s.grip, s.block) < 0.03),
     success=_reach_success,
-    reward_terms=lambda s: {"reach": _shape(_dist(s.grip, s.block)), "success": float(_reach_success(s))},
+    reward_terms=lambda s, prev: {"reach": _shape(_dist(s.grip, s.block)), "success": float(_reach_success(s))},
 )
 
 # ---- push ------------------------------------------------------------------------------
@@ -118,9 +118,12 @@ PUSH = TaskDef(
     goal=lambda s: np.array([*s.pads[0], REST_Z]),
     stage=_push_stage,
     success=_push_success,
-    reward_terms=lambda s: {
+    # "push" pays for progress toward the pad in this step (a potential difference), so
+    # hovering behind the block earns nothing from it: a static distance term made
+    # "stay behind the block" a local optimum for PPO.
+    reward_terms=lambda s, prev: {
         "reach": 0.5 * _shape(_dist(s.grip, push_behind_point(s))),
-        "push": _shape(_xy(s.block, s.pads[0]), 5.0),
+        "push": 20.0 * (_xy(prev.block, prev.pads[0]) - _xy(s.block, s.pads[0])),
         "success": 2.0 * float(_push_success(s)),
     },
 )
@@ -145,7 +148,7 @@ def _carry_stage(goal: Callable[[SceneState], np.ndarray], success: Callable[[Sc
 
 
 def _carry_rewards(goal: Callable[[SceneState], np.ndarray], success: Callable[[SceneState], bool]):
-    def terms(s: SceneState) -> dict[str, float]:
+    def terms(s: SceneState, prev: SceneState) -> dict[str, float]:
         g = goal(s)
         lifted = s.block[2] > REST_Z + 0.01
         return {

@@ -46,6 +46,7 @@ class Demo:
 
     observations: np.ndarray  # float32 [T+1, D]
     actions: np.ndarray  # float32 [T, A]
+    rewards: np.ndarray  # float32 [T], the env's reward
     frames: np.ndarray  # uint8 [T+1, H, W, 3]
     subtask: np.ndarray  # int64 [T+1], annotated subtask per frame
     stage: np.ndarray  # int64 [T+1], the env's ground-truth stage
@@ -209,6 +210,7 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
             Demo(
                 observations=np.asarray(ep.observations, dtype=np.float32),
                 actions=np.asarray(ep.actions, dtype=np.float32),
+                rewards=np.asarray(ep.rewards, dtype=np.float32),
                 frames=np.asarray(ep.infos["frame"], dtype=np.uint8),
                 subtask=np.asarray(ep.infos["subtask"], dtype=np.int64),
                 stage=np.asarray(ep.infos["stage"], dtype=np.int64),

@@ -97,3 +97,14 @@ def test_reward_terms_sum_to_reward():
     env.reset(seed=0)
     _, reward, _, _, info = env.step(env.action_space.sample())
     assert reward == pytest.approx(sum(info["reward_terms"].values()))
+
+
+def test_push_pays_for_progress_not_for_hovering():
+    env = gym.make(IDS["push"])
+    env.reset(seed=0)
+    for _ in range(3):
+        _, _, _, _, info = env.step(np.zeros(4, dtype=np.float32))
+    assert info["reward_terms"]["push"] == pytest.approx(0.0, abs=1e-6)  # the block did not move
+    env, expert, infos = run_expert("push", 0)
+    pushed = sum(i["reward_terms"]["push"] for i in infos[1:])
+    assert pushed > 1.0  # 20 x the distance the block travelled toward the pad

@@ -1,0 +1,47 @@
+"""BC, RA-BC and return-weighted BC on a small demonstration set."""
+
+import numpy as np
+import pytest
+
+from robrew.data.demos import collect_demos, load_demos
+from robrew.rewards.progress import ProgressReward
+from robrew.training.bc import BCConfig, sample_weights, train_bc
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory):
+    return load_demos(collect_demos("tabletop_pick_place", tmp_path_factory.mktemp("ds"), episodes=6, seed=2, image_size=16))
+
+
+def test_plain_bc_loss_falls(demos):
+    policy, report = train_bc(demos, BCConfig(steps=200, batch_size=128))
+    losses = np.array(report["losses"])
+    assert losses[-20:].mean() < 0.7 * losses[:20].mean()
+    assert report["mean_weight"] == 1.0
+    action = policy.act(demos[0].observations[0])
+    assert action.shape == (4,) and np.all(np.abs(action) <= 1)
+
+
+def test_return_weights_follow_returns(demos):
+    w = sample_weights(demos, BCConfig(weighting="return"))
+    per_episode = []
+    start = 0
+    for d in demos:
+        per_episode.append(w[start])
+        assert np.all(w[start : start + len(d.actions)] == w[start])
+        start += len(d.actions)
+    returns = [d.rewards.sum() for d in demos]
+    assert np.argmax(per_episode) == np.argmax(returns) and np.argmin(per_episode) == np.argmin(returns)
+
+
+def test_rabc_weights_from_a_progress_model(demos):
+    with pytest.raises(ValueError, match="needs a progress model"):
+        sample_weights(demos, BCConfig(weighting="rabc"))
+    model = ProgressReward(5, [0.2] * 5, obs_dim=demos[0].observations.shape[1])
+    w = sample_weights(demos, BCConfig(weighting="rabc", chunk=3), model)
+    assert len(w) == sum(len(d.actions) for d in demos)
+    assert np.all((w >= 0) & (w <= 1))
+    _, report = train_bc(demos, BCConfig(weighting="rabc", steps=20), progress_model=model)
+    assert 0 <= report["mean_weight"] <= 1
+    with pytest.raises(ValueError, match="weighting"):
+        train_bc(demos, BCConfig(weighting="vibes", steps=1))
