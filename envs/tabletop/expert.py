@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from robrew.envs.tabletop.env import MAX_STEP
-from robrew.envs.tabletop.scene import BLOCK_HALF, PAD_RADIUS
+from robrew.envs.tabletop.scene import BLOCK_HALF
 from robrew.envs.tabletop.task_defs import REST_Z, SceneState, push_behind_point
 
 
@@ -84,6 +84,7 @@ class ScriptedExpert:
         self._counter = 0
         self._sub = 0  # sub-step within a phase (e.g. above, then down)
         self._release: np.ndarray | None = None  # where the block was let go
+        self._hold_grip = OPEN  # grip command kept during a pause
         self._regrasp_done = False
         self._will_regrasp = self.rng.random() < self.config.regrasp
         self.failing = self.rng.random() < self.config.fail
@@ -118,8 +119,6 @@ class ScriptedExpert:
         if self.config.noise > 0:
             move = np.clip(move + self.rng.normal(0.0, self.config.noise, 3), -1.0, 1.0)
         return np.array([*move, grip], dtype=np.float32)
-
-    _hold_grip = OPEN
 
     def spans(self) -> list[SubtaskSpan]:
         """Contiguous runs of each phase so far, as subtask spans (a phase may recur)."""
@@ -245,5 +244,3 @@ class ScriptedExpert:
             return self._release, OPEN
         return self._release + [0.0, 0.0, 0.08], OPEN
 
-
-assert PAD_RADIUS > 0.05  # success tolerance (0.05) must fit inside the pad

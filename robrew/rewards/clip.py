@@ -29,7 +29,7 @@ _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
 def _load_open_clip(model: str, pretrained: str | None, device: torch.device):
-    """Returns (model, tokenizer, name used) or raises :class:`RewardModelError` saying how to fix it."""
+    """Returns (model, tokenizer) or raises :class:`RewardModelError` saying how to fix it."""
     import open_clip
 
     name = model
@@ -55,7 +55,7 @@ def _load_open_clip(model: str, pretrained: str | None, device: torch.device):
             "~/.cache/huggingface), or save the model with open_clip and pass pretrained=<checkpoint file or "
             "directory with open_clip_config.json>."
         ) from None
-    return clip.eval(), tokenizer, name
+    return clip.eval(), tokenizer
 
 
 class ClipReward(RewardModel):
@@ -109,7 +109,7 @@ class ClipReward(RewardModel):
         self.model_name, self.pretrained = model, pretrained
         self.alpha, self.mode, self.resize_mode, self.precision = float(alpha), mode, resize_mode, precision
         self._autocast_dtype = resolve_precision(precision, self.device)
-        self.clip, self._tokenizer, _ = _load_open_clip(model, pretrained, self.device)
+        self.clip, self._tokenizer = _load_open_clip(model, pretrained, self.device)
         self.clip.requires_grad_(False)
         if self.device.type == "cuda":
             self.clip = self.clip.to(memory_format=torch.channels_last)
