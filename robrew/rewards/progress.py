@@ -117,6 +117,7 @@ class ProgressReward(RewardModel):
         prior_t = torch.tensor(list(prior), dtype=torch.float32)
         self.register_buffer("prior", prior_t)
         self.register_buffer("prior_before", torch.cumsum(prior_t, 0) - prior_t)
+        self._text_cache: dict[str, torch.Tensor] = {}  # instruction -> embedding (they repeat all episode)
         self.to(self.device)
 
     def config(self) -> dict:
@@ -144,7 +145,11 @@ class ProgressReward(RewardModel):
             h = self.encoder(frames)
         if self.text == "hash":
             texts = list(instructions) if instructions is not None else [""] * h.shape[0]
-            h = torch.cat([h, torch.from_numpy(hash_text_embedding(texts, self.text_dim)).to(h.device)], dim=1)
+            missing = sorted({t for t in texts if t not in self._text_cache})
+            if missing:
+                emb = torch.from_numpy(hash_text_embedding(missing, self.text_dim)).to(h.device)
+                self._text_cache.update(zip(missing, emb))
+            h = torch.cat([h, torch.stack([self._text_cache[t] for t in texts])], dim=1)
         return self.trunk(h)
 
     def heads(self, h: torch.Tensor, stage: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
