@@ -95,8 +95,8 @@ class TabletopEnv(gym.Env):
 
         self._block_bodies = [name2id(mujoco.mjtObj.mjOBJ_BODY, f"block{i}") for i in range(scene.N_BLOCKS)]
         self._block_geoms = [name2id(mujoco.mjtObj.mjOBJ_GEOM, f"block{i}") for i in range(scene.N_BLOCKS)]
-        self._block_qadr = [int(m.jnt_qposadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(3)]
-        self._block_vadr = [int(m.jnt_dofadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(3)]
+        self._block_qadr = [int(m.jnt_qposadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(scene.N_BLOCKS)]
+        self._block_vadr = [int(m.jnt_dofadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(scene.N_BLOCKS)]
         self._pad_geoms = [name2id(mujoco.mjtObj.mjOBJ_GEOM, f"pad{i}") for i in range(scene.N_PADS)]
         self._finger_geoms = {name2id(mujoco.mjtObj.mjOBJ_GEOM, n) for n in ("finger_left", "finger_right")}
         self._gripper_body = name2id(mujoco.mjtObj.mjOBJ_BODY, "gripper")

@@ -73,6 +73,8 @@ class ScriptedExpert:
     def __init__(self, env: gym.Env, config: ExpertConfig | None = None, seed: int | None = None):
         self.env = env.unwrapped
         self.config = config or ExpertConfig()
+        kind = self.env.task.name
+        self._policy = {"reach": self._reach, "push": self._push, "pick_place": self._carry, "stack": self._carry}[kind]
         self.rng = np.random.default_rng(seed)
         self.reset()
 
@@ -107,13 +109,12 @@ class ScriptedExpert:
             self.reset()
         s = self.env.scene_state()
         kind = self.env.task.name
-        policy = {"reach": self._reach, "push": self._push, "pick_place": self._carry, "stack": self._carry}[kind]
         self.phases.append(self.phase)
         if self._pause > 0:
             self._pause -= 1
             grip = CLOSE if self.phase in (2, 3) and kind in ("pick_place", "stack") else self._hold_grip
             return np.array([0.0, 0.0, 0.0, grip], dtype=np.float32)
-        waypoint, grip = policy(s)
+        waypoint, grip = self._policy(s)
         self._hold_grip = grip
         move = np.clip((waypoint - s.grip) / MAX_STEP, -1.0, 1.0)
         if self.config.noise > 0:

@@ -28,6 +28,7 @@ class SceneState:
 
     @property
     def block(self) -> np.ndarray:
+        """Centre of the target block (3,)."""
         return self.blocks[0]
 
 

@@ -23,11 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="output directory (default: <run>/eval)")
     args = parser.parse_args(argv)
 
-    from robrew.eval.evaluate import EvalError, evaluate_run
+    from robrew.eval.evaluate import EvalError, evaluate_run, resolve_checkpoint
     from robrew.training.train import ConfigError
 
     try:
-        r = evaluate_run(args.path, args.episodes, args.videos, args.seed, args.out)
+        out = args.out or resolve_checkpoint(args.path)[0] / "eval"
+        r = evaluate_run(args.path, args.episodes, args.videos, args.seed, out)
     except (EvalError, ConfigError) as e:
         print(f"robrew-eval: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"env return {r['env_return']['mean']:.2f} ± {r['env_return']['std']:.2f}", end="")
     if r["model_return"]:
         print(f"; model return {r['model_return']['mean']:.3f} ± {r['model_return']['std']:.3f}", end="")
-    print(f"\nreport: {r['checkpoint'].rsplit('/checkpoints/', 1)[0]}/eval/report.html" if args.out is None else f"\nreport: {args.out}/report.html")
+    print(f"\nreport: {out}/report.html")
 
 
 if __name__ == "__main__":

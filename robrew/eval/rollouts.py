@@ -30,10 +30,12 @@ class Episode:
 
     @property
     def env_return(self) -> float:
+        """Sum of the env's rewards over the episode."""
         return float(np.sum(self.env_rewards))
 
     @property
     def model_return(self) -> float:
+        """Sum of the model's rewards (NaN without a reward model)."""
         return float(np.sum(self.model_rewards)) if self.model_rewards else float("nan")
 
 
@@ -65,24 +67,23 @@ def run_episodes(
         for i in range(episodes):
             obs, info = env.reset(seed=seed + i)
             ep = Episode(instruction=info.get("instruction"))
+            frames, observations, instructions = [], [], []
             done = False
             while not done:
                 obs, reward, terminated, truncated, info = env.step(policy(obs))
                 done = terminated or truncated
                 ep.env_rewards.append(float(reward))
-                frame = env.render() if render else None
-                if reward_model is not None:
-                    ep.model_rewards.append(
-                        float(
-                            reward_model.score(
-                                frames=frame[None] if reward_model.needs_frames else None,
-                                obs=np.asarray(obs, np.float32)[None] if reward_model.needs_obs else None,
-                                instructions=info.get("instruction"),
-                            )[0]
-                        )
-                    )
-                if i < record:
-                    ep.frames.append(frame)
+                frames.append(env.render() if render else None)
+                observations.append(np.asarray(obs, np.float32))
+                instructions.append(info.get("instruction"))
+            if reward_model is not None:  # one batched call per episode, not one per step
+                ep.model_rewards = reward_model.score(
+                    frames=np.stack(frames) if reward_model.needs_frames else None,
+                    obs=np.stack(observations) if reward_model.needs_obs else None,
+                    instructions=instructions if all(s is not None for s in instructions) else None,
+                ).tolist()
+            if i < record:
+                ep.frames = frames
             ep.success = bool(info.get("is_success", False))
             out.append(ep)
     finally:

@@ -122,6 +122,11 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
 
 
 def make_learner(cfg: TrainConfig, spec: TaskSpec, venv, run_dir: Path):
+    """A new SB3 PPO/SAC on ``venv`` with the task family's defaults, logging to ``run_dir/tb``.
+
+    Raises:
+        ConfigError: SB3 rejects the hyperparameters.
+    """
     from stable_baselines3 import PPO, SAC
 
     cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
@@ -140,6 +145,7 @@ def make_learner(cfg: TrainConfig, spec: TaskSpec, venv, run_dir: Path):
 
 
 def load_learner(cfg: TrainConfig, checkpoint: Path, venv):
+    """The SB3 model saved in ``checkpoint`` (with its replay buffer if saved), bound to ``venv`` (may be None)."""
     from stable_baselines3 import PPO, SAC
 
     cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
@@ -179,6 +185,7 @@ class GroundTruthEvalCallback(BaseCallback):
         self._last = self.model.num_timesteps
 
     def evaluate(self) -> dict:
+        """Runs the ground-truth evaluation now; logs it, appends to curve.csv, returns the result dict."""
         from robrew.env_factory import make_env
         from robrew.eval.rollouts import run_episodes, success_rate
 
