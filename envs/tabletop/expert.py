@@ -58,6 +58,8 @@ class SubtaskSpan:
 
 
 LIFT_HEIGHT = 0.12
+#: Phase from which a failing expert pursues the wrong goal (block, pad or place), per task kind.
+FAILURE_PHASE = {"reach": 0, "push": 0, "pick_place": 3, "stack": 3}
 OPEN, CLOSE = -1.0, 1.0
 
 
@@ -131,6 +133,18 @@ class ScriptedExpert:
             else:
                 out.append(SubtaskSpan(p, names[p], t, t))
         return out
+
+    def off_task_from(self) -> int | None:
+        """First frame of a deliberate failure, or None (frame t follows action t - 1).
+
+        Frames from there on pursue the wrong goal: annotation for "no progress made".
+        """
+        if not self.failing:
+            return None
+        start = FAILURE_PHASE[self.env.task.name]
+        if start == 0:
+            return 0
+        return next((t + 1 for t, p in enumerate(self.phases) if p >= start), None)
 
     # ---- per task ------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Per step (Minari infos): ``subtask`` (the expert's annotated subtask of that fra
 ``stage`` (the env's ground-truth stage), ``is_success`` and ``frame`` (uint8, at the
 model's resolution). Frame t is the observation after t actions; frame 0 is the reset.
 Per episode (``robrew_annotations.json`` beside Minari's files): instruction, subtask
-names, quality knobs, success.
+names, quality knobs, success, and ``off_task_from``: the first frame of a deliberate
+failure (the expert heading for the wrong pad or block), or null.
 
 Example:
     >>> root = collect_demos("tabletop_pick_place", "data", episodes=30, mix=DEFAULT_MIX, seed=0)
@@ -55,6 +56,7 @@ class Demo:
     instruction: str
     subtasks: list[str]
     quality: str
+    off_task_from: int | None = None  # first frame of a deliberate failure (annotated by the demonstrator)
 
 
 @contextmanager
@@ -153,6 +155,7 @@ def collect_demos(
                     "quality": quality,
                     "expert": asdict(mix[quality][1]),
                     "success": bool(info["is_success"]),
+                    "off_task_from": expert.off_task_from(),
                 }
             )
         with warnings.catch_warnings():  # Minari nags about an author e-mail and eval env
@@ -219,6 +222,7 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
                 instruction=meta["instruction"],
                 subtasks=list(meta["subtasks"]),
                 quality=meta["quality"],
+                off_task_from=meta.get("off_task_from"),
             )
         )
     return demos

@@ -89,10 +89,32 @@ def stage_labels(spans: Sequence[Span], length: int, prior: np.ndarray) -> Label
     return Labels(stage=stage, tau=tau, progress=progress)
 
 
-def episode_labels(stages: Sequence[int], prior: np.ndarray, done_at: int | None = None) -> Labels:
-    """Labels from per-frame annotations. Frames from ``done_at`` on (the task is complete,
-    e.g. the first success) are labelled finished: last stage, τ = 1, progress 1."""
+def episode_labels(
+    stages: Sequence[int], prior: np.ndarray, done_at: int | None = None, off_task_from: int | None = None
+) -> Labels:
+    """Labels from per-frame annotations.
+
+    Frames from ``done_at`` on (the task is complete, e.g. the first success) are labelled
+    finished: last stage, τ = 1, progress 1. Frames from ``off_task_from`` on (the
+    demonstrator is pursuing the wrong goal) undo work: progress falls from its value before
+    the mistake at the average pace it was made (y_{f-1} / f per frame), floored at 0, like
+    a rewound video; stage and τ are read back from that progress through the prior.
+    """
     stages = np.asarray(stages)
+    if off_task_from is not None:
+        f = max(0, min(int(off_task_from), len(stages)))
+        head = episode_labels(stages[:f], prior) if f > 0 else None
+        y0 = float(head.progress[-1]) if head is not None else 0.0
+        rate = y0 / f if f > 0 else 0.0
+        tail = np.maximum(0.0, y0 - rate * np.arange(1, len(stages) - f + 1)).astype(np.float32)
+        stage, tau = stage_of_progress(tail, prior)
+        if head is None:
+            return Labels(stage=stage, tau=tau, progress=tail)
+        return Labels(
+            stage=np.concatenate([head.stage, stage]),
+            tau=np.concatenate([head.tau, tau]),
+            progress=np.concatenate([head.progress, tail]),
+        )
     active = len(stages) if done_at is None else max(1, min(done_at, len(stages)))
     lab = stage_labels(spans_from_steps(stages[:active]), active, prior)
     rest = len(stages) - active
@@ -102,6 +124,21 @@ def episode_labels(stages: Sequence[int], prior: np.ndarray, done_at: int | None
         tau=np.concatenate([lab.tau, np.ones(rest, dtype=np.float32)]),
         progress=np.concatenate([lab.progress, np.ones(rest, dtype=np.float32)]),
     )
+
+
+def stage_of_progress(progress: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of y = P_{k-1} + ᾱ_k τ: (stage, τ) for each progress value."""
+    prior = np.asarray(prior, dtype=np.float64)
+    before = np.concatenate([[0.0], np.cumsum(prior)[:-1]])
+    y = np.asarray(progress, dtype=np.float64)
+    stage = np.clip(np.searchsorted(before, y, side="right") - 1, 0, len(prior) - 1)
+    while True:  # a zero-length stage cannot hold progress: step back to the last non-empty one
+        empty = (prior[stage] <= 0) & (stage > 0)
+        if not empty.any():
+            break
+        stage = np.where(empty, stage - 1, stage)
+    tau = np.clip((y - before[stage]) / np.maximum(prior[stage], 1e-12), 0.0, 1.0)
+    return stage.astype(np.int64), tau.astype(np.float32)
 
 
 def active_spans(stages: Sequence[int], done_at: int | None = None) -> tuple[list[Span], int]:

@@ -51,7 +51,7 @@ def run_episodes(
 
     Args:
         env_fn: ``env_fn(render)`` makes the env, with ``render_mode="rgb_array"`` if ``render``.
-        policy: Observation -> action.
+        policy: Observation -> action; its ``reset()``, if it has one, is called at each episode start.
         episodes: Number of episodes.
         seed: Seed of the first episode.
         reward_model: Scores every step (never trusted for success) when given.
@@ -66,6 +66,8 @@ def run_episodes(
     try:
         for i in range(episodes):
             obs, info = env.reset(seed=seed + i)
+            if hasattr(policy, "reset"):  # stateful actors (e.g. BC's temporal ensembling)
+                policy.reset()
             ep = Episode(instruction=info.get("instruction"))
             frames, observations, instructions = [], [], []
             done = False

@@ -37,32 +37,79 @@ class BCConfig:
     batch_size: int = 256
     lr: float = 1e-3
     hidden: int = 256
-    chunk: int = 5  # Δ: progress gain is measured over this many steps
+    chunk: int = 5  # Δ: the policy predicts this many actions; progress gain is measured over it
     kappa: float = 0.01  # gains above κ get full weight
+    ensemble_decay: float = 0.3  # temporal ensembling: weight exp(-decay * age) of older chunk predictions
     temperature: float = 1.0  # return-weighted resampling
     seed: int = 0
     device: str = "cpu"
 
 
 class BCPolicy(nn.Module):
-    """MLP policy: normalised observation -> action in [-1, 1]."""
+    """MLP policy: normalised observation -> the next ``chunk`` actions in [-1, 1].
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 256):
+    Predicting a chunk (ACT-style) and averaging the overlapping predictions at run time
+    (temporal ensembling, :class:`ChunkActor`) makes the policy far less prone to the
+    stalls and jitter that one-step BC learns from hesitant demonstrations.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 256, chunk: int = 1):
         super().__init__()
+        self.act_dim, self.chunk = int(act_dim), int(chunk)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
         self.net = nn.Sequential(
-            nn.Linear(obs_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, act_dim), nn.Tanh()
-        )
+            nn.Linear(obs_dim, hidden), nn.LayerNorm(hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, act_dim * self.chunk), nn.Tanh(),
+        )  # fmt: skip
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net((obs - self.obs_mean) / self.obs_std)
+        """(B, D) observations -> (B, chunk, A) actions."""
+        return self.net((obs - self.obs_mean) / self.obs_std).view(-1, self.chunk, self.act_dim)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """Deterministic action for one observation (numpy in, numpy out)."""
+        """First action of the predicted chunk for one observation (no ensembling)."""
         x = torch.as_tensor(np.asarray(obs, np.float32), device=self.obs_mean.device)
-        return self.forward(x[None])[0].cpu().numpy()
+        return self.forward(x[None])[0, 0].cpu().numpy()
+
+    def actor(self, decay: float = 0.3) -> ChunkActor:
+        """A stateful actor with temporal ensembling; call ``reset()`` at episode start."""
+        return ChunkActor(self, decay)
+
+
+class ChunkActor:
+    """Temporal ensembling: the action at step t averages every chunk prediction made for t
+    (made at steps t - chunk + 1 .. t), weighted exp(-decay · age), newest first."""
+
+    def __init__(self, policy: BCPolicy, decay: float = 0.3):
+        self.policy, self.decay = policy, float(decay)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets the predictions of the previous episode."""
+        self._past: list[np.ndarray] = []  # newest first, each (chunk, A)
+
+    @torch.no_grad()
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(np.asarray(obs, np.float32), device=self.policy.obs_mean.device)
+        self._past.insert(0, self.policy(x[None])[0].cpu().numpy())
+        del self._past[self.policy.chunk :]
+        preds = np.stack([p[age] for age, p in enumerate(self._past)])
+        w = np.exp(-self.decay * np.arange(len(preds)))
+        return (w[:, None] * preds).sum(0) / w.sum()
+
+
+def action_chunks(demos: list[Demo], chunk: int) -> np.ndarray:
+    """(N, chunk, A) targets: actions t .. t + chunk - 1, the last action repeated past the end."""
+    out = []
+    for d in demos:
+        T = len(d.actions)
+        idx = np.minimum(np.arange(T)[:, None] + np.arange(chunk)[None], T - 1)
+        out.append(d.actions[idx])
+    return np.concatenate(out)
 
 
 def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | None = None) -> np.ndarray:
@@ -98,24 +145,26 @@ def train_bc(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | 
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {cfg.weighting!r}")
     torch.manual_seed(cfg.seed)
     obs = np.concatenate([d.observations[:-1] for d in demos])
-    actions = np.concatenate([d.actions for d in demos])
+    actions = action_chunks(demos, cfg.chunk)
     weights = sample_weights(demos, cfg, progress_model)
-    policy = BCPolicy(obs.shape[1], actions.shape[1], cfg.hidden).to(cfg.device)
+    policy = BCPolicy(obs.shape[1], actions.shape[2], cfg.hidden, cfg.chunk).to(cfg.device)
     policy.obs_mean.copy_(torch.from_numpy(obs.mean(0)))
     policy.obs_std.copy_(torch.from_numpy(np.maximum(obs.std(0), 1e-6)))
     obs_t = torch.from_numpy(obs).to(cfg.device)
     act_t = torch.from_numpy(np.clip(actions, -1, 1)).to(cfg.device)
     w_t = torch.from_numpy(weights.astype(np.float32)).to(cfg.device)
-    opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
+    opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
     rng = np.random.default_rng(cfg.seed)
     losses = []
     for _ in range(cfg.steps):
         idx = torch.from_numpy(rng.integers(0, len(obs), size=min(cfg.batch_size, len(obs)))).to(cfg.device)
-        per_sample = ((policy(obs_t[idx]) - act_t[idx]) ** 2).mean(dim=1)
+        per_sample = ((policy(obs_t[idx]) - act_t[idx]) ** 2).mean(dim=(1, 2))
         loss = weighted_loss(per_sample, w_t[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         losses.append(float(loss.detach()))
     policy.eval()
     report = {"config": asdict(cfg), "losses": losses, "mean_weight": float(weights.mean()), "samples": len(obs)}

@@ -1,8 +1,11 @@
 """Train a stage-aware progress model on annotated demonstrations, and measure it.
 
 Labels come from the annotations through the dataset prior (``robrew.data.labels``),
-computed on successful demonstrations (a failed demo's annotations describe what the
-expert attempted, not progress made). Loss: cross-entropy on the stage + MSE on the
+computed on successful demonstrations. Failed demonstrations train the model too when the
+demonstrator marked where they went wrong (``off_task_from``): from there on they are
+labelled "no progress", which teaches the model that heading for the wrong goal is not
+progress (RA-BC relies on that). Failed demos without that mark are left out: their
+annotations describe what was attempted, not progress made. Loss: cross-entropy on the stage + MSE on the
 within-stage progress τ, with the progress head conditioned on the true stage for a
 ``teacher_forcing`` fraction of each batch and on the predicted stage otherwise.
 
@@ -51,8 +54,14 @@ def split_demos(demos: list[Demo], val_fraction: float, seed: int) -> tuple[list
 
 
 def label_demos(demos: list[Demo], prior: np.ndarray) -> list:
-    """Labels per demo; frames after the first success are labelled complete (progress 1)."""
-    return [episode_labels(d.subtask, prior, d.done_at) for d in demos]
+    """Labels per demo; frames after the first success are labelled complete (progress 1),
+    frames after a marked mistake keep the progress made before it."""
+    return [episode_labels(d.subtask, prior, d.done_at, d.off_task_from) for d in demos]
+
+
+def trainable_demos(demos: list[Demo]) -> list[Demo]:
+    """Successful demos, and failed ones whose mistake is annotated (``off_task_from``)."""
+    return [d for d in demos if d.success or d.off_task_from is not None]
 
 
 def _inputs(model: ProgressReward, demos: list[Demo]):
@@ -76,12 +85,13 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         raise ValueError("no successful demonstrations to learn progress from")
     n_stages = len(good[0].subtasks)
     prior = dataset_prior([active_spans(d.subtask, d.done_at) for d in good], n_stages)
-    labels = label_demos(good, prior)
+    used = trainable_demos(train)
+    labels = label_demos(used, prior)
     model = ProgressReward(
         n_stages, prior.tolist(), encoder=cfg.encoder, obs_dim=good[0].observations.shape[1],
         text=cfg.text, hidden=cfg.hidden, device=cfg.device,
     )  # fmt: skip
-    obs, frames, instructions = _inputs(model, good)
+    obs, frames, instructions = _inputs(model, used)
     if obs is not None:
         model.set_obs_normalization(obs.mean(0), obs.std(0))
     stage = torch.from_numpy(np.concatenate([lab.stage for lab in labels])).to(model.device)
@@ -109,7 +119,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         opt.step()
         losses.append(float(loss.detach()))
     model.eval()
-    report = {"config": asdict(cfg), "prior": prior.tolist(), "train_episodes": len(good), "losses": losses}
+    report = {"config": asdict(cfg), "prior": prior.tolist(), "train_episodes": len(used), "train_failed_episodes": len(used) - len(good), "losses": losses}
     report.update(evaluate_progress_model(model, held_out))
     return model, report
 

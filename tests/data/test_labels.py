@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from robrew.data.labels import Span, dataset_prior, spans_from_steps, stage_labels
+from robrew.data.labels import Span, dataset_prior, episode_labels, spans_from_steps, stage_labels, stage_of_progress
 
 
 def test_prior_and_labels_exact():
@@ -51,3 +51,22 @@ def test_bad_annotations(spans, length, message):
 
 def test_spans_from_steps():
     assert spans_from_steps([0, 0, 1, 1, 1, 0]) == [Span(0, 0, 2), Span(1, 2, 5), Span(0, 5, 6)]
+
+
+def test_off_task_frames_undo_progress():
+    # Stages 0,0 | 1,1,1 | then the demonstrator heads for the wrong goal from frame 5.
+    prior = np.array([0.2, 0.3, 0.5])
+    lab = episode_labels([0, 0, 1, 1, 1, 2, 2, 2, 2, 2], prior, off_task_from=5)
+    # Before: y = [0, .1, .2, .3, .4]; after: falls by y_4 / 5 = 0.08 per frame, floored at 0.
+    np.testing.assert_allclose(lab.progress, [0, 0.1, 0.2, 0.3, 0.4, 0.32, 0.24, 0.16, 0.08, 0.0], atol=1e-6)
+    np.testing.assert_array_equal(lab.stage, [0, 0, 1, 1, 1, 1, 1, 0, 0, 0])
+    np.testing.assert_allclose(lab.tau[5:], [0.4, 2 / 15, 0.8, 0.4, 0.0], atol=1e-6)
+    whole = episode_labels([0, 0, 1], prior, off_task_from=0)
+    np.testing.assert_array_equal(whole.progress, [0, 0, 0])
+
+
+def test_stage_of_progress_inverts_the_prior():
+    prior = np.array([0.2, 0.0, 0.3, 0.5])
+    stage, tau = stage_of_progress(np.array([0.0, 0.1, 0.2, 0.35, 0.5, 1.0]), prior)
+    np.testing.assert_array_equal(stage, [0, 0, 2, 2, 3, 3])  # the empty stage 1 never holds progress
+    np.testing.assert_allclose(tau, [0, 0.5, 0, 0.5, 0, 1], atol=1e-6)

@@ -5,7 +5,7 @@ import pytest
 
 from robrew.data.demos import collect_demos, load_demos
 from robrew.rewards.progress import ProgressReward
-from robrew.training.bc import BCConfig, sample_weights, train_bc
+from robrew.training.bc import BCConfig, BCPolicy, ChunkActor, action_chunks, sample_weights, train_bc
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,31 @@ def test_plain_bc_loss_falls(demos):
     assert report["mean_weight"] == 1.0
     action = policy.act(demos[0].observations[0])
     assert action.shape == (4,) and np.all(np.abs(action) <= 1)
+    actor = policy.actor()
+    assert actor(demos[0].observations[0]).shape == (4,)
+
+
+def test_action_chunks_repeat_the_last_action():
+    class D:
+        actions = np.arange(8, dtype=np.float32).reshape(4, 2)
+
+    chunks = action_chunks([D()], 3)
+    assert chunks.shape == (4, 3, 2)
+    np.testing.assert_array_equal(chunks[2], [[4, 5], [6, 7], [6, 7]])
+    np.testing.assert_array_equal(chunks[3], [[6, 7]] * 3)
+
+
+def test_temporal_ensembling_exact():
+    policy = BCPolicy(obs_dim=1, act_dim=1, chunk=3)
+    outputs = iter([np.array([[1.0], [2.0], [3.0]]), np.array([[10.0], [20.0], [30.0]]), np.array([[5.0], [6.0], [7.0]])])
+    policy.forward = lambda x: __import__("torch").tensor(next(outputs))[None]
+    actor = ChunkActor(policy, decay=np.log(2.0))  # weights 1, 1/2, 1/4 newest first
+    assert actor(np.zeros(1)) == pytest.approx(1.0)
+    assert actor(np.zeros(1)) == pytest.approx((10 + 0.5 * 2) / 1.5)
+    assert actor(np.zeros(1)) == pytest.approx((5 + 0.5 * 20 + 0.25 * 3) / 1.75)
+    actor.reset()
+    with pytest.raises(StopIteration):
+        actor(np.zeros(1))
 
 
 def test_return_weights_follow_returns(demos):
