@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -169,3 +170,45 @@ def train_bc(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | 
     policy.eval()
     report = {"config": asdict(cfg), "losses": losses, "mean_weight": float(weights.mean()), "samples": len(obs)}
     return policy, report
+
+
+POLICY_FILE, POLICY_CONFIG = "policy.safetensors", "bc_policy.json"
+
+
+def save_policy(policy: BCPolicy, directory: str | Path, extra: dict | None = None) -> Path:
+    """Saves weights (safetensors) and shape config to ``directory``, each file atomically."""
+    from safetensors.torch import save_file
+
+    from robrew.training.checkpoints import write_json_atomic
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{POLICY_FILE}.tmp"
+    save_file({k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}, str(tmp))
+    tmp.replace(out / POLICY_FILE)
+    hidden = policy.net[0].out_features
+    config = {"obs_dim": policy.obs_mean.numel(), "act_dim": policy.act_dim, "hidden": hidden, "chunk": policy.chunk}
+    write_json_atomic(out / POLICY_CONFIG, {**config, **(extra or {})})
+    return out
+
+
+def load_policy(directory: str | Path, device: str = "cpu") -> BCPolicy:
+    """Loads a policy written by :func:`save_policy`.
+
+    Raises:
+        ValueError: files missing or corrupt (the message names the file).
+    """
+    import json
+
+    from safetensors.torch import load_file
+
+    path = Path(directory)
+    try:
+        cfg = json.loads((path / POLICY_CONFIG).read_text())
+        policy = BCPolicy(cfg["obs_dim"], cfg["act_dim"], cfg["hidden"], cfg["chunk"])
+        policy.load_state_dict(load_file(str(path / POLICY_FILE)))
+    except FileNotFoundError as e:
+        raise ValueError(f"{e.filename}: missing; not a BC policy directory (train one with robrew-rabc)") from None
+    except Exception as e:  # json, safetensors and torch raise many types for damaged files
+        raise ValueError(f"{path}: corrupt BC policy ({type(e).__name__}: {e}); retrain it") from None
+    return policy.to(device).eval()

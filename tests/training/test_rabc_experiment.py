@@ -1,0 +1,46 @@
+"""The main job end to end on a tiny budget, and BC policy save/load."""
+
+import json
+
+import numpy as np
+import pytest
+
+from robrew.training.bc import BCPolicy, load_policy, save_policy
+from robrew.training.rabc_experiment import RabcExperimentConfig, format_table, run_rabc_experiment
+
+
+def test_main_job_runs_end_to_end(tmp_path):
+    cfg = RabcExperimentConfig(episodes=6, image_size=16, progress_steps=30, bc_steps=30, eval_episodes=2,
+                               methods=["none", "rabc", "return"], out_dir=str(tmp_path / "run"))  # fmt: skip
+    result = run_rabc_experiment(cfg)
+    assert set(result["policies"]) == {"none", "rabc", "return"}
+    assert result["policies"]["none"]["mean_weight"] == 1.0
+    assert 0.0 <= result["policies"]["rabc"]["mean_weight"] <= 1.0
+    for p in result["policies"].values():
+        assert p["success_rate"]["n"] == 2
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["dataset"]["episodes"] == 6
+    assert (tmp_path / "run" / "report.html").stat().st_size > 10_000  # plots and a video inlined
+    assert (tmp_path / "run" / "progress_model" / "reward_model.json").is_file()
+    policy = load_policy(tmp_path / "run" / "policies" / "rabc")
+    assert policy.chunk == cfg.chunk
+    table = format_table(result)
+    assert "RA-BC" in table and "VOC" in table
+
+
+def test_bad_methods_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="methods"):
+        run_rabc_experiment(RabcExperimentConfig(methods=["vibes"], out_dir=str(tmp_path)))
+
+
+def test_policy_round_trip_and_corrupt_file(tmp_path):
+    policy = BCPolicy(obs_dim=5, act_dim=2, hidden=16, chunk=3)
+    save_policy(policy, tmp_path / "p")
+    loaded = load_policy(tmp_path / "p")
+    obs = np.random.default_rng(0).normal(size=5).astype(np.float32)
+    np.testing.assert_allclose(loaded.act(obs), policy.act(obs), atol=1e-6)
+    (tmp_path / "p" / "policy.safetensors").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="corrupt BC policy"):
+        load_policy(tmp_path / "p")
+    with pytest.raises(ValueError, match="missing"):
+        load_policy(tmp_path / "nothing")
