@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test install bench clean
+.PHONY: demo quickstart test install bench clean
 
 $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ install: $(VENV)/.deps
 	$(PY) -m pip install -q --no-deps --force-reinstall .
 
 demo: install
+	cd /tmp && $(abspath $(VENV))/bin/robrew-rabc hydra.run.dir=$(abspath runs)/rabc/hydra out_dir=$(abspath runs)/rabc
+
+quickstart: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-demo hydra.run.dir=$(abspath runs)/demo/hydra out_dir=$(abspath runs)/demo
 
 test: install
@@ -25,6 +28,8 @@ test: install
 
 bench: install
 	$(PY) scripts/bench_render.py
+	$(PY) scripts/bench_reward.py
+	$(PY) scripts/bench_rabc.py
 
 clean:
 	rm -rf build *.egg-info runs outputs

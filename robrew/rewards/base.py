@@ -58,7 +58,9 @@ class RewardModel(nn.Module):
 
     Args:
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
-        batch_size: Largest batch passed to :meth:`forward` at once.
+        batch_size: Largest batch passed to :meth:`forward` at once, or ``"auto"``: on a GPU
+            the largest that fits (found at the first :meth:`score` call by
+            :func:`robrew.rewards.accel.find_batch_size`), on CPU 64.
     """
 
     name: ClassVar[str] = ""
@@ -66,11 +68,14 @@ class RewardModel(nn.Module):
     needs_obs: ClassVar[bool] = False
     is_trainable: ClassVar[bool] = False
 
-    def __init__(self, device: str | torch.device = "cpu", batch_size: int = 64):
+    def __init__(self, device: str | torch.device = "cpu", batch_size: int | str = 64):
         super().__init__()
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.device = resolve_device(device)
+        self._auto_batch = batch_size == "auto" and self.device.type == "cuda"
+        if batch_size == "auto":
+            batch_size = 64
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
         self.batch_size = int(batch_size)
 
     def config(self) -> dict:
@@ -116,6 +121,14 @@ class RewardModel(nn.Module):
             instructions = [instructions] * n
         if instructions is not None and len(instructions) != n:
             raise ValueError(f"got {len(instructions)} instructions for a batch of {n}")
+        if self._auto_batch and n > 0:
+            from robrew.rewards.accel import find_batch_size
+
+            self._auto_batch = False
+            self.batch_size = find_batch_size(
+                self, frame_shape=tuple(frames.shape[1:]) if frames is not None else None,
+                obs_dim=obs.shape[1] if obs is not None else None,
+            )  # fmt: skip
         out = np.empty(n, dtype=np.float32)
         for start in range(0, n, self.batch_size):
             sl = slice(start, start + self.batch_size)

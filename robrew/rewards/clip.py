@@ -71,9 +71,11 @@ class ClipReward(RewardModel):
         mode: ``"projection"`` (the VLM-RM formula) or ``"softmax"`` (probability mass of
             the goal prompts in a softmax over all goal and baseline prompts).
         resize_mode: ``"crop"`` (open_clip's default) or ``"pad"`` (letterbox).
-        batch_size: Frames per forward pass.
+        batch_size: Frames per forward pass, or ``"auto"`` (the largest that fits on a GPU).
         device: ``"cpu"``, ``"cuda"``, ``"auto"``.
         precision: ``"auto"`` (bf16 autocast on GPU, fp32 on CPU), ``"fp32"``, ``"bf16"``, ``"fp16"``.
+        compile: Wrap the image tower in ``torch.compile`` (worth it for long GPU runs;
+            the first batches of each new size pay the compilation).
 
     ``score(..., instructions=[...])`` uses each row's instruction as its goal prompt
     (embedded once per distinct string) instead of ``goal_prompts``.
@@ -90,9 +92,10 @@ class ClipReward(RewardModel):
         alpha: float = 0.0,
         mode: str = "projection",
         resize_mode: str = "crop",
-        batch_size: int = 64,
+        batch_size: int | str = 64,
         device: str = "cpu",
         precision: str = "auto",
+        compile: bool = False,
     ):
         super().__init__(device=device, batch_size=batch_size)
         if mode not in MODES:
@@ -113,6 +116,8 @@ class ClipReward(RewardModel):
         self.clip.requires_grad_(False)
         if self.device.type == "cuda":
             self.clip = self.clip.to(memory_format=torch.channels_last)
+        self.compile = bool(compile)
+        self._compiled_image_tower = None  # built at the first forward pass when compile=True
         cfg = self.clip.visual.preprocess_cfg
         self._size = tuple(cfg["size"]) if isinstance(cfg["size"], (tuple, list)) else (cfg["size"], cfg["size"])
         self._mean, self._std = tuple(cfg["mean"]), tuple(cfg["std"])
@@ -137,6 +142,7 @@ class ClipReward(RewardModel):
             "mode": self.mode,
             "resize_mode": self.resize_mode,
             "precision": self.precision,
+            "compile": self.compile,
         }
 
     def _autocast(self):
@@ -160,7 +166,10 @@ class ClipReward(RewardModel):
         """uint8 (B, H, W, 3) on the device -> L2-normalised float32 image embeddings (B, D)."""
         x = preprocess_frames(frames, self._size, self._mean, self._std, self.resize_mode)
         with self._autocast():
-            return F.normalize(self.clip.encode_image(x).float(), dim=-1)
+            if self.compile and self._compiled_image_tower is None:
+                self._compiled_image_tower = torch.compile(self.clip.encode_image, dynamic=False)
+            encode = self._compiled_image_tower if self.compile else self.clip.encode_image
+            return F.normalize(encode(x).float(), dim=-1)
 
     def forward(self, frames: torch.Tensor, obs=None, instructions: Sequence[str] | None = None) -> torch.Tensor:
         x = self.embed_frames(frames)

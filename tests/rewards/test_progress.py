@@ -20,7 +20,7 @@ def demos(tmp_path_factory):
 
 @pytest.mark.parametrize("encoder", ["state", "cnn"])
 def test_training_lowers_loss_and_round_trips(demos, encoder, tmp_path):
-    model, report = fit_progress_model(demos, ProgressTrainConfig(encoder=encoder, steps=150, batch_size=64, val_fraction=0.25))
+    model, report = fit_progress_model(demos, ProgressTrainConfig(encoder=encoder, steps=300, batch_size=64, val_fraction=0.25))
     losses = np.array(report["losses"])
     assert losses[-20:].mean() < 0.6 * losses[:20].mean()
     assert report["held_out_episodes"] == 2 and "success_auc" in report
