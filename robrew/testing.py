@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import os
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
@@ -32,6 +34,8 @@ class FrameCounterEnv(gym.Env):
         self.observation_space = spaces.Box(0.0, 1000.0, shape=(2,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
         self.t = 0
+        self.egl_device = os.environ.get("MUJOCO_EGL_DEVICE_ID")  # which GPU this process renders on
+        self.pid = os.getpid()
 
     @staticmethod
     def code(tag: int, t: int) -> int:

@@ -17,8 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import gymnasium as gym
 import numpy as np
@@ -86,6 +88,7 @@ def make_scored_vec_env(
     composition: RewardComposition | None = None,
     subprocess: bool = False,
     seed: int | None = None,
+    render_devices: Sequence[int] | None = None,
 ) -> VecRewardModelWrapper:
     """Builds env_fn x n_envs -> Monitor -> FrameInInfo -> (Dummy|Subproc)VecEnv -> reward wrapper.
 
@@ -97,6 +100,10 @@ def make_scored_vec_env(
         composition: Reward composition.
         subprocess: Use ``SubprocVecEnv`` (rendering runs in the workers).
         seed: Seed of the first env (env i gets seed + i).
+        render_devices: EGL device ids (GPUs); worker i renders on
+            ``render_devices[i % len]`` (``MUJOCO_EGL_DEVICE_ID``, set inside the worker
+            before its GL context exists). Needs ``subprocess=True``: one process has one
+            EGL device.
 
     Returns:
         The wrapped VecEnv; wrap it in ``VecNormalize`` yourself if wanted.
@@ -105,8 +112,24 @@ def make_scored_vec_env(
 
     wrapper = FrameInInfo if model.needs_frames else None
     vec_cls = SubprocVecEnv if subprocess else DummyVecEnv
-    venv = make_vec_env(env_fn, n_envs=n_envs, seed=seed, vec_env_cls=vec_cls, wrapper_class=wrapper)
+    if render_devices is None:
+        venv = make_vec_env(env_fn, n_envs=n_envs, seed=seed, vec_env_cls=vec_cls, wrapper_class=wrapper)
+    else:
+        if not subprocess or not render_devices:
+            raise ValueError("render_devices needs subprocess=True and at least one device id")
+        devices = [int(d) for d in render_devices]
+        venv = vec_cls([partial(_worker_env, env_fn, wrapper, devices[i % len(devices)]) for i in range(n_envs)])
+        venv.seed(seed)
     return VecRewardModelWrapper(venv, model, composition)
+
+
+def _worker_env(env_fn: Callable[[], gym.Env], wrapper, egl_device: int) -> gym.Env:
+    """Runs in the worker: choose the EGL device, then build env -> Monitor -> wrapper."""
+    from stable_baselines3.common.monitor import Monitor
+
+    os.environ["MUJOCO_EGL_DEVICE_ID"] = str(egl_device)
+    env = Monitor(env_fn())
+    return wrapper(env) if wrapper is not None else env
 
 
 class RewardLoggingCallback(BaseCallback):
