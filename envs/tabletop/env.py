@@ -46,6 +46,7 @@ class TabletopEnv(gym.Env):
         horizon: Steps per episode (the env truncates itself).
         render_mode: ``None`` or ``"rgb_array"``.
         shadows: Render shadows (slow on CPU).
+        reward: ``"dense"`` (the sum of the task's reward terms) or ``"sparse"`` (1 while the task is done).
 
     Example:
         >>> env = gym.make("robrew/TabletopPickPlace-v0", render_mode="rgb_array")
@@ -65,7 +66,11 @@ class TabletopEnv(gym.Env):
         horizon: int = 120,
         render_mode: str | None = None,
         shadows: bool = False,
+        reward: str = "dense",
     ):
+        if reward not in ("dense", "sparse"):
+            raise ValueError(f"reward must be 'dense' (sum of the task's reward terms) or 'sparse' (1 on success), got {reward!r}")
+        self.reward_mode = reward
         if task not in TASKS:
             raise ValueError(f"unknown tabletop task {task!r}; choose one of {sorted(TASKS)}")
         if horizon <= 0:
@@ -225,7 +230,8 @@ class TabletopEnv(gym.Env):
         self._prev_state = s
         info = self._info(s)
         info["reward_terms"] = terms
-        return self._obs(s), float(sum(terms.values())), False, self._t >= self.horizon, info
+        reward = float(sum(terms.values())) if self.reward_mode == "dense" else float(info["is_success"])
+        return self._obs(s), reward, False, self._t >= self.horizon, info
 
     def render(self):
         return self._frames.render(self.model, self.data)

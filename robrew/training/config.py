@@ -54,6 +54,8 @@ class RewardConfig:
     ``name``: ``env`` or a registered reward model. ``kwargs``: its constructor arguments
     (CLIP prompts default to the task's). ``checkpoint``: a saved reward-model directory
     (learned models). ``device``: where the reward model runs (the policy has its own).
+    ``composition``: replace | add | weighted | potential (r_env + γΦ(s') - Φ(s), γ the
+    learner's) | delta (Φ(s') - Φ(s)). ``success_threshold``: adds ``info["model_success"]``.
     """
 
     name: str = "env"
@@ -63,6 +65,7 @@ class RewardConfig:
     composition: str = "replace"
     env_weight: float = 1.0
     model_weight: float = 1.0
+    success_threshold: float | None = None
 
 
 @dataclass

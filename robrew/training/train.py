@@ -112,12 +112,15 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
         vec_env_cls=SubprocVecEnv if cfg.subprocess else DummyVecEnv,
         wrapper_class=FrameInInfo if needs_frames else None,
     )
+    gamma = algo_params(cfg.algo, spec.tags)["gamma"]
     if model is not None:
         r = cfg.reward
-        venv = VecRewardModelWrapper(venv, model, RewardComposition(r.composition, r.env_weight, r.model_weight))
+        # Potential shaping must use the learner's own γ to leave the optimal policy unchanged.
+        composition = RewardComposition(r.composition, r.env_weight, r.model_weight, gamma=gamma)
+        venv = VecRewardModelWrapper(venv, model, composition, success_threshold=r.success_threshold)
     norm = None
     if cfg.normalize:
-        venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=algo_params(cfg.algo, spec.tags)["gamma"])
+        venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=gamma)
     return venv, norm
 
 

@@ -40,6 +40,13 @@ class VecRewardModelWrapper(VecEnvWrapper):
         model: Any :class:`RewardModel`.
         composition: How to combine with the env reward (default: replace it).
         use_instructions: Pass ``info["instruction"]`` (when present) to the model.
+        success_threshold: If set, ``info["model_success"]`` says whether the model's
+            value (e.g. predicted progress) of the step's resulting state reaches it.
+
+    With a ``potential`` or ``delta`` composition the wrapper keeps Φ of each env's
+    current state: Φ(s₀) is scored on the reset observation, and after an autoreset on
+    the new episode's first observation. That needs an observation-based model (frames of
+    a reset state never leave SB3's workers).
     """
 
     def __init__(
@@ -48,14 +55,31 @@ class VecRewardModelWrapper(VecEnvWrapper):
         model: RewardModel,
         composition: RewardComposition | None = None,
         use_instructions: bool = True,
+        success_threshold: float | None = None,
     ):
         super().__init__(venv)
         self.model = model
         self.composition = composition or RewardComposition()
         self.use_instructions = use_instructions
+        self.success_threshold = success_threshold
+        if self.composition.stateful and (model.needs_frames or not model.needs_obs):
+            raise ValueError(
+                f"composition {self.composition.mode!r} needs a model scored on observations (Φ of the reset state), "
+                f"but {model.name!r} reads frames; train a state-encoder model or use replace/add/weighted"
+            )
+        self._phi = np.zeros(self.num_envs)
+
+    def _instructions(self, infos) -> list[str] | None:
+        if self.use_instructions and infos and all("instruction" in info for info in infos):
+            return [info["instruction"] for info in infos]
+        return None
 
     def reset(self):
-        return self.venv.reset()
+        obs = self.venv.reset()
+        if self.composition.stateful:
+            infos = getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs
+            self._phi = self.model.score(obs=np.asarray(obs, np.float32), instructions=self._instructions(infos)).astype(np.float64)
+        return obs
 
     def step_wait(self):
         obs, rewards, dones, infos = self.venv.step_wait()
@@ -72,13 +96,24 @@ class VecRewardModelWrapper(VecEnvWrapper):
             model_obs = np.stack(
                 [info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)]
             ).astype(np.float32)
-        instructions = None
-        if self.use_instructions and all("instruction" in info for info in infos):
-            instructions = [info["instruction"] for info in infos]
+        instructions = self._instructions(infos)
         model_rewards = self.model.score(frames=frames, obs=model_obs, instructions=instructions)
+        if self.composition.stateful:
+            terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)])
+            total = self.composition.shaped(rewards, self._phi, model_rewards, terminated)
+            self._phi = model_rewards.astype(np.float64)
+            if dones.any():  # the next Φ(s) is the new episode's first state, with its own instruction
+                idx = np.flatnonzero(dones)
+                reset_infos = getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs
+                ins = self._instructions([reset_infos[i] for i in idx]) if instructions is not None else None
+                self._phi[idx] = self.model.score(obs=np.asarray(obs[idx], np.float32), instructions=ins)
+        else:
+            total = self.composition(rewards, model_rewards)
         for info, r_env, r_model in zip(infos, rewards, model_rewards):
             info["env_reward"], info["model_reward"] = float(r_env), float(r_model)
-        return obs, self.composition(rewards, model_rewards).astype(np.float32), dones, infos
+            if self.success_threshold is not None:
+                info["model_success"] = bool(r_model >= self.success_threshold)
+        return obs, total.astype(np.float32), dones, infos
 
 
 def make_scored_vec_env(

@@ -1,0 +1,82 @@
+"""Benchmark (not a test): PPO on tabletop push with the sparse success reward alone, against
+the same reward plus potential-based shaping by a state-only progress model
+(r' = r_sparse + γ Φ(s') - Φ(s), γ = PPO's), same budget and seeds.
+
+Steps: collect mixed push demos -> train the progress model -> two ``robrew-train`` runs per
+seed (in parallel) -> both ground-truth success curves (``curve.csv``) printed side by side,
+and plotted to ``curves.png``.
+
+Usage:
+    python scripts/bench_shaping.py [--steps 150000] [--seeds 1] [--out runs/bench_shaping]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+
+BIN = Path(sys.executable).parent
+
+
+def train_cmd(run_dir: Path, seed: int, steps: int, extra: list[str]) -> list[str]:
+    return [str(BIN / "robrew-train"), "task=tabletop_push_sparse", f"seed={seed}", f"total_timesteps={steps}",
+            f"eval_every={max(steps // 10, 1000)}", "eval_episodes=20", "progress_bar=false", f"run_dir={run_dir}",
+            f"hydra.run.dir={run_dir}/hydra", *extra]  # fmt: skip
+
+
+def read_curve(run_dir: Path) -> list[tuple[int, float]]:
+    with open(run_dir / "curve.csv") as f:
+        return [(int(r["timesteps"]), float(r["success_rate"])) for r in csv.DictReader(f)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=150_000)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--demos", type=int, default=60)
+    parser.add_argument("--out", default="runs/bench_shaping")
+    args = parser.parse_args()
+    from robrew.data.demos import collect_demos, load_demos
+    from robrew.rewards import save_reward_model
+    from robrew.training.progress import ProgressTrainConfig, fit_progress_model
+
+    out = Path(args.out).resolve()
+    start = time.perf_counter()
+    demos = load_demos(collect_demos("tabletop_push", out / "data", args.demos, seed=0, image_size=16))
+    model, report = fit_progress_model(demos, ProgressTrainConfig(steps=3000))
+    save_reward_model(model, out / "progress")
+    print(f"progress model on push demos: held-out VOC {report.get('voc_clean', float('nan')):.3f}, "
+          f"success AUC {report['success_auc']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    shaped = ["reward.name=progress", f"reward.checkpoint={out / 'progress'}", "reward.composition=potential"]
+    runs = {}
+    for seed in range(args.seeds):
+        procs = {}
+        for name, extra in (("sparse", []), ("shaped", shaped)):
+            run_dir = out / f"{name}_seed{seed}"
+            procs[name] = subprocess.Popen(train_cmd(run_dir, seed, args.steps, extra), cwd="/tmp", stdout=subprocess.DEVNULL)
+            runs.setdefault(name, []).append(run_dir)
+        for name, p in procs.items():
+            if p.wait() != 0:
+                sys.exit(f"the {name} run (seed {seed}) failed with exit code {p.returncode}")
+    print(f"\nPPO on tabletop_push, {args.steps} steps, ground-truth success (20 episodes per point), seeds 0..{args.seeds - 1}")
+    print(f"{'steps':>8}{'sparse':>10}{'sparse + shaping':>18}")
+    curves = {name: [read_curve(d) for d in dirs] for name, dirs in runs.items()}
+    for i, (step, _) in enumerate(curves["sparse"][0]):
+        cols = [sum(c[i][1] for c in curves[n] if i < len(c)) / len(curves[n]) for n in ("sparse", "shaped")]
+        print(f"{step:>8}{cols[0]:>10.0%}{cols[1]:>18.0%}")
+    finals = {n: sum(c[-1][1] for c in cs) / len(cs) for n, cs in curves.items()}
+    print(f"final: sparse {finals['sparse']:.0%}, shaped {finals['shaped']:.0%}; total {time.perf_counter() - start:.0f} s")
+    from robrew.eval.curves import plot_curves
+
+    groups = {"sparse success reward": runs["sparse"], "sparse + potential shaping (progress model)": runs["shaped"]}
+    print(f"plot: {plot_curves(groups, 'success_rate', out / 'curves.png', 'PPO on tabletop push')}")
+
+
+if __name__ == "__main__":
+    main()
