@@ -42,11 +42,11 @@ def main() -> None:
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     std = {k: float(np.std([r[k] for r in rows])) for k in rows[0]}
     print(f"\n{args.seeds} seeds x {args.episodes} demos (1/3 clean, 1/3 sloppy, 1/3 failing), {args.eval_episodes} held-out episodes per policy")
-    print(f"{'':<22}{'mean':>8}{'std':>8}")
+    print(f"{'':<28}{'mean':>8}{'std':>8}")
     for m in methods:
-        print(f"{METHOD_NAMES[m] + ' success':<22}{mean[m]:>8.0%}{std[m]:>8.0%}")
+        print(f"{METHOD_NAMES[m] + ' success':<28}{mean[m]:>8.0%}{std[m]:>8.0%}")
     for k, name in (("weight", "RA-BC mean weight"), ("voc", "VOC clean"), ("rev", "VOC reversed"), ("auc", "success AUC")):
-        print(f"{name:<22}{mean[k]:>8.3f}{std[k]:>8.3f}")
+        print(f"{name:<28}{mean[k]:>8.3f}{std[k]:>8.3f}")
     gain = mean["rabc"] - mean["none"]
     checks = {
         "RA-BC >= BC + 20 points": gain >= 0.20,
