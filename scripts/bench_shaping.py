@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 
 def train_cmd(run_dir: Path, seed: int, steps: int, extra: list[str]) -> list[str]:
     return [str(BIN / "robrew-train"), "task=tabletop_push_sparse", f"seed={seed}", f"total_timesteps={steps}",
-            f"eval_every={max(steps // 10, 1000)}", "eval_episodes=20", "progress_bar=false", f"run_dir={run_dir}",
+            f"eval_every={max(steps // 10, 1000)}", "eval_episodes=20", "progress_bar=false", "torch_threads=1", f"run_dir={run_dir}",
             f"hydra.run.dir={run_dir}/hydra", *extra]  # fmt: skip
 
 

@@ -103,6 +103,7 @@ class TrainConfig:
     eval_every: int = 10_000
     eval_episodes: int = 10
     progress_bar: bool = True
+    torch_threads: int = 0  # 0: torch's default; 1 is fastest for small MLP policies when runs share a CPU
     resume: str | None = None  # a run directory to continue
     run_dir: str | None = None  # default: Hydra's output directory
 

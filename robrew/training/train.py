@@ -175,12 +175,18 @@ def policy_fn(model, vec_normalize=None):
 class GroundTruthEvalCallback(BaseCallback):
     """Every ``every`` steps, runs ``episodes`` deterministic episodes and logs the
     env's ground truth (``eval/true_success_rate``, ``eval/env_return``) to TensorBoard
-    and to ``curve.csv`` in the run directory."""
+    and to ``curve.csv`` in the run directory. With a reward model it also logs the
+    proxy (``eval/model_return``, model reward per episode) and warns once when the proxy
+    keeps rising while success falls (:class:`robrew.eval.overoptimisation.OverOptimisationWatch`)."""
 
-    def __init__(self, spec: TaskSpec, run_dir: Path, every: int, episodes: int, seed: int, vec_normalize=None):
+    def __init__(self, spec: TaskSpec, run_dir: Path, every: int, episodes: int, seed: int, vec_normalize=None,
+                 reward_model: RewardModel | None = None):  # fmt: skip
+        from robrew.eval.overoptimisation import OverOptimisationWatch
+
         super().__init__()
         self.spec, self.csv, self.every, self.episodes = spec, run_dir / "curve.csv", int(every), int(episodes)
-        self.seed, self.vec_normalize = seed, vec_normalize
+        self.seed, self.vec_normalize, self.reward_model = seed, vec_normalize, reward_model
+        self.watch = OverOptimisationWatch()
         self._last = 0
         self.latest: dict = {}
 
@@ -194,19 +200,27 @@ class GroundTruthEvalCallback(BaseCallback):
 
         if self.episodes == 0:
             return {}
-        eps = run_episodes(lambda render: make_env(self.spec), policy_fn(self.model, self.vec_normalize), self.episodes, self.seed)
+        model = self.reward_model
+        eps = run_episodes(
+            lambda render: make_env(self.spec, render_mode="rgb_array" if render else None),
+            policy_fn(self.model, self.vec_normalize), self.episodes, self.seed, reward_model=model,
+        )  # fmt: skip
         result = {
             "timesteps": int(self.model.num_timesteps),
             "success_rate": success_rate([e.success for e in eps]),
             "env_return": float(np.mean([e.env_return for e in eps])),
+            "model_return": float(np.mean([e.model_return for e in eps])) if model is not None else float("nan"),
         }
         self.logger.record("eval/true_success_rate", result["success_rate"]["mean"])
         self.logger.record("eval/env_return", result["env_return"])
+        if model is not None:
+            self.logger.record("eval/model_return", result["model_return"])
+            result["overoptimising"] = self.watch.update(result["timesteps"], result["model_return"], result["success_rate"]["mean"])
         new = not self.csv.exists()
         with self.csv.open("a") as f:
             if new:
-                f.write("timesteps,success_rate,env_return\n")
-            f.write(f"{result['timesteps']},{result['success_rate']['mean']},{result['env_return']}\n")
+                f.write("timesteps,success_rate,env_return,model_return\n")
+            f.write(f"{result['timesteps']},{result['success_rate']['mean']},{result['env_return']},{result['model_return']}\n")
         self.latest = result
         return result
 
@@ -250,6 +264,10 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     resumed_from = latest_checkpoint(run_dir) if cfg.resume else None
     if cfg.resume and resumed_from is None:
         raise ConfigError(f"nothing to resume in {run_dir}: no checkpoint yet (checkpoints/latest.json)")
+    if cfg.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
     spec = resolve_task(cfg)
     reward_model = build_reward_model(cfg.reward, spec)
     validate(cfg, spec, reward_model)
@@ -276,7 +294,8 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     from robrew.wrappers import RewardLoggingCallback
 
     ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
-    gt_eval = GroundTruthEvalCallback(spec, run_dir, cfg.eval_every, cfg.eval_episodes, seed=10_000 + cfg.seed, vec_normalize=norm)
+    gt_eval = GroundTruthEvalCallback(spec, run_dir, cfg.eval_every, cfg.eval_episodes, seed=10_000 + cfg.seed,
+                                      vec_normalize=norm, reward_model=reward_model)  # fmt: skip
     remaining = cfg.total_timesteps - model.num_timesteps
     start, start_steps = time.perf_counter(), model.num_timesteps
     if remaining > 0:
