@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import subprocess
 import sys
 import time
@@ -59,6 +60,7 @@ def main() -> None:
         procs = {}
         for name, extra in (("sparse", []), ("shaped", shaped)):
             run_dir = out / f"{name}_seed{seed}"
+            shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not appended to an old curve
             procs[name] = subprocess.Popen(train_cmd(run_dir, seed, args.steps, extra), cwd="/tmp", stdout=subprocess.DEVNULL)
             runs.setdefault(name, []).append(run_dir)
         for name, p in procs.items():
