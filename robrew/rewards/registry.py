@@ -78,7 +78,7 @@ def save_reward_model(model: RewardModel, directory: str | os.PathLike) -> Path:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     if model.is_trainable:
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        state = {k: v.detach().cpu().contiguous() for k, v in model.trainable_state().items()}
         _atomic_write(out / WEIGHTS_FILE, lambda p: save_file(state, p))
     meta = {"format": FORMAT, "name": model.name, "config": model.config()}
     _atomic_write(out / CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
@@ -116,7 +116,7 @@ def load_reward_model(directory: str | os.PathLike, device: str = "cpu") -> Rewa
             raise RewardModelError(f"{weights}: missing weights for trainable model {name!r}")
         try:
             state = load_file(weights, device=str(model.device))
-            model.load_state_dict(state, strict=True)
+            model.load_trainable_state(state)
         except (SafetensorError, RuntimeError, OSError) as e:
             raise RewardModelError(f"{weights}: corrupt or mismatched weights ({str(e).splitlines()[0]})") from None
     return model.eval()

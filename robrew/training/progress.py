@@ -42,6 +42,8 @@ class ProgressTrainConfig:
     teacher_forcing: float = 0.5
     val_fraction: float = 0.25
     hidden: int = 256
+    clip_model: str = "ViT-B-32"  # encoder="clip" / text="clip"
+    clip_pretrained: str | None = None  # open_clip tag, checkpoint file or local directory
     seed: int = 0
     device: str = "cpu"
 
@@ -89,7 +91,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     labels = label_demos(used, prior)
     model = ProgressReward(
         n_stages, prior.tolist(), encoder=cfg.encoder, obs_dim=good[0].observations.shape[1],
-        text=cfg.text, hidden=cfg.hidden, device=cfg.device,
+        text=cfg.text, hidden=cfg.hidden, device=cfg.device, clip_model=cfg.clip_model, clip_pretrained=cfg.clip_pretrained,
     )  # fmt: skip
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:

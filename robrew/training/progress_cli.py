@@ -20,15 +20,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="robrew-train-reward", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="dataset directory written by robrew-collect")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--encoder", choices=("state", "cnn"), default="state")
-    parser.add_argument("--text", choices=("hash", "minilm", "none"), default="hash")
+    parser.add_argument("--encoder", choices=("state", "cnn", "clip"), default="state")
+    parser.add_argument("--text", choices=("hash", "minilm", "clip", "none"), default="hash")
+    parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture (--encoder clip)")
+    parser.add_argument("--clip-pretrained", help="open_clip tag, checkpoint file or local directory (--encoder clip)")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
 
     from robrew.data.demos import DatasetError, load_demos
-    from robrew.rewards import save_reward_model
+    from robrew.rewards import RewardModelError, save_reward_model
     from robrew.training.checkpoints import write_json_atomic
     from robrew.training.progress import ProgressTrainConfig, fit_progress_model
 
@@ -39,8 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     except DatasetError as e:
         print(f"robrew-train-reward: error: {e}", file=sys.stderr)
         sys.exit(2)
-    cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, steps=args.steps, seed=args.seed, device=args.device)
-    model, report = fit_progress_model(demos, cfg)
+    cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, steps=args.steps, seed=args.seed, device=args.device,
+                              clip_model=args.clip_model, clip_pretrained=args.clip_pretrained)  # fmt: skip
+    try:
+        model, report = fit_progress_model(demos, cfg)
+    except (ValueError, RewardModelError) as e:
+        print(f"robrew-train-reward: error: {e}", file=sys.stderr)
+        sys.exit(2)
     out = save_reward_model(model, Path(args.out))
     write_json_atomic(out / "report.json", report)
     print(f"loss {report['losses'][0]:.3f} -> {report['losses'][-1]:.3f}; held-out: "

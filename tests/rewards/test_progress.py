@@ -59,3 +59,11 @@ def test_progress_model_as_rl_reward(demos, tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert '"name": "progress"' in (tmp_path / "run" / "reward.json").read_text()
+
+
+def test_frozen_clip_encoder_trains(demos, tiny_clip_dir):
+    cfg = ProgressTrainConfig(encoder="clip", text="clip", clip_pretrained=str(tiny_clip_dir), steps=200, batch_size=64)
+    model, report = fit_progress_model(demos, cfg)
+    losses = np.array(report["losses"])
+    assert losses[-20:].mean() < 0.8 * losses[:20].mean()
+    assert all(not p.requires_grad for n, p in model.named_parameters() if n.startswith("clip_tower."))
