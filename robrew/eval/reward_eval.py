@@ -53,7 +53,7 @@ def clip_variants(alphas: Sequence[float], prompt_sets: Sequence[Sequence[str]] 
 def score_sequences(model: RewardModel, seqs: Sequence[LabelledSequence], use_instructions: bool = True) -> list[np.ndarray]:
     """The model's reward for every frame of every sequence (one batched call per sequence)."""
     return [
-        model.score(
+        model.score_episode(
             frames=s.frames if model.needs_frames else None,
             obs=s.obs if model.needs_obs else None,
             instructions=s.instruction if use_instructions and s.instruction else None,

@@ -79,7 +79,7 @@ def run_episodes(
                 observations.append(np.asarray(obs, np.float32))
                 instructions.append(info.get("instruction"))
             if reward_model is not None:  # one batched call per episode, not one per step
-                ep.model_rewards = reward_model.score(
+                ep.model_rewards = reward_model.score_episode(
                     frames=np.stack(frames) if reward_model.needs_frames else None,
                     obs=np.stack(observations) if reward_model.needs_obs else None,
                     instructions=instructions if all(s is not None for s in instructions) else None,

@@ -153,6 +153,11 @@ class RewardModel(nn.Module):
             )
         return out
 
+    def score_episode(self, frames=None, obs=None, instructions=None) -> np.ndarray:
+        """Scores one episode's frames in time order. Same as :meth:`score` for models that
+        look at one frame at a time; models with a frame window build their windows here."""
+        return self.score(frames=frames, obs=obs, instructions=instructions)
+
     def _to_device(self, x: np.ndarray | torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(np.ascontiguousarray(x))

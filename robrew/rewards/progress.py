@@ -95,7 +95,10 @@ class ProgressReward(RewardModel):
         text: ``"none"``, ``"hash"``, ``"minilm"`` or ``"clip"`` (the CLIP text tower; with
             ``encoder="clip"``) for instruction conditioning.
         hidden: Width of the trunk.
-        output: ``"progress"`` (the reward is predicted progress).
+        window: Frames per input (1: the current frame only). With ``W > 1`` every input is a
+            causal window (episode start, evenly spaced past frames, now; see
+            ``robrew.rewards.windows``): ``score`` takes (B, W, ...) arrays and
+            :meth:`score_episode` builds them from one episode.
     """
 
     name = "progress"
@@ -114,6 +117,7 @@ class ProgressReward(RewardModel):
         batch_size: int = 1024,
         clip_model: str = "ViT-B-32",
         clip_pretrained: str | None = None,
+        window: int = 1,
     ):
         super().__init__(device=device, batch_size=batch_size)
         if encoder not in ENCODERS:
@@ -127,6 +131,9 @@ class ProgressReward(RewardModel):
         if text == "clip" and encoder != "clip":
             raise ValueError("text='clip' uses the CLIP tower of encoder='clip'; pick encoder='clip' or another text encoder")
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        self.window = int(window)
         self.n_stages, self.encoder_name, self.text = int(n_stages), encoder, text
         self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(TEXT_DIMS.get(text, text_dim))
         self.needs_obs = encoder == "state"
@@ -142,7 +149,7 @@ class ProgressReward(RewardModel):
             self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
         else:
             self.encoder = SmallCNN(hidden)
-        in_dim = hidden + (self.text_dim if text != "none" else 0)
+        in_dim = self.window * hidden + (self.text_dim if text != "none" else 0)
         self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.stage_head = nn.Linear(hidden, n_stages)
         self.progress_head = nn.Sequential(nn.Linear(hidden + n_stages, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1))
@@ -164,6 +171,7 @@ class ProgressReward(RewardModel):
             "text_dim": self.text_dim,
             "clip_model": self.clip_model,
             "clip_pretrained": self.clip_pretrained,
+            "window": self.window,
         }
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -181,13 +189,42 @@ class ProgressReward(RewardModel):
         self.obs_std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
 
     def features(self, frames, obs, instructions) -> torch.Tensor:
-        """(B, hidden) trunk features."""
+        """(B, hidden) trunk features. With ``window > 1`` inputs are windows: (B, W, ...)."""
+        if self.window > 1:  # encode every frame of every window with the shared encoder, then concatenate
+            x = frames if self.needs_frames else obs
+            if x.ndim < 3 or x.shape[1] != self.window:
+                raise ValueError(f"a window-{self.window} model takes (B, {self.window}, ...) inputs (see episode_inputs), got {tuple(x.shape)}")
+            b = x.shape[0]
+            flat = x.reshape(b * self.window, *x.shape[2:])
+            h = self._encode(flat if self.needs_frames else None, None if self.needs_frames else flat).reshape(b, -1)
+        else:
+            h = self._encode(frames, obs)
+        return self._condition(h, instructions)
+
+    def episode_inputs(self, frames: np.ndarray | None, obs: np.ndarray | None) -> tuple:
+        """Per-frame episode arrays -> the model's inputs: causal windows if ``window > 1``."""
+        if self.window == 1:
+            return frames, obs
+        from robrew.rewards.windows import episode_windows
+
+        return (episode_windows(frames, self.window) if frames is not None else None,
+                episode_windows(obs, self.window) if obs is not None else None)  # fmt: skip
+
+    def score_episode(self, frames=None, obs=None, instructions=None) -> np.ndarray:
+        """Scores the frames of one episode in order (building causal windows if needed)."""
+        f, o = self.episode_inputs(frames if self.needs_frames else None, obs if self.needs_obs else None)
+        return self.score(frames=f, obs=o, instructions=instructions)
+
+    def _encode(self, frames, obs) -> torch.Tensor:
         if self.encoder_name == "state":
             h = self.encoder((obs - self.obs_mean) / self.obs_std)
         elif self.encoder_name == "clip":
             h = self.encoder(self.clip_tower.images(frames))
         else:
             h = self.encoder(frames)
+        return h
+
+    def _condition(self, h: torch.Tensor, instructions) -> torch.Tensor:
         if self.text != "none":
             texts = list(instructions) if instructions is not None else [""] * h.shape[0]
             missing = sorted({t for t in texts if t not in self._text_cache})

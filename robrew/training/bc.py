@@ -122,7 +122,7 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
             raise ValueError("RA-BC needs a progress model")
         phi = []
         for d in demos:
-            p = progress_model.score(
+            p = progress_model.score_episode(
                 frames=d.frames if progress_model.needs_frames else None,
                 obs=d.observations if progress_model.needs_obs else None,
                 instructions=d.instruction,

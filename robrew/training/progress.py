@@ -44,6 +44,9 @@ class ProgressTrainConfig:
     hidden: int = 256
     clip_model: str = "ViT-B-32"  # encoder="clip" / text="clip"
     clip_pretrained: str | None = None  # open_clip tag, checkpoint file or local directory
+    window: int = 1  # frames per input: episode start, evenly spaced past frames, now
+    rewind: float = 0.0  # fraction of each batch made of rewound clips (window > 1)
+    max_rewind: int = 15  # frames played backwards at most
     seed: int = 0
     device: str = "cpu"
 
@@ -92,6 +95,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     model = ProgressReward(
         n_stages, prior.tolist(), encoder=cfg.encoder, obs_dim=good[0].observations.shape[1],
         text=cfg.text, hidden=cfg.hidden, device=cfg.device, clip_model=cfg.clip_model, clip_pretrained=cfg.clip_pretrained,
+        window=cfg.window,
     )  # fmt: skip
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:
@@ -103,13 +107,20 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     n, losses = len(stage), []
+    lengths = np.array([len(d.subtask) for d in used])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    t_of = np.concatenate([np.arange(n_) for n_ in lengths])  # frame index within its episode
+    start_of = np.repeat(offsets, lengths)  # global index of each frame's episode start
     model.train()
     for _ in range(cfg.steps):
-        idx = torch.from_numpy(rng.integers(0, n, size=min(cfg.batch_size, n))).to(model.device)
+        target = rng.integers(0, n, size=min(cfg.batch_size, n))
+        inputs, target = sample_windows(rng, target, t_of, start_of[target], cfg)
+        idx = torch.from_numpy(target).to(model.device)
+        win = torch.from_numpy(inputs).to(model.device)
         h = model.features(
-            frames_t[idx] if frames_t is not None else None,
-            obs_t[idx] if obs_t is not None else None,
-            [instructions[i] for i in idx.tolist()],
+            frames_t[win] if frames_t is not None else None,
+            obs_t[win] if obs_t is not None else None,
+            [instructions[i] for i in target.tolist()],
         )
         logits = model.stage_head(h)
         forced = torch.rand(len(idx), device=model.device) < cfg.teacher_forcing
@@ -126,12 +137,36 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     return model, report
 
 
+def sample_windows(rng: np.random.Generator, target: np.ndarray, t_of: np.ndarray, start: np.ndarray,
+                   cfg: ProgressTrainConfig) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Global input indices ((B,) or (B, W) windows) and the global index of each label.
+
+    ``target`` are global frame indices, ``t_of`` their time within the episode, ``start``
+    the global index of each target's episode start. A ``cfg.rewind`` fraction of rows is
+    rewound: the clip runs to frame t and back k frames; the label is frame t - k's.
+    """
+    if cfg.window == 1:
+        return target, target
+    from robrew.rewards.windows import causal_window_indices, rewind_window_indices
+
+    t = t_of[target]
+    rows, labels = [], target.copy()
+    for i, ti in enumerate(t):
+        if ti > 0 and rng.random() < cfg.rewind:
+            k = int(rng.integers(1, min(int(ti), cfg.max_rewind) + 1))
+            rows.append(rewind_window_indices(int(ti), k, cfg.window))
+            labels[i] = start[i] + ti - k
+        else:
+            rows.append(causal_window_indices(int(ti), cfg.window))
+    return start[:, None] + np.stack(rows), labels
+
+
 def predict_episode(model: ProgressReward, demo: Demo, reverse: bool = False, until_done: bool = False) -> np.ndarray:
     """Predicted progress for every frame of ``demo`` (optionally played backwards, and
     optionally only up to the frame where the task is complete)."""
     n = len(demo.subtask) if not until_done or demo.done_at is None else demo.done_at + 1
     order = np.arange(n)[::-1] if reverse else np.arange(n)
-    return model.score(
+    return model.score_episode(  # a window model sees the (reversed) video causally, as it would online
         frames=demo.frames[order] if model.needs_frames else None,
         obs=demo.observations[order] if model.needs_obs else None,
         instructions=demo.instruction,
@@ -157,8 +192,9 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
         with torch.no_grad():
             for d in good:
                 preds.append(predict_episode(model, d))
-                obs = torch.from_numpy(d.observations).to(model.device) if model.needs_obs else None
-                fr = torch.from_numpy(d.frames).to(model.device) if model.needs_frames else None
+                fr, obs = model.episode_inputs(d.frames if model.needs_frames else None, d.observations if model.needs_obs else None)
+                obs = torch.from_numpy(obs).to(model.device) if obs is not None else None
+                fr = torch.from_numpy(fr).to(model.device) if fr is not None else None
                 logits = model.stage_head(model.features(fr, obs, [d.instruction] * len(d.subtask)))
                 stages.append(logits.argmax(-1).cpu().numpy())
         out["stage_accuracy"] = stage_accuracy(np.concatenate(stages), np.concatenate([lab.stage for lab in labels]))

@@ -30,6 +30,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
 from robrew.wrappers.frames import FRAME_KEY, FrameInInfo
+from robrew.wrappers.history import EpisodeHistory
 
 
 class VecRewardModelWrapper(VecEnvWrapper):
@@ -68,6 +69,29 @@ class VecRewardModelWrapper(VecEnvWrapper):
                 f"but {model.name!r} reads frames; train a state-encoder model or use replace/add/weighted"
             )
         self._phi = np.zeros(self.num_envs)
+        self.window = int(getattr(model, "window", 1))  # models with a causal frame window get per-env history
+        self._history = EpisodeHistory(self.num_envs, self.window) if self.window > 1 else None
+
+    def _score(self, x: np.ndarray | None, frames: np.ndarray | None, instructions) -> np.ndarray:
+        """Scores this step's inputs (through the per-env windows for window models)."""
+        if self._history is not None:
+            windows = self._history.push(frames if self.model.needs_frames else x)
+            return self.model.score(frames=windows if self.model.needs_frames else None,
+                                    obs=windows if self.model.needs_obs else None, instructions=instructions)  # fmt: skip
+        return self.model.score(frames=frames, obs=x, instructions=instructions)
+
+    def _start_episodes(self, envs, obs) -> np.ndarray | None:
+        """New episodes in ``envs`` (their first observations ``obs``); returns Φ of those states
+        for shaping, else None."""
+        if self._history is not None:
+            for i, o in zip(envs, obs):
+                self._history.start(i, np.asarray(o, np.float32) if self.model.needs_obs else None)
+        if not self.composition.stateful:
+            return None
+        reset_infos = getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs
+        ins = self._instructions([reset_infos[i] for i in envs])
+        first = self._history.current(list(envs)) if self._history is not None else np.asarray(obs, np.float32)
+        return self.model.score(obs=first, instructions=ins).astype(np.float64)
 
     def _instructions(self, infos) -> list[str] | None:
         if self.use_instructions and infos and all("instruction" in info for info in infos):
@@ -76,9 +100,9 @@ class VecRewardModelWrapper(VecEnvWrapper):
 
     def reset(self):
         obs = self.venv.reset()
-        if self.composition.stateful:
-            infos = getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs
-            self._phi = self.model.score(obs=np.asarray(obs, np.float32), instructions=self._instructions(infos)).astype(np.float64)
+        phi = self._start_episodes(list(range(self.num_envs)), obs)
+        if phi is not None:
+            self._phi = phi
         return obs
 
     def step_wait(self):
@@ -97,18 +121,18 @@ class VecRewardModelWrapper(VecEnvWrapper):
                 [info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)]
             ).astype(np.float32)
         instructions = self._instructions(infos)
-        model_rewards = self.model.score(frames=frames, obs=model_obs, instructions=instructions)
+        model_rewards = self._score(model_obs, frames, instructions)
         if self.composition.stateful:
             terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)])
             total = self.composition.shaped(rewards, self._phi, model_rewards, terminated)
             self._phi = model_rewards.astype(np.float64)
-            if dones.any():  # the next Φ(s) is the new episode's first state, with its own instruction
-                idx = np.flatnonzero(dones)
-                reset_infos = getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs
-                ins = self._instructions([reset_infos[i] for i in idx]) if instructions is not None else None
-                self._phi[idx] = self.model.score(obs=np.asarray(obs[idx], np.float32), instructions=ins)
         else:
             total = self.composition(rewards, model_rewards)
+        if dones.any():  # autoreset: the new episodes' first states (their own instructions, Φ, history)
+            idx = np.flatnonzero(dones).tolist()
+            phi = self._start_episodes(idx, obs[idx])
+            if phi is not None:
+                self._phi[idx] = phi
         for info, r_env, r_model in zip(infos, rewards, model_rewards):
             info["env_reward"], info["model_reward"] = float(r_env), float(r_model)
             if self.success_threshold is not None:

@@ -33,6 +33,11 @@ class RewardModelWrapper(gym.Wrapper):
                 "make it with render_mode='rgb_array'"
             )
         self.model = model
+        if getattr(model, "window", 1) > 1:
+            raise ValueError(
+                f"{type(self).__name__} scores one frame at a time; reward model {model.name!r} needs a window of "
+                f"{model.window} frames per step: use VecRewardModelWrapper (SB3), which keeps each env's history"
+            )
         self.composition = composition or RewardComposition()
 
     def step(self, action):

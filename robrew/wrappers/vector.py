@@ -53,6 +53,11 @@ class VectorRewardModelWrapper(VectorWrapper):
     ):
         super().__init__(env)
         self.model = model
+        if getattr(model, "window", 1) > 1:
+            raise ValueError(
+                f"{type(self).__name__} scores one frame at a time; reward model {model.name!r} needs a window of "
+                f"{model.window} frames per step: use VecRewardModelWrapper (SB3), which keeps each env's history"
+            )
         self.composition = composition or RewardComposition()
         self.use_instructions = use_instructions
         self.autoreset_mode = _autoreset_mode(env)

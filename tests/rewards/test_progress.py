@@ -67,3 +67,15 @@ def test_frozen_clip_encoder_trains(demos, tiny_clip_dir):
     losses = np.array(report["losses"])
     assert losses[-20:].mean() < 0.8 * losses[:20].mean()
     assert all(not p.requires_grad for n, p in model.named_parameters() if n.startswith("clip_tower."))
+
+
+def test_window_model_with_rewind_trains(demos):
+    cfg = ProgressTrainConfig(window=3, rewind=0.3, max_rewind=5, steps=300, batch_size=64)
+    model, report = fit_progress_model(demos, cfg)
+    losses = np.array(report["losses"])
+    assert model.window == 3 and losses[-20:].mean() < 0.6 * losses[:20].mean()
+    d = demos[0]
+    p = model.score_episode(obs=d.observations, instructions=d.instruction)
+    assert p.shape == (len(d.observations),) and np.all((p >= 0) & (p <= 1))
+    with pytest.raises(ValueError, match="window"):
+        model.score(obs=d.observations, instructions=d.instruction)  # per-frame input to a window model
