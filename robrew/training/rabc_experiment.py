@@ -33,6 +33,8 @@ class RabcExperimentConfig:
     data_dir: str | None = None  # reuse a collected dataset instead of collecting
     progress_steps: int = 3000
     progress_encoder: str = "state"
+    progress_window: int = 1  # >1: causal frame window (start, evenly spaced past, now)
+    rewind: float = 0.0  # rewind-augmented fraction of progress-model batches (window > 1)
     bc_steps: int = 4000
     chunk: int = 5  # the policy's action chunk = RA-BC's Δ
     kappa: float = 0.01
@@ -122,7 +124,8 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     timings["collect_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    pcfg = ProgressTrainConfig(encoder=cfg.progress_encoder, steps=cfg.progress_steps, seed=cfg.seed)
+    pcfg = ProgressTrainConfig(encoder=cfg.progress_encoder, steps=cfg.progress_steps, seed=cfg.seed,
+                               window=cfg.progress_window, rewind=cfg.rewind)  # fmt: skip
     progress, preport = fit_progress_model(demos, pcfg)
     save_reward_model(progress, out / "progress_model")
     write_json_atomic(out / "progress_model" / "report.json", preport)
