@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ class Demo:
     subtasks: list[str]
     quality: str
     off_task_from: int | None = None  # first frame of a deliberate failure (annotated by the demonstrator)
+    colors: dict | None = None  # the episode's colour assignment (block, pad, ...)
 
 
 @contextmanager
@@ -85,6 +87,7 @@ def collect_demos(
     seed: int = 0,
     image_size: int = 64,
     overwrite: bool = True,
+    reset_options: Callable[[int], dict | None] | None = None,
 ) -> Path:
     """Records ``episodes`` expert episodes of a tabletop task into ``out_root``.
 
@@ -96,6 +99,8 @@ def collect_demos(
         seed: Episode i uses env seed ``seed + i`` and expert seed ``seed + i``.
         image_size: Frames are square ``image_size`` pixels (the model's resolution).
         overwrite: Replace an existing dataset of the same id.
+        reset_options: ``i -> options`` for episode i's ``env.reset`` (e.g. fixed colours
+            and phrasing: ``{"block": "red", "pad": "green", "template": 0}``).
 
     Returns:
         The dataset directory.
@@ -143,7 +148,7 @@ def collect_demos(
     with _minari_root(root):
         collector = DataCollector(env, step_data_callback=Annotate, record_infos=True, data_format="hdf5")
         for i, quality in enumerate(plan):
-            _, info = collector.reset(seed=seed + i)
+            _, info = collector.reset(seed=seed + i, options=reset_options(i) if reset_options else None)
             expert = ScriptedExpert(env, mix[quality][1], seed=seed + i)
             experts["current"] = expert
             for _ in range(env.unwrapped.horizon):
@@ -156,6 +161,7 @@ def collect_demos(
                     "expert": asdict(mix[quality][1]),
                     "success": bool(info["is_success"]),
                     "off_task_from": expert.off_task_from(),
+                    "colors": dict(env.unwrapped.colors),
                 }
             )
         with warnings.catch_warnings():  # Minari nags about an author e-mail and eval env
@@ -223,6 +229,7 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
                 subtasks=list(meta["subtasks"]),
                 quality=meta["quality"],
                 off_task_from=meta.get("off_task_from"),
+                colors=meta.get("colors"),
             )
         )
     return demos

@@ -47,6 +47,7 @@ class ProgressTrainConfig:
     window: int = 1  # frames per input: episode start, evenly spaced past frames, now
     rewind: float = 0.0  # fraction of each batch made of rewound clips (window > 1)
     max_rewind: int = 15  # frames played backwards at most
+    mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
     seed: int = 0
     device: str = "cpu"
 
@@ -111,22 +112,26 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     t_of = np.concatenate([np.arange(n_) for n_ in lengths])  # frame index within its episode
     start_of = np.repeat(offsets, lengths)  # global index of each frame's episode start
+    ep_of = np.repeat(np.arange(len(used)), lengths)
+    pool = mismatch_pool(used) if cfg.mismatch > 0 else []
     model.train()
     for _ in range(cfg.steps):
         target = rng.integers(0, n, size=min(cfg.batch_size, n))
         inputs, target = sample_windows(rng, target, t_of, start_of[target], cfg)
+        texts = [instructions[i] for i in target.tolist()]
+        no_progress = mismatch_instructions(rng, texts, ep_of[target], pool, used, cfg.mismatch)
         idx = torch.from_numpy(target).to(model.device)
         win = torch.from_numpy(inputs).to(model.device)
-        h = model.features(
-            frames_t[win] if frames_t is not None else None,
-            obs_t[win] if obs_t is not None else None,
-            [instructions[i] for i in target.tolist()],
-        )
+        h = model.features(frames_t[win] if frames_t is not None else None, obs_t[win] if obs_t is not None else None, texts)
+        y_stage, y_tau = stage[idx].clone(), tau[idx].clone()
+        if no_progress.any():  # the instructed task was never worked on: stage 0, τ 0
+            mask = torch.from_numpy(no_progress).to(model.device)
+            y_stage[mask], y_tau[mask] = 0, 0.0
         logits = model.stage_head(h)
         forced = torch.rand(len(idx), device=model.device) < cfg.teacher_forcing
-        cond = torch.where(forced, stage[idx], logits.argmax(-1).detach())
+        cond = torch.where(forced, y_stage, logits.argmax(-1).detach())
         _, tau_logit, _ = model.heads(h, cond)
-        loss = F.cross_entropy(logits, stage[idx]) + F.mse_loss(torch.sigmoid(tau_logit), tau[idx])
+        loss = F.cross_entropy(logits, y_stage) + F.mse_loss(torch.sigmoid(tau_logit), y_tau)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -135,6 +140,27 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     report = {"config": asdict(cfg), "prior": prior.tolist(), "train_episodes": len(used), "train_failed_episodes": len(used) - len(good), "losses": losses}
     report.update(evaluate_progress_model(model, held_out))
     return model, report
+
+
+def mismatch_pool(demos: list[Demo]) -> list[np.ndarray]:
+    """Per demo, the demos whose target block differs (their instructions are mismatches)."""
+    blocks = [(d.colors or {}).get("block") for d in demos]
+    return [np.array([j for j, b in enumerate(blocks) if own is not None and b is not None and b != own], dtype=np.int64) for own in blocks]
+
+
+def mismatch_instructions(rng: np.random.Generator, texts: list[str], episodes: np.ndarray, pool: list[np.ndarray],
+                          demos: list[Demo], fraction: float) -> np.ndarray:  # fmt: skip
+    """Gives a ``fraction`` of rows (in place) the instruction of an episode with another
+    target block; returns the mask of those rows (their label becomes "no progress")."""
+    mask = np.zeros(len(texts), dtype=bool)
+    if fraction <= 0:
+        return mask
+    for i in np.flatnonzero(rng.random(len(texts)) < fraction):
+        others = pool[episodes[i]]
+        if len(others):
+            texts[i] = demos[others[int(rng.integers(len(others)))]].instruction
+            mask[i] = True
+    return mask
 
 
 def sample_windows(rng: np.random.Generator, target: np.ndarray, t_of: np.ndarray, start: np.ndarray,

@@ -79,3 +79,17 @@ def test_window_model_with_rewind_trains(demos):
     assert p.shape == (len(d.observations),) and np.all((p >= 0) & (p <= 1))
     with pytest.raises(ValueError, match="window"):
         model.score(obs=d.observations, instructions=d.instruction)  # per-frame input to a window model
+
+
+def test_mismatched_instructions_name_another_block():
+    from types import SimpleNamespace
+
+    from robrew.training.progress import mismatch_instructions, mismatch_pool
+
+    demos = [SimpleNamespace(colors={"block": c}, instruction=f"put the {c} block on the pad") for c in ("red", "red", "blue")]
+    pool = mismatch_pool(demos)
+    assert [p.tolist() for p in pool] == [[2], [2], [0, 1]]
+    texts = ["put the red block on the pad"] * 4
+    mask = mismatch_instructions(np.random.default_rng(0), texts, np.array([0, 1, 0, 1]), pool, demos, fraction=1.0)
+    assert mask.all() and texts == ["put the blue block on the pad"] * 4
+    assert not mismatch_instructions(np.random.default_rng(0), ["x"], np.array([0]), pool, demos, fraction=0.0).any()

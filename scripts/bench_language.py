@@ -1,0 +1,111 @@
+"""Benchmark (not a test): does a language-conditioned progress model generalise to
+instructions it never saw, and does it say "no progress" for the wrong instruction?
+
+A multi-task pick-and-place progress model (frames -> small CNN, instruction -> MiniLM) is
+trained on demos whose (block colour, pad colour) pair and phrasing come from a *seen* set;
+some pairs and one phrasing are held out. Reported on fresh episodes, seen vs held-out:
+VOC (clean demos), success AUC (clean vs failing demos), and a confusion matrix: each
+held-out rollout scored with the instruction for every block colour (same pad, phrasing);
+matched should be high, mismatched low.
+
+Targets (issue #6, held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
+
+Usage:
+    python scripts/bench_language.py [--train 150] [--test 24] [--steps 3000] [--out runs/bench_language]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+import numpy as np
+
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+from robrew.envs.tabletop.scene import COLORS
+from robrew.envs.tabletop.task_defs import TASKS
+
+HELD_OUT_PAIRS = {("red", "green"), ("blue", "yellow"), ("purple", "orange"), ("green", "red"), ("yellow", "purple")}
+HELD_OUT_TEMPLATE = 3  # "move the {block} cube to the {pad} pad"
+PAIRS = [(b, p) for b, p in itertools.product(COLORS, COLORS) if b != p]
+SEEN = [pair for pair in PAIRS if pair not in HELD_OUT_PAIRS]
+
+
+def options_fn(pairs, templates, seed):
+    rng = np.random.default_rng(seed)
+    plan = [(pairs[int(rng.integers(len(pairs)))], int(templates[int(rng.integers(len(templates)))])) for _ in range(10_000)]
+    return lambda i: {"block": plan[i][0][0], "pad": plan[i][0][1], "template": plan[i][1]}
+
+
+def collect(root, n, pairs, templates, seed, image_size):
+    from robrew.data.demos import collect_demos, load_demos
+    from robrew.envs.tabletop.expert import ExpertConfig
+
+    mix = {"clean": (2 / 3, ExpertConfig()), "failing": (1 / 3, ExpertConfig(fail=1.0))}
+    path = collect_demos("tabletop_pick_place", root, n, mix=mix, seed=seed, image_size=image_size,
+                         reset_options=options_fn(pairs, templates, seed))  # fmt: skip
+    return load_demos(path)
+
+
+def confusion(model, demos) -> tuple[np.ndarray, list[str]]:
+    """Mean final progress of clean successful rollouts (rows: true block colour) scored with
+    the instruction naming each block colour (columns), same pad and phrasing."""
+    from robrew.training.progress import predict_episode
+
+    colours = list(COLORS)
+    template = TASKS["pick_place"].instructions[0]
+    sums, counts = np.zeros((len(colours), len(colours))), np.zeros(len(colours))
+    for d in demos:
+        if d.quality != "clean" or not d.success:
+            continue
+        row = colours.index(d.colors["block"])
+        counts[row] += 1
+        for col, c in enumerate(colours):
+            d.instruction = template.format(block=c, pad=d.colors["pad"])
+            sums[row, col] += float(predict_episode(model, d)[-5:].mean())
+    seen_rows = counts > 0
+    return sums[seen_rows] / counts[seen_rows, None], [c for c, k in zip(colours, seen_rows) if k]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=150)
+    parser.add_argument("--test", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--text", default="minilm", choices=("minilm", "hash"))
+    parser.add_argument("--mismatch", type=float, default=0.3)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--out", default="runs/bench_language")
+    args = parser.parse_args()
+    from robrew.training.progress import ProgressTrainConfig, evaluate_progress_model, fit_progress_model
+
+    start = time.perf_counter()
+    seen_templates = [t for t in range(len(TASKS["pick_place"].instructions)) if t != HELD_OUT_TEMPLATE]
+    train = collect(f"{args.out}/train", args.train, SEEN, seen_templates, 0, args.image_size)
+    test_seen = collect(f"{args.out}/test_seen", args.test, SEEN, seen_templates, 1000, args.image_size)
+    test_held = collect(f"{args.out}/test_held_out", args.test, sorted(HELD_OUT_PAIRS), [HELD_OUT_TEMPLATE, *seen_templates], 2000, args.image_size)
+    print(f"demos: {len(train)} train, {len(test_seen)} seen test, {len(test_held)} held-out test ({time.perf_counter() - start:.0f} s)", flush=True)
+    cfg = ProgressTrainConfig(encoder="cnn", text=args.text, steps=args.steps, val_fraction=0.05, mismatch=args.mismatch)
+    model, _ = fit_progress_model(train, cfg)
+    print(f"trained cnn + {args.text} progress model, {args.steps} steps ({time.perf_counter() - start:.0f} s)\n", flush=True)
+    print(f"{'instructions':<12}{'VOC clean':>11}{'reversed':>10}{'success AUC':>13}{'matched':>9}{'mismatched':>12}")
+    for name, demos in (("seen", test_seen), ("held-out", test_held)):
+        m = evaluate_progress_model(model, demos)
+        conf, _ = confusion(model, demos)
+        rows = np.arange(len(conf))
+        cols = [list(COLORS).index(c) for c in _]
+        matched = float(np.mean(conf[rows, cols]))
+        mismatched = float((conf.sum() - conf[rows, cols].sum()) / (conf.size - len(rows)))
+        print(f"{name:<12}{m.get('voc_clean', float('nan')):>11.3f}{m.get('voc_reversed', float('nan')):>10.3f}"
+              f"{m['success_auc']:>13.3f}{matched:>9.2f}{mismatched:>12.2f}")  # fmt: skip
+        if name == "held-out":
+            print("\nheld-out confusion (rows: block the rollout moved; columns: block named; final progress):")
+            print(" " * 9 + "".join(f"{c:>8}" for c in COLORS))
+            for c, r in zip(_, conf):
+                print(f"{c:<9}" + "".join(f"{v:>8.2f}" for v in r))
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
