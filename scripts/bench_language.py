@@ -11,7 +11,7 @@ matched should be high, mismatched low.
 Targets (issue #6, held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
 
 Usage:
-    python scripts/bench_language.py [--train 150] [--test 24] [--steps 3000] [--out runs/bench_language]
+    python scripts/bench_language.py [--train 150] [--test 24] [--steps 2000] [--out runs/bench_language]
 """
 
 from __future__ import annotations
@@ -72,10 +72,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=150)
     parser.add_argument("--test", type=int, default=24)
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--text", default="minilm", choices=("minilm", "hash"))
     parser.add_argument("--mismatch", type=float, default=0.3)
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, default=48)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--shift", type=int, default=3, help="random-shift augmentation (pixels)")
     parser.add_argument("--out", default="runs/bench_language")
     args = parser.parse_args()
     from robrew.training.progress import ProgressTrainConfig, evaluate_progress_model, fit_progress_model
@@ -86,7 +88,8 @@ def main() -> None:
     test_seen = collect(f"{args.out}/test_seen", args.test, SEEN, seen_templates, 1000, args.image_size)
     test_held = collect(f"{args.out}/test_held_out", args.test, sorted(HELD_OUT_PAIRS), [HELD_OUT_TEMPLATE, *seen_templates], 2000, args.image_size)
     print(f"demos: {len(train)} train, {len(test_seen)} seen test, {len(test_held)} held-out test ({time.perf_counter() - start:.0f} s)", flush=True)
-    cfg = ProgressTrainConfig(encoder="cnn", text=args.text, steps=args.steps, val_fraction=0.05, mismatch=args.mismatch)
+    cfg = ProgressTrainConfig(encoder="cnn", text=args.text, steps=args.steps, batch_size=args.batch_size, val_fraction=0.05,
+                              mismatch=args.mismatch, shift=args.shift)  # fmt: skip
     model, _ = fit_progress_model(train, cfg)
     print(f"trained cnn + {args.text} progress model, {args.steps} steps ({time.perf_counter() - start:.0f} s)\n", flush=True)
     print(f"{'instructions':<12}{'VOC clean':>11}{'reversed':>10}{'success AUC':>13}{'matched':>9}{'mismatched':>12}")

@@ -48,6 +48,7 @@ class ProgressTrainConfig:
     rewind: float = 0.0  # fraction of each batch made of rewound clips (window > 1)
     max_rewind: int = 15  # frames played backwards at most
     mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
+    shift: int = 0  # frame encoders: random translation by up to this many pixels (DrQ-style augmentation)
     seed: int = 0
     device: str = "cpu"
 
@@ -122,7 +123,8 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         no_progress = mismatch_instructions(rng, texts, ep_of[target], pool, used, cfg.mismatch)
         idx = torch.from_numpy(target).to(model.device)
         win = torch.from_numpy(inputs).to(model.device)
-        h = model.features(frames_t[win] if frames_t is not None else None, obs_t[win] if obs_t is not None else None, texts)
+        batch_frames = random_shift(frames_t[win], cfg.shift, rng) if frames_t is not None else None
+        h = model.features(batch_frames, obs_t[win] if obs_t is not None else None, texts)
         y_stage, y_tau = stage[idx].clone(), tau[idx].clone()
         if no_progress.any():  # the instructed task was never worked on: stage 0, τ 0
             mask = torch.from_numpy(no_progress).to(model.device)
@@ -140,6 +142,20 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     report = {"config": asdict(cfg), "prior": prior.tolist(), "train_episodes": len(used), "train_failed_episodes": len(used) - len(good), "losses": losses}
     report.update(evaluate_progress_model(model, held_out))
     return model, report
+
+
+def random_shift(frames: torch.Tensor, shift: int, rng: np.random.Generator) -> torch.Tensor:
+    """Translates each sample's frames (..., H, W, 3) by up to ``shift`` pixels (edges replicated)."""
+    if shift <= 0:
+        return frames
+    h, w = frames.shape[-3], frames.shape[-2]
+    lead = frames.shape[:-3]
+    x = frames.reshape(-1, h, w, 3).permute(0, 3, 1, 2).float()
+    x = F.pad(x, (shift, shift, shift, shift), mode="replicate")
+    per = int(np.prod(lead[1:])) if len(lead) > 1 else 1  # a window's frames move together
+    dy, dx = rng.integers(0, 2 * shift + 1, size=(2, lead[0]))
+    out = torch.stack([x[i][:, dy[i // per] : dy[i // per] + h, dx[i // per] : dx[i // per] + w] for i in range(x.shape[0])])
+    return out.permute(0, 2, 3, 1).round().to(frames.dtype).reshape(frames.shape)
 
 
 def mismatch_pool(demos: list[Demo]) -> list[np.ndarray]:

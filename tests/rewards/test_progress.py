@@ -93,3 +93,18 @@ def test_mismatched_instructions_name_another_block():
     mask = mismatch_instructions(np.random.default_rng(0), texts, np.array([0, 1, 0, 1]), pool, demos, fraction=1.0)
     assert mask.all() and texts == ["put the blue block on the pad"] * 4
     assert not mismatch_instructions(np.random.default_rng(0), ["x"], np.array([0]), pool, demos, fraction=0.0).any()
+
+
+def test_random_shift_translates_whole_windows():
+    import torch
+
+    from robrew.training.progress import random_shift
+
+    frames = torch.arange(2 * 3 * 6 * 6 * 3, dtype=torch.float32).reshape(2, 3, 6, 6, 3).to(torch.uint8)
+    assert random_shift(frames, 0, np.random.default_rng(0)) is frames
+    out = random_shift(frames, 2, np.random.default_rng(0))
+    assert out.shape == frames.shape and out.dtype == torch.uint8
+    dy, dx = np.random.default_rng(0).integers(0, 5, size=(2, 2))
+    padded = torch.nn.functional.pad(frames[1].permute(0, 3, 1, 2).float(), (2, 2, 2, 2), mode="replicate")
+    expected = padded[:, :, dy[1] : dy[1] + 6, dx[1] : dx[1] + 6].permute(0, 2, 3, 1).to(torch.uint8)
+    assert torch.equal(out[1], expected)  # the same shift for every frame of a window
