@@ -25,8 +25,8 @@ import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 BIN = Path(sys.executable).parent
 
 
-def train_cmd(run_dir: Path, seed: int, steps: int, gamma: float, extra: list[str]) -> list[str]:
-    return [str(BIN / "robrew-train"), "task=tabletop_push_sparse", f"seed={seed}", f"total_timesteps={steps}", f"algo.params.gamma={gamma}",
+def train_cmd(task: str, run_dir: Path, seed: int, steps: int, gamma: float, extra: list[str]) -> list[str]:
+    return [str(BIN / "robrew-train"), f"task=tabletop_{task}_sparse", f"seed={seed}", f"total_timesteps={steps}", f"algo.params.gamma={gamma}",
             f"eval_every={max(steps // 10, 1000)}", "eval_episodes=20", "progress_bar=false", "torch_threads=1", f"run_dir={run_dir}",
             f"hydra.run.dir={run_dir}/hydra", *extra]  # fmt: skip
 
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150_000)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--demos", type=int, default=60)
+    parser.add_argument("--task", default="push", choices=("push", "reach"), help="tabletop task (its _sparse variant for PPO)")
     parser.add_argument("--gamma", type=float, default=0.99, help="PPO's γ, also the shaping γ (same for both runs)")
     parser.add_argument("--out", default="runs/bench_shaping")
     args = parser.parse_args()
@@ -50,10 +51,10 @@ def main() -> None:
 
     out = Path(args.out).resolve()
     start = time.perf_counter()
-    demos = load_demos(collect_demos("tabletop_push", out / "data", args.demos, seed=0, image_size=16))
+    demos = load_demos(collect_demos(f"tabletop_{args.task}", out / "data", args.demos, seed=0, image_size=16))
     model, report = fit_progress_model(demos, ProgressTrainConfig(steps=3000))
     save_reward_model(model, out / "progress")
-    print(f"progress model on push demos: held-out VOC {report.get('voc_clean', float('nan')):.3f}, "
+    print(f"progress model on {args.task} demos: held-out VOC {report.get('voc_clean', float('nan')):.3f}, "
           f"success AUC {report['success_auc']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
     shaped = ["reward.name=progress", f"reward.checkpoint={out / 'progress'}", "reward.composition=potential"]
     runs = {}
@@ -62,12 +63,12 @@ def main() -> None:
         for name, extra in (("sparse", []), ("shaped", shaped)):
             run_dir = out / f"{name}_seed{seed}"
             shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not appended to an old curve
-            procs[name] = subprocess.Popen(train_cmd(run_dir, seed, args.steps, args.gamma, extra), cwd="/tmp", stdout=subprocess.DEVNULL)
+            procs[name] = subprocess.Popen(train_cmd(args.task, run_dir, seed, args.steps, args.gamma, extra), cwd="/tmp", stdout=subprocess.DEVNULL)
             runs.setdefault(name, []).append(run_dir)
         for name, p in procs.items():
             if p.wait() != 0:
                 sys.exit(f"the {name} run (seed {seed}) failed with exit code {p.returncode}")
-    print(f"\nPPO (γ = {args.gamma}) on tabletop_push, {args.steps} steps, ground-truth success (20 episodes per point), seeds 0..{args.seeds - 1}")
+    print(f"\nPPO (γ = {args.gamma}) on tabletop_{args.task}, {args.steps} steps, ground-truth success (20 episodes per point), seeds 0..{args.seeds - 1}")
     print(f"{'steps':>8}{'sparse':>10}{'sparse + shaping':>18}")
     curves = {name: [read_curve(d) for d in dirs] for name, dirs in runs.items()}
     for i, (step, _) in enumerate(curves["sparse"][0]):
@@ -78,7 +79,7 @@ def main() -> None:
     from robrew.eval.curves import plot_curves
 
     groups = {"sparse success reward": runs["sparse"], "sparse + potential shaping (progress model)": runs["shaped"]}
-    print(f"plot: {plot_curves(groups, 'success_rate', out / 'curves.png', 'PPO on tabletop push')}")
+    print(f"plot: {plot_curves(groups, 'success_rate', out / 'curves.png', 'PPO on tabletop ' + args.task)}")
 
 
 if __name__ == "__main__":
