@@ -17,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import time
 
@@ -62,8 +63,8 @@ def confusion(model, demos) -> tuple[np.ndarray, list[str]]:
         row = colours.index(d.colors["block"])
         counts[row] += 1
         for col, c in enumerate(colours):
-            d.instruction = template.format(block=c, pad=d.colors["pad"])
-            sums[row, col] += float(predict_episode(model, d)[-5:].mean())
+            named = dataclasses.replace(d, instruction=template.format(block=c, pad=d.colors["pad"]))
+            sums[row, col] += float(predict_episode(model, named)[-5:].mean())
     seen_rows = counts > 0
     return sums[seen_rows] / counts[seen_rows, None], [c for c, k in zip(colours, seen_rows) if k]
 

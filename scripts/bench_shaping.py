@@ -13,12 +13,13 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 
@@ -29,11 +30,6 @@ def train_cmd(task: str, run_dir: Path, seed: int, steps: int, gamma: float, ext
     return [str(BIN / "robrew-train"), f"task=tabletop_{task}_sparse", f"seed={seed}", f"total_timesteps={steps}", f"algo.params.gamma={gamma}",
             f"eval_every={max(steps // 10, 1000)}", "eval_episodes=20", "progress_bar=false", "torch_threads=1", f"run_dir={run_dir}",
             f"hydra.run.dir={run_dir}/hydra", *extra]  # fmt: skip
-
-
-def read_curve(run_dir: Path) -> list[tuple[int, float]]:
-    with open(run_dir / "curve.csv") as f:
-        return [(int(r["timesteps"]), float(r["success_rate"])) for r in csv.DictReader(f)]
 
 
 def main() -> None:
@@ -70,14 +66,14 @@ def main() -> None:
                 sys.exit(f"the {name} run (seed {seed}) failed with exit code {p.returncode}")
     print(f"\nPPO (γ = {args.gamma}) on tabletop_{args.task}, {args.steps} steps, ground-truth success (20 episodes per point), seeds 0..{args.seeds - 1}")
     print(f"{'steps':>8}{'sparse':>10}{'sparse + shaping':>18}")
-    curves = {name: [read_curve(d) for d in dirs] for name, dirs in runs.items()}
-    for i, (step, _) in enumerate(curves["sparse"][0]):
-        cols = [sum(c[i][1] for c in curves[n] if i < len(c)) / len(curves[n]) for n in ("sparse", "shaped")]
-        print(f"{step:>8}{cols[0]:>10.0%}{cols[1]:>18.0%}")
-    finals = {n: sum(c[-1][1] for c in cs) / len(cs) for n, cs in curves.items()}
-    print(f"final: sparse {finals['sparse']:.0%}, shaped {finals['shaped']:.0%}; total {time.perf_counter() - start:.0f} s")
-    from robrew.eval.curves import plot_curves
+    from robrew.eval.curves import plot_curves, read_curve
 
+    curves = {name: [read_curve(d) for d in dirs] for name, dirs in runs.items()}
+    for i, step in enumerate(curves["sparse"][0]["timesteps"]):
+        cols = [np.mean([c["success_rate"][i] for c in curves[n] if i < len(c["success_rate"])]) for n in ("sparse", "shaped")]
+        print(f"{int(step):>8}{cols[0]:>10.0%}{cols[1]:>18.0%}")
+    finals = {n: float(np.mean([c["success_rate"][-1] for c in cs])) for n, cs in curves.items()}
+    print(f"final: sparse {finals['sparse']:.0%}, shaped {finals['shaped']:.0%}; total {time.perf_counter() - start:.0f} s")
     groups = {"sparse success reward": runs["sparse"], "sparse + potential shaping (progress model)": runs["shaped"]}
     print(f"plot: {plot_curves(groups, 'success_rate', out / 'curves.png', 'PPO on tabletop ' + args.task)}")
 

@@ -21,18 +21,21 @@ METRICS = ("success_rate", "env_return")
 
 
 def read_curve(run_dir: Path) -> dict[str, np.ndarray]:
-    """Columns of ``run_dir/curve.csv`` as arrays (a torn last line, from a killed run, is skipped)."""
+    """Every column of ``run_dir/curve.csv`` (``timesteps``, ``success_rate``, ``env_return`` and,
+    for runs with a reward model, ``model_return``) as float arrays; a torn last line, from a
+    killed run, is skipped."""
     path = Path(run_dir) / "curve.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no learning curve (did the run evaluate? eval_episodes > 0)")
     rows = []
     with path.open() as f:
-        for row in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        for row in reader:
             try:
                 rows.append({k: float(v) for k, v in row.items()})
             except (TypeError, ValueError):
                 continue
-    return {k: np.array([r[k] for r in rows]) for k in ("timesteps", *METRICS)}
+    return {k: np.array([r[k] for r in rows]) for k in reader.fieldnames or ("timesteps", *METRICS)}
 
 
 def aggregate(curves: list[dict[str, np.ndarray]], metric: str, points: int = 50) -> dict[str, np.ndarray]:

@@ -31,17 +31,18 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     raise EvalError(f"{path}: neither a run directory (config.yaml) nor a checkpoint (model.zip)")
 
 
-def _proxy_curve(csv_path: Path) -> tuple[list[int], list[float], list[float]] | None:
+def _proxy_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(timesteps, model return, success) from a run's curve.csv, if it logged a model reward."""
-    import csv
+    from robrew.eval.curves import read_curve
 
-    if not csv_path.is_file():
+    if not (run_dir / "curve.csv").is_file():
         return None
-    with csv_path.open() as f:
-        rows = [r for r in csv.DictReader(f) if r.get("model_return") not in (None, "", "nan")]
-    if not rows:
+    curve = read_curve(run_dir)
+    proxy = curve.get("model_return")
+    if proxy is None or not np.isfinite(proxy).any():
         return None
-    return [int(r["timesteps"]) for r in rows], [float(r["model_return"]) for r in rows], [float(r["success_rate"]) for r in rows]
+    keep = np.isfinite(proxy)
+    return curve["timesteps"][keep], proxy[keep], curve["success_rate"][keep]
 
 
 def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: int = 20_000, out_dir: str | Path | None = None) -> dict:
@@ -94,7 +95,7 @@ def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: in
             traces["model"] = ep.model_rewards
         video_paths.append(write_mp4(out / f"episode_{i:02d}.mp4", overlay_trace(ep.frames, traces)))
     plots = [plot_reward_traces(eps, out / "reward_over_time.png"), plot_model_vs_success(eps, out / "reward_vs_success.png")]
-    training_curve = _proxy_curve(run_dir / "curve.csv")
+    training_curve = _proxy_curve(run_dir)
     if training_curve is not None:  # the over-optimisation view: proxy and ground truth over training
         from robrew.eval.overoptimisation import plot_proxy_vs_success
 

@@ -51,6 +51,7 @@ class FrozenClipTower(nn.Module):
 
     @torch.no_grad()
     def images(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, 3) frames on the device -> (B, D) unit image embeddings."""
         from robrew.rewards.preprocess import preprocess_frames
 
         x = preprocess_frames(frames, self.size, self.mean, self.std)
@@ -58,6 +59,7 @@ class FrozenClipTower(nn.Module):
 
     @torch.no_grad()
     def texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """N strings -> (N, D) unit text embeddings on the tower's device."""
         tokens = self._tokenizer(list(texts)).to(next(self.clip.parameters()).device)
         return F.normalize(self.clip.encode_text(tokens).float(), dim=-1)
 
