@@ -60,8 +60,8 @@ def run_episodes(
     Returns:
         The episodes, in order.
     """
-    render = record > 0 or (reward_model is not None and reward_model.needs_frames)
-    env = env_fn(render)
+    model_frames = reward_model is not None and reward_model.needs_frames
+    env = env_fn(record > 0 or model_frames)
     out = []
     try:
         for i in range(episodes):
@@ -70,6 +70,7 @@ def run_episodes(
                 policy.reset()
             ep = Episode(instruction=info.get("instruction"))
             frames, observations, instructions = [], [], []
+            render = model_frames or i < record  # frames cost most of a step: only where they are used
             done = False
             while not done:
                 obs, reward, terminated, truncated, info = env.step(policy(obs))
