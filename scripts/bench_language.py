@@ -39,12 +39,12 @@ def options_fn(pairs, templates, seed):
     return lambda i: {"block": plan[i][0][0], "pad": plan[i][0][1], "template": plan[i][1]}
 
 
-def collect(root, n, pairs, templates, seed, image_size):
+def collect(task, root, n, pairs, templates, seed, image_size):
     from robrew.data.demos import collect_demos, load_demos
     from robrew.envs.tabletop.expert import ExpertConfig
 
     mix = {"clean": (2 / 3, ExpertConfig()), "failing": (1 / 3, ExpertConfig(fail=1.0))}
-    path = collect_demos("tabletop_pick_place", root, n, mix=mix, seed=seed, image_size=image_size,
+    path = collect_demos(task, root, n, mix=mix, seed=seed, image_size=image_size,
                          reset_options=options_fn(pairs, templates, seed))  # fmt: skip
     return load_demos(path)
 
@@ -74,7 +74,11 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=150)
     parser.add_argument("--test", type=int, default=24)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--encoder", default="state", choices=("state", "cnn"),
+                        help="state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
+                             "nothing marks the target); cnn: frames")
     parser.add_argument("--text", default="minilm", choices=("minilm", "hash"))
+    parser.add_argument("--fusion", default="film", choices=("film", "concat"))
     parser.add_argument("--mismatch", type=float, default=0.3)
     parser.add_argument("--image-size", type=int, default=48)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -85,14 +89,15 @@ def main() -> None:
 
     start = time.perf_counter()
     seen_templates = [t for t in range(len(TASKS["pick_place"].instructions)) if t != HELD_OUT_TEMPLATE]
-    train = collect(f"{args.out}/train", args.train, SEEN, seen_templates, 0, args.image_size)
-    test_seen = collect(f"{args.out}/test_seen", args.test, SEEN, seen_templates, 1000, args.image_size)
-    test_held = collect(f"{args.out}/test_held_out", args.test, sorted(HELD_OUT_PAIRS), [HELD_OUT_TEMPLATE, *seen_templates], 2000, args.image_size)
+    task = "tabletop_pick_place_objects" if args.encoder == "state" else "tabletop_pick_place"
+    train = collect(task, f"{args.out}/train", args.train, SEEN, seen_templates, 0, args.image_size)
+    test_seen = collect(task, f"{args.out}/test_seen", args.test, SEEN, seen_templates, 1000, args.image_size)
+    test_held = collect(task, f"{args.out}/test_held_out", args.test, sorted(HELD_OUT_PAIRS), [HELD_OUT_TEMPLATE, *seen_templates], 2000, args.image_size)
     print(f"demos: {len(train)} train, {len(test_seen)} seen test, {len(test_held)} held-out test ({time.perf_counter() - start:.0f} s)", flush=True)
-    cfg = ProgressTrainConfig(encoder="cnn", text=args.text, steps=args.steps, batch_size=args.batch_size, val_fraction=0.05,
+    cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, fusion=args.fusion, steps=args.steps, batch_size=args.batch_size, val_fraction=0.05,
                               mismatch=args.mismatch, shift=args.shift)  # fmt: skip
     model, _ = fit_progress_model(train, cfg)
-    print(f"trained cnn + {args.text} progress model, {args.steps} steps ({time.perf_counter() - start:.0f} s)\n", flush=True)
+    print(f"trained {args.encoder} + {args.text} ({args.fusion}) progress model, {args.steps} steps ({time.perf_counter() - start:.0f} s)\n", flush=True)
     print(f"{'instructions':<12}{'VOC clean':>11}{'reversed':>10}{'success AUC':>13}{'matched':>9}{'mismatched':>12}")
     for name, demos in (("seen", test_seen), ("held-out", test_held)):
         m = evaluate_progress_model(model, demos)

@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--demos", type=int, default=60)
     parser.add_argument("--task", default="push", choices=("push", "reach"), help="tabletop task (its _sparse variant for PPO)")
     parser.add_argument("--gamma", type=float, default=0.99, help="PPO's γ, also the shaping γ (same for both runs)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="potential scale k (Φ = k·progress; still policy-invariant); ~ the value of success, e.g. 1/(1-γ)")
     parser.add_argument("--out", default="runs/bench_shaping")
     args = parser.parse_args()
     from robrew.data.demos import collect_demos, load_demos
@@ -52,7 +54,7 @@ def main() -> None:
     save_reward_model(model, out / "progress")
     print(f"progress model on {args.task} demos: held-out VOC {report.get('voc_clean', float('nan')):.3f}, "
           f"success AUC {report['success_auc']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
-    shaped = ["reward.name=progress", f"reward.checkpoint={out / 'progress'}", "reward.composition=potential"]
+    shaped = ["reward.name=progress", f"reward.checkpoint={out / 'progress'}", "reward.composition=potential", f"reward.model_weight={args.scale}"]
     runs = {}
     for seed in range(args.seeds):
         procs = {}
@@ -64,7 +66,7 @@ def main() -> None:
         for name, p in procs.items():
             if p.wait() != 0:
                 sys.exit(f"the {name} run (seed {seed}) failed with exit code {p.returncode}")
-    print(f"\nPPO (γ = {args.gamma}) on tabletop_{args.task}, {args.steps} steps, ground-truth success (20 episodes per point), seeds 0..{args.seeds - 1}")
+    print(f"\nPPO (γ = {args.gamma}, potential scale {args.scale:g}) on tabletop_{args.task}, {args.steps} steps, ground-truth success (20 episodes per point), seeds 0..{args.seeds - 1}")
     print(f"{'steps':>8}{'sparse':>10}{'sparse + shaping':>18}")
     from robrew.eval.curves import plot_curves, read_curve
 

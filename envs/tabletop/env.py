@@ -1,9 +1,13 @@
 """Language-specified tabletop manipulation with a position-controlled gripper.
 
 Action (4,) in [-1, 1]: gripper displacement (x, y, z) of up to ``MAX_STEP`` metres per
-step, and a grip command (-1 open ... +1 closed). Observation (26,) float32: grip point,
-gripper velocity, finger opening, the three block centres (target first), the target
-block's velocity, the two pad centres (target first), and the goal position.
+step, and a grip command (-1 open ... +1 closed). Observation, ``obs="goal"`` (26,) float32:
+grip point, gripper velocity, finger opening, the three block centres (target first), the
+target block's velocity, the two pad centres (target first), and the goal position.
+``obs="objects"`` (55,): grip point, gripper velocity, finger opening, then one slot per
+colour of :data:`scene.COLORS` for a block and one for a pad, each ``[present, x, y, z]``
+(zeros when absent) — nothing marks the target, so only the instruction says which block
+and pad matter (for language-grounding studies).
 
 Each episode draws block and pad colours, positions, and an instruction paraphrase;
 ``reset(options=...)`` can fix any of them (``block``, ``pad``, ``base``: colour names;
@@ -35,6 +39,9 @@ CAMERA_PRESETS: dict[str, CameraSpec] = {
 }
 
 
+OBS_DIMS = {"goal": 26, "objects": 7 + 8 * len(scene.COLORS)}
+
+
 class TabletopEnv(gym.Env):
     """Reach, push, pick-and-place or stack coloured blocks, as the instruction says.
 
@@ -47,6 +54,7 @@ class TabletopEnv(gym.Env):
         render_mode: ``None`` or ``"rgb_array"``.
         shadows: Render shadows (slow on CPU).
         reward: ``"dense"`` (the sum of the task's reward terms) or ``"sparse"`` (1 while the task is done).
+        obs: ``"goal"`` (target-first state and goal) or ``"objects"`` (colour slots, no target).
 
     Example:
         >>> env = gym.make("robrew/TabletopPickPlace-v0", render_mode="rgb_array")
@@ -67,7 +75,11 @@ class TabletopEnv(gym.Env):
         render_mode: str | None = None,
         shadows: bool = False,
         reward: str = "dense",
+        obs: str = "goal",
     ):
+        if obs not in OBS_DIMS:
+            raise ValueError(f"obs must be one of {sorted(OBS_DIMS)}, got {obs!r}")
+        self.obs_mode = obs
         if reward not in ("dense", "sparse"):
             raise ValueError(f"reward must be 'dense' (sum of the task's reward terms) or 'sparse' (1 on success), got {reward!r}")
         self.reward_mode = reward
@@ -83,7 +95,7 @@ class TabletopEnv(gym.Env):
         self.data = mujoco.MjData(self.model)
         self._ids()
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
-        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(26,), dtype=np.float32)
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(OBS_DIMS[obs],), dtype=np.float32)
         self._low = np.array(scene.WORKSPACE_LOW)
         self._high = np.array(scene.WORKSPACE_HIGH)
         self._home = np.array(scene.GRIPPER_HOME)
@@ -131,10 +143,21 @@ class TabletopEnv(gym.Env):
 
     def _obs(self, s: SceneState) -> np.ndarray:
         vel = self.data.qvel[:3]
+        if self.obs_mode == "objects":
+            return self._object_slots(s, vel)
         block_vel = self.data.qvel[self._block_vadr[0] : self._block_vadr[0] + 3]
         return np.concatenate(
             [s.grip, vel, [s.finger], s.blocks.ravel(), block_vel, s.pads.ravel(), self.task.goal(s)]
         ).astype(np.float32)
+
+    def _object_slots(self, s: SceneState, vel: np.ndarray) -> np.ndarray:
+        names = list(scene.COLORS)
+        slots = np.zeros((len(names), 2, 4))
+        for key, xyz in zip(("block", "base", "distractor"), s.blocks):
+            slots[names.index(self.colors[key]), 0] = [1.0, *xyz]
+        for key, xy in zip(("pad", "other_pad"), s.pads):
+            slots[names.index(self.colors[key]), 1] = [1.0, *xy, scene.TABLE_Z]
+        return np.concatenate([s.grip, vel, [s.finger], slots.ravel()]).astype(np.float32)
 
     def _info(self, s: SceneState) -> dict:
         stage = self.task.stage(s)

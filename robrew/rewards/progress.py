@@ -31,6 +31,7 @@ from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_em
 
 ENCODERS = ("state", "cnn", "clip")
 TEXT_ENCODERS = ("none", "hash", "minilm", "clip")
+FUSIONS = ("concat", "film")
 FROZEN_PREFIX = "clip_tower."  # not saved: rebuilt from clip_model / clip_pretrained
 
 
@@ -97,6 +98,10 @@ class ProgressReward(RewardModel):
         text: ``"none"``, ``"hash"``, ``"minilm"`` or ``"clip"`` (the CLIP text tower; with
             ``encoder="clip"``) for instruction conditioning.
         hidden: Width of the trunk.
+        fusion: How the instruction meets the input features: ``"concat"`` (appended to
+            them) or ``"film"`` (FiLM, Perez et al. 2018: the instruction also scales and
+            shifts every input feature, ``h * (1 + γ(t)) + β(t)``, so it can select which
+            objects matter; better grounding for multi-task models).
         window: Frames per input (1: the current frame only). With ``W > 1`` every input is a
             causal window (episode start, evenly spaced past frames, now; see
             ``robrew.rewards.windows``): ``score`` takes (B, W, ...) arrays and
@@ -120,8 +125,14 @@ class ProgressReward(RewardModel):
         clip_model: str = "ViT-B-32",
         clip_pretrained: str | None = None,
         window: int = 1,
+        fusion: str = "concat",
     ):
         super().__init__(device=device, batch_size=batch_size)
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if fusion == "film" and text == "none":
+            raise ValueError("fusion='film' needs an instruction encoder (text != 'none')")
+        self.fusion = fusion
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         if text not in TEXT_ENCODERS:
@@ -152,6 +163,10 @@ class ProgressReward(RewardModel):
         else:
             self.encoder = SmallCNN(hidden)
         in_dim = self.window * hidden + (self.text_dim if text != "none" else 0)
+        if fusion == "film":  # starts as the identity (γ = β = 0)
+            self.film = nn.Linear(self.text_dim, 2 * self.window * hidden)
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
         self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.stage_head = nn.Linear(hidden, n_stages)
         self.progress_head = nn.Sequential(nn.Linear(hidden + n_stages, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1))
@@ -174,6 +189,7 @@ class ProgressReward(RewardModel):
             "clip_model": self.clip_model,
             "clip_pretrained": self.clip_pretrained,
             "window": self.window,
+            "fusion": self.fusion,
         }
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -236,7 +252,11 @@ class ProgressReward(RewardModel):
                 else:
                     emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(h.device)
                 self._text_cache.update(zip(missing, emb))
-            h = torch.cat([h, torch.stack([self._text_cache[t] for t in texts])], dim=1)
+            t = torch.stack([self._text_cache[t] for t in texts])
+            if self.fusion == "film":
+                scale, shift = self.film(t).chunk(2, dim=-1)
+                h = h * (1.0 + scale) + shift
+            h = torch.cat([h, t], dim=1)
         return self.trunk(h)
 
     def heads(self, h: torch.Tensor, stage: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

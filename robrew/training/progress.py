@@ -35,6 +35,7 @@ class ProgressTrainConfig:
 
     encoder: str = "state"
     text: str = "hash"
+    fusion: str = "concat"  # instruction fusion: concat | film
     steps: int = 2000
     batch_size: int = 256
     lr: float = 1e-3
@@ -97,7 +98,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     model = ProgressReward(
         n_stages, prior.tolist(), encoder=cfg.encoder, obs_dim=good[0].observations.shape[1],
         text=cfg.text, hidden=cfg.hidden, device=cfg.device, clip_model=cfg.clip_model, clip_pretrained=cfg.clip_pretrained,
-        window=cfg.window,
+        window=cfg.window, fusion=cfg.fusion,
     )  # fmt: skip
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:

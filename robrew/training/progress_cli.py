@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--text", choices=("hash", "minilm", "clip", "none"), default="hash")
     parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture (--encoder clip)")
     parser.add_argument("--clip-pretrained", help="open_clip tag, checkpoint file or local directory (--encoder clip)")
+    parser.add_argument("--fusion", choices=("concat", "film"), default="concat", help="how the instruction conditions the features")
+    parser.add_argument("--window", type=int, default=1, help="frames per input (causal window)")
+    parser.add_argument("--rewind", type=float, default=0.0, help="fraction of rewound clips per batch (--window > 1)")
+    parser.add_argument("--mismatch", type=float, default=0.0, help="fraction of rows given another task's instruction, labelled no progress")
+    parser.add_argument("--shift", type=int, default=0, help="random-shift augmentation in pixels (frame encoders)")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
@@ -42,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"robrew-train-reward: error: {e}", file=sys.stderr)
         sys.exit(2)
     cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, steps=args.steps, seed=args.seed, device=args.device,
-                              clip_model=args.clip_model, clip_pretrained=args.clip_pretrained)  # fmt: skip
+                              clip_model=args.clip_model, clip_pretrained=args.clip_pretrained, fusion=args.fusion,
+                              window=args.window, rewind=args.rewind, mismatch=args.mismatch, shift=args.shift)  # fmt: skip
     try:
         model, report = fit_progress_model(demos, cfg)
     except (ValueError, RewardModelError) as e:

@@ -108,3 +108,26 @@ def test_push_pays_for_progress_not_for_hovering():
     env, expert, infos = run_expert("push", 0)
     pushed = sum(i["reward_terms"]["push"] for i in infos[1:])
     assert pushed > 1.0  # 20 x the distance the block travelled toward the pad
+
+
+def test_object_observation_has_a_slot_per_colour_and_no_target():
+    env = gym.make(IDS["pick_place"], obs="objects")
+    names = list(COLORS)
+    assert env.observation_space.shape == (7 + 8 * len(names),)
+    obs_by_target = {}
+    for target, other in (("red", "blue"), ("blue", "red")):
+        obs, info = env.reset(seed=3, options={"block": target, "base": other, "pad": "green"})
+        expert = ScriptedExpert(env, ExpertConfig(), seed=3)
+        for _ in range(40):  # the slots follow the blocks as the expert moves them
+            obs, *_ = env.step(expert.act())
+        s = env.unwrapped.scene_state()
+        slots = obs[7:].reshape(len(names), 2, 4)
+        assert slots[:, 0, 0].sum() == 3 and slots[:, 1, 0].sum() == 2  # 3 blocks, 2 pads present
+        for key, xyz in zip(("block", "base", "distractor"), s.blocks):
+            np.testing.assert_allclose(slots[names.index(info["colors"][key]), 0], [1, *xyz], atol=1e-5)
+        np.testing.assert_allclose(slots[names.index("green"), 1, :3], [1, *s.pads[0]], atol=1e-5)
+        obs_by_target[target] = obs
+    # the same first 40 steps act on another block, so the observations differ, but only through positions
+    assert not np.allclose(obs_by_target["red"], obs_by_target["blue"])
+    with pytest.raises(ValueError, match="obs must be one of"):
+        gym.make(IDS["pick_place"], obs="pixels")

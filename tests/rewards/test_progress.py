@@ -108,3 +108,23 @@ def test_random_shift_translates_whole_windows():
     padded = torch.nn.functional.pad(frames[1].permute(0, 3, 1, 2).float(), (2, 2, 2, 2), mode="replicate")
     expected = padded[:, :, dy[1] : dy[1] + 6, dx[1] : dx[1] + 6].permute(0, 2, 3, 1).to(torch.uint8)
     assert torch.equal(out[1], expected)  # the same shift for every frame of a window
+
+
+def test_film_fusion_trains_round_trips_and_makes_the_instruction_matter(demos, tmp_path):
+    cfg = ProgressTrainConfig(text="hash", fusion="film", steps=300, batch_size=64)
+    model, report = fit_progress_model(demos, cfg)
+    losses = np.array(report["losses"])
+    assert losses[-20:].mean() < 0.6 * losses[:20].mean()
+    assert model.film.weight.abs().sum() > 0  # trained away from its identity start
+    save_reward_model(model, tmp_path / "pm")
+    loaded = load_reward_model(tmp_path / "pm")
+    assert loaded.fusion == "film"
+    d = demos[0]
+    np.testing.assert_allclose(loaded.score(obs=d.observations, instructions=d.instruction),
+                               model.score(obs=d.observations, instructions=d.instruction), atol=1e-6)  # fmt: skip
+    other = model.score(obs=d.observations, instructions="stack the purple block on the orange block")
+    assert not np.allclose(other, model.score(obs=d.observations, instructions=d.instruction))
+    with pytest.raises(ValueError, match="fusion"):
+        ProgressReward(2, [0.5, 0.5], obs_dim=3, fusion="gate")
+    with pytest.raises(ValueError, match="needs an instruction encoder"):
+        ProgressReward(2, [0.5, 0.5], obs_dim=3, text="none", fusion="film")
