@@ -1,9 +1,12 @@
 """Benchmark (not a test): does a language-conditioned progress model generalise to
 instructions it never saw, and does it say "no progress" for the wrong instruction?
 
-A multi-task pick-and-place progress model (frames -> small CNN, instruction -> MiniLM) is
-trained on demos whose (block colour, pad colour) pair and phrasing come from a *seen* set;
-some pairs and one phrasing are held out. Reported on fresh episodes, seen vs held-out:
+A multi-task pick-and-place progress model is trained on demos whose (block colour, pad colour)
+pair and phrasing come from a *seen* set; some pairs and one phrasing are held out. Input:
+``--encoder state`` (default) reads the object-centric observation of
+``tabletop_pick_place_objects`` (every block and pad in a slot per colour; nothing marks the
+target, so the instruction is the only cue), ``--encoder cnn`` reads 48-px frames; the
+instruction goes through MiniLM and conditions the features by FiLM (``--fusion``). Reported on fresh episodes, seen vs held-out:
 VOC (clean demos), success AUC (clean vs failing demos), and a confusion matrix: each
 held-out rollout scored with the instruction for every block colour (same pad, phrasing);
 matched should be high, mismatched low.
@@ -11,7 +14,7 @@ matched should be high, mismatched low.
 Targets (issue #6, held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
 
 Usage:
-    python scripts/bench_language.py [--train 150] [--test 24] [--steps 2000] [--out runs/bench_language]
+    python scripts/bench_language.py [--encoder state|cnn] [--train 400] [--test 24] [--steps 3000] [--mismatch 0] [--out runs/bench_language]
 """
 
 from __future__ import annotations
@@ -71,30 +74,31 @@ def confusion(model, demos) -> tuple[np.ndarray, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=150)
+    parser.add_argument("--train", type=int, default=400)
     parser.add_argument("--test", type=int, default=24)
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--encoder", default="state", choices=("state", "cnn"),
-                        help="state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
-                             "nothing marks the target); cnn: frames")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--encoder", default="slots", choices=("slots", "state", "cnn"),
+                        help="slots / state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
+                             "nothing marks the target) through instruction pointers / an MLP; cnn: frames")
     parser.add_argument("--text", default="minilm", choices=("minilm", "hash"))
-    parser.add_argument("--fusion", default="film", choices=("film", "concat"))
-    parser.add_argument("--mismatch", type=float, default=0.3)
-    parser.add_argument("--image-size", type=int, default=48)
+    parser.add_argument("--fusion", default="concat", choices=("film", "concat"), help="film helps the state / cnn encoders")
+    parser.add_argument("--mismatch", type=float, default=0.0, help="fraction of rows with another task's instruction, labelled no progress")
+    parser.add_argument("--image-size", type=int, help="frame size (default 48 for cnn; 16 otherwise: frames unused)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--shift", type=int, default=3, help="random-shift augmentation (pixels)")
     parser.add_argument("--out", default="runs/bench_language")
     args = parser.parse_args()
+    args.image_size = args.image_size or (48 if args.encoder == "cnn" else 16)
     from robrew.training.progress import ProgressTrainConfig, evaluate_progress_model, fit_progress_model
 
     start = time.perf_counter()
     seen_templates = [t for t in range(len(TASKS["pick_place"].instructions)) if t != HELD_OUT_TEMPLATE]
-    task = "tabletop_pick_place_objects" if args.encoder == "state" else "tabletop_pick_place"
+    task = "tabletop_pick_place" if args.encoder == "cnn" else "tabletop_pick_place_objects"
     train = collect(task, f"{args.out}/train", args.train, SEEN, seen_templates, 0, args.image_size)
     test_seen = collect(task, f"{args.out}/test_seen", args.test, SEEN, seen_templates, 1000, args.image_size)
     test_held = collect(task, f"{args.out}/test_held_out", args.test, sorted(HELD_OUT_PAIRS), [HELD_OUT_TEMPLATE, *seen_templates], 2000, args.image_size)
     print(f"demos: {len(train)} train, {len(test_seen)} seen test, {len(test_held)} held-out test ({time.perf_counter() - start:.0f} s)", flush=True)
-    cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, fusion=args.fusion, steps=args.steps, batch_size=args.batch_size, val_fraction=0.05,
+    cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, fusion=args.fusion, proprio_dim=7, steps=args.steps, batch_size=args.batch_size, val_fraction=0.05,
                               mismatch=args.mismatch, shift=args.shift)  # fmt: skip
     model, _ = fit_progress_model(train, cfg)
     print(f"trained {args.encoder} + {args.text} ({args.fusion}) progress model, {args.steps} steps ({time.perf_counter() - start:.0f} s)\n", flush=True)

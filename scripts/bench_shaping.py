@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=0.99, help="PPO's γ, also the shaping γ (same for both runs)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="potential scale k (Φ = k·progress; still policy-invariant); ~ the value of success, e.g. 1/(1-γ)")
+    parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="robrew-train overrides for both runs, e.g. normalize=true algo.params.learning_rate=3e-4")
     parser.add_argument("--out", default="runs/bench_shaping")
     args = parser.parse_args()
     from robrew.data.demos import collect_demos, load_demos
@@ -61,7 +63,7 @@ def main() -> None:
         for name, extra in (("sparse", []), ("shaped", shaped)):
             run_dir = out / f"{name}_seed{seed}"
             shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not appended to an old curve
-            procs[name] = subprocess.Popen(train_cmd(args.task, run_dir, seed, args.steps, args.gamma, extra), cwd="/tmp", stdout=subprocess.DEVNULL)
+            procs[name] = subprocess.Popen(train_cmd(args.task, run_dir, seed, args.steps, args.gamma, [*args.override, *extra]), cwd="/tmp", stdout=subprocess.DEVNULL)
             runs.setdefault(name, []).append(run_dir)
         for name, p in procs.items():
             if p.wait() != 0:

@@ -159,6 +159,11 @@ class TabletopEnv(gym.Env):
             slots[names.index(self.colors[key]), 1] = [1.0, *xy, scene.TABLE_Z]
         return np.concatenate([s.grip, vel, [s.finger], slots.ravel()]).astype(np.float32)
 
+    def referent_slots(self) -> list[int]:
+        """``obs="objects"``: the slots the instruction refers to (the block to move, then its pad)."""
+        names = list(scene.COLORS)
+        return [2 * names.index(self.colors["block"]), 2 * names.index(self.colors["pad"]) + 1]
+
     def _info(self, s: SceneState) -> dict:
         stage = self.task.stage(s)
         return {

@@ -59,6 +59,7 @@ class Demo:
     quality: str
     off_task_from: int | None = None  # first frame of a deliberate failure (annotated by the demonstrator)
     colors: dict | None = None  # the episode's colour assignment (block, pad, ...)
+    referents: list[int] | None = None  # object-centric observations: the slots the instruction names
 
 
 @contextmanager
@@ -162,6 +163,7 @@ def collect_demos(
                     "success": bool(info["is_success"]),
                     "off_task_from": expert.off_task_from(),
                     "colors": dict(env.unwrapped.colors),
+                    "referents": env.unwrapped.referent_slots() if getattr(env.unwrapped, "obs_mode", None) == "objects" else None,
                 }
             )
         with warnings.catch_warnings():  # Minari nags about an author e-mail and eval env
@@ -230,6 +232,7 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
                 quality=meta["quality"],
                 off_task_from=meta.get("off_task_from"),
                 colors=meta.get("colors"),
+                referents=meta.get("referents"),
             )
         )
     return demos

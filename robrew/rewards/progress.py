@@ -6,6 +6,8 @@ prior stored with the model. Training teacher-forces the true stage part of the 
 (see ``robrew.training.progress``).
 
 Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU),
+``slots`` (object-centric observations: the instruction points at objects, see
+``robrew.rewards.slot_pointer``),
 ``cnn`` (a small CNN trained from scratch on uint8 frames) or ``clip`` (a frozen open_clip
 image tower, when weights exist, with a trained projection; ``text="clip"`` uses its text tower). ``text="hash"`` conditions
 on the instruction through a deterministic hashed bag-of-words embedding (offline, no
@@ -29,7 +31,7 @@ from torch import nn
 from robrew.rewards.base import RewardModel
 from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
 
-ENCODERS = ("state", "cnn", "clip")
+ENCODERS = ("state", "slots", "cnn", "clip")
 TEXT_ENCODERS = ("none", "hash", "minilm", "clip")
 FUSIONS = ("concat", "film")
 FROZEN_PREFIX = "clip_tower."  # not saved: rebuilt from clip_model / clip_pretrained
@@ -94,7 +96,10 @@ class ProgressReward(RewardModel):
         encoder: ``"state"``, ``"cnn"`` or ``"clip"`` (frozen open_clip image tower
             ``clip_model`` / ``clip_pretrained`` + a trained projection; the tower is not saved
             with the weights but rebuilt from those two settings).
-        obs_dim: Observation size (``state`` encoder).
+        obs_dim: Observation size (``state`` / ``slots`` encoders).
+        proprio_dim: ``slots``: leading non-slot values (gripper xyz first); the rest of the
+            observation is slots of ``slot_dim`` values ``[present, x, y, z, ...]``.
+        slot_dim: ``slots``: values per slot.
         text: ``"none"``, ``"hash"``, ``"minilm"`` or ``"clip"`` (the CLIP text tower; with
             ``encoder="clip"``) for instruction conditioning.
         hidden: Width of the trunk.
@@ -126,6 +131,8 @@ class ProgressReward(RewardModel):
         clip_pretrained: str | None = None,
         window: int = 1,
         fusion: str = "concat",
+        proprio_dim: int | None = None,
+        slot_dim: int = 4,
     ):
         super().__init__(device=device, batch_size=batch_size)
         if fusion not in FUSIONS:
@@ -139,8 +146,14 @@ class ProgressReward(RewardModel):
             raise ValueError(f"text must be one of {TEXT_ENCODERS}, got {text!r}")
         if len(prior) != n_stages or abs(sum(prior) - 1.0) > 1e-4 or min(prior) < 0:
             raise ValueError(f"prior must be {n_stages} non-negative values summing to 1, got {list(prior)}")
-        if encoder == "state" and not obs_dim:
-            raise ValueError("the state encoder needs obs_dim")
+        if encoder in ("state", "slots") and not obs_dim:
+            raise ValueError(f"the {encoder} encoder needs obs_dim")
+        if encoder == "slots" and (text == "none" or not proprio_dim or (obs_dim - proprio_dim) % slot_dim or obs_dim <= proprio_dim):
+            raise ValueError(
+                f"the slots encoder needs an instruction encoder (text != 'none') and obs_dim - proprio_dim to be a positive "
+                f"multiple of slot_dim; got text={text!r}, obs_dim={obs_dim}, proprio_dim={proprio_dim}, slot_dim={slot_dim}"
+            )
+        self.proprio_dim, self.slot_dim = proprio_dim, int(slot_dim)
         if text == "clip" and encoder != "clip":
             raise ValueError("text='clip' uses the CLIP tower of encoder='clip'; pick encoder='clip' or another text encoder")
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
@@ -149,20 +162,27 @@ class ProgressReward(RewardModel):
         self.window = int(window)
         self.n_stages, self.encoder_name, self.text = int(n_stages), encoder, text
         self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(TEXT_DIMS.get(text, text_dim))
-        self.needs_obs = encoder == "state"
+        self.needs_obs = encoder in ("state", "slots")
         self.needs_frames = encoder in ("cnn", "clip")
         if encoder == "clip":  # frozen open_clip image tower + a trainable projection
             self.clip_tower = FrozenClipTower(clip_model, clip_pretrained, self.device)
             if text == "clip":
                 self.text_dim = self.clip_tower.dim
             self.encoder = nn.Sequential(nn.Linear(self.clip_tower.dim, hidden), nn.ReLU())
-        elif encoder == "state":
+        elif encoder in ("state", "slots"):
             self.register_buffer("obs_mean", torch.zeros(obs_dim))
             self.register_buffer("obs_std", torch.ones(obs_dim))
-            self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
+            if encoder == "slots":
+                from robrew.rewards.slot_pointer import SlotPointer
+
+                self.encoder = SlotPointer(proprio_dim, self.slot_dim, (obs_dim - proprio_dim) // self.slot_dim, self.text_dim, hidden)
+            else:
+                self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
         else:
             self.encoder = SmallCNN(hidden)
-        in_dim = self.window * hidden + (self.text_dim if text != "none" else 0)
+        # slots: the instruction acts only through the pointers, so the trunk cannot memorise instruction -> layout
+        self._text_to_trunk = text != "none" and encoder != "slots"
+        in_dim = self.window * hidden + (self.text_dim if self._text_to_trunk else 0)
         if fusion == "film":  # starts as the identity (γ = β = 0)
             self.film = nn.Linear(self.text_dim, 2 * self.window * hidden)
             nn.init.zeros_(self.film.weight)
@@ -190,6 +210,8 @@ class ProgressReward(RewardModel):
             "clip_pretrained": self.clip_pretrained,
             "window": self.window,
             "fusion": self.fusion,
+            "proprio_dim": self.proprio_dim,
+            "slot_dim": self.slot_dim,
         }
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -208,16 +230,18 @@ class ProgressReward(RewardModel):
 
     def features(self, frames, obs, instructions) -> torch.Tensor:
         """(B, hidden) trunk features. With ``window > 1`` inputs are windows: (B, W, ...)."""
+        x = frames if self.needs_frames else obs
+        t = self._text(instructions, x.shape[0])
         if self.window > 1:  # encode every frame of every window with the shared encoder, then concatenate
-            x = frames if self.needs_frames else obs
             if x.ndim < 3 or x.shape[1] != self.window:
                 raise ValueError(f"a window-{self.window} model takes (B, {self.window}, ...) inputs (see episode_inputs), got {tuple(x.shape)}")
             b = x.shape[0]
             flat = x.reshape(b * self.window, *x.shape[2:])
-            h = self._encode(flat if self.needs_frames else None, None if self.needs_frames else flat).reshape(b, -1)
+            t_flat = t.repeat_interleave(self.window, dim=0) if t is not None else None
+            h = self._encode(flat if self.needs_frames else None, None if self.needs_frames else flat, t_flat).reshape(b, -1)
         else:
-            h = self._encode(frames, obs)
-        return self._condition(h, instructions)
+            h = self._encode(frames, obs, t)
+        return self._condition(h, t)
 
     def episode_inputs(self, frames: np.ndarray | None, obs: np.ndarray | None) -> tuple:
         """Per-frame episode arrays -> the model's inputs: causal windows if ``window > 1``."""
@@ -233,30 +257,36 @@ class ProgressReward(RewardModel):
         f, o = self.episode_inputs(frames if self.needs_frames else None, obs if self.needs_obs else None)
         return self.score(frames=f, obs=o, instructions=instructions)
 
-    def _encode(self, frames, obs) -> torch.Tensor:
+    def _encode(self, frames, obs, text: torch.Tensor | None) -> torch.Tensor:
         if self.encoder_name == "state":
-            h = self.encoder((obs - self.obs_mean) / self.obs_std)
-        elif self.encoder_name == "clip":
-            h = self.encoder(self.clip_tower.images(frames))
-        else:
-            h = self.encoder(frames)
-        return h
+            return self.encoder((obs - self.obs_mean) / self.obs_std)
+        if self.encoder_name == "slots":
+            return self.encoder((obs - self.obs_mean) / self.obs_std, obs, text)
+        if self.encoder_name == "clip":
+            return self.encoder(self.clip_tower.images(frames))
+        return self.encoder(frames)
 
-    def _condition(self, h: torch.Tensor, instructions) -> torch.Tensor:
-        if self.text != "none":
-            texts = list(instructions) if instructions is not None else [""] * h.shape[0]
-            missing = sorted({t for t in texts if t not in self._text_cache})
-            if missing:
-                if self.text == "clip":
-                    emb = self.clip_tower.texts(missing).to(h.device)
-                else:
-                    emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(h.device)
-                self._text_cache.update(zip(missing, emb))
-            t = torch.stack([self._text_cache[t] for t in texts])
+    def _text(self, instructions, n: int) -> torch.Tensor | None:
+        """(n, text_dim) instruction embeddings (cached per instruction), or None without text."""
+        if self.text == "none":
+            return None
+        texts = list(instructions) if instructions is not None else [""] * n
+        missing = sorted({t for t in texts if t not in self._text_cache})
+        if missing:
+            if self.text == "clip":
+                emb = self.clip_tower.texts(missing).to(self.device)
+            else:
+                emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(self.device)
+            self._text_cache.update(zip(missing, emb))
+        return torch.stack([self._text_cache[t] for t in texts])
+
+    def _condition(self, h: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
+        if t is not None:
             if self.fusion == "film":
                 scale, shift = self.film(t).chunk(2, dim=-1)
                 h = h * (1.0 + scale) + shift
-            h = torch.cat([h, t], dim=1)
+            if self._text_to_trunk:
+                h = torch.cat([h, t], dim=1)
         return self.trunk(h)
 
     def heads(self, h: torch.Tensor, stage: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

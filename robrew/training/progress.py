@@ -36,6 +36,9 @@ class ProgressTrainConfig:
     encoder: str = "state"
     text: str = "hash"
     fusion: str = "concat"  # instruction fusion: concat | film
+    proprio_dim: int | None = None  # encoder="slots": leading non-slot observation values (gripper xyz first)
+    slot_dim: int = 4  # encoder="slots": values per object slot [present, x, y, z, ...]
+    pointer_loss: float = 1.0  # encoder="slots": weight of the grounding loss on the demos' annotated referent slots
     steps: int = 2000
     batch_size: int = 256
     lr: float = 1e-3
@@ -98,7 +101,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     model = ProgressReward(
         n_stages, prior.tolist(), encoder=cfg.encoder, obs_dim=good[0].observations.shape[1],
         text=cfg.text, hidden=cfg.hidden, device=cfg.device, clip_model=cfg.clip_model, clip_pretrained=cfg.clip_pretrained,
-        window=cfg.window, fusion=cfg.fusion,
+        window=cfg.window, fusion=cfg.fusion, proprio_dim=cfg.proprio_dim, slot_dim=cfg.slot_dim,
     )  # fmt: skip
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:
@@ -116,12 +119,13 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     start_of = np.repeat(offsets, lengths)  # global index of each frame's episode start
     ep_of = np.repeat(np.arange(len(used)), lengths)
     pool = mismatch_pool(used) if cfg.mismatch > 0 else []
+    referents = _referents(model, used, cfg)
     model.train()
     for _ in range(cfg.steps):
         target = rng.integers(0, n, size=min(cfg.batch_size, n))
         inputs, target = sample_windows(rng, target, t_of, start_of[target], cfg)
         texts = [instructions[i] for i in target.tolist()]
-        no_progress = mismatch_instructions(rng, texts, ep_of[target], pool, used, cfg.mismatch)
+        no_progress, source = mismatch_instructions(rng, texts, ep_of[target], pool, used, cfg.mismatch)
         idx = torch.from_numpy(target).to(model.device)
         win = torch.from_numpy(inputs).to(model.device)
         batch_frames = random_shift(frames_t[win], cfg.shift, rng) if frames_t is not None else None
@@ -135,6 +139,10 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         cond = torch.where(forced, y_stage, logits.argmax(-1).detach())
         _, tau_logit, _ = model.heads(h, cond)
         loss = F.cross_entropy(logits, y_stage) + F.mse_loss(torch.sigmoid(tau_logit), y_tau)
+        if referents is not None:  # grounding: point at the objects the instruction names (or at "none here")
+            w = model.encoder.attention(obs_t[idx], model._text(texts, len(texts)))
+            ref = pointer_targets(referents, ep_of[target], source, obs_t[idx], model.encoder)
+            loss = loss + cfg.pointer_loss * F.nll_loss(torch.log(w + 1e-8).flatten(0, 1), ref.flatten())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -143,6 +151,27 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     report = {"config": asdict(cfg), "prior": prior.tolist(), "train_episodes": len(used), "train_failed_episodes": len(used) - len(good), "losses": losses}
     report.update(evaluate_progress_model(model, held_out))
     return model, report
+
+
+def _referents(model, used: list[Demo], cfg: ProgressTrainConfig) -> torch.Tensor | None:
+    """(episodes, n_queries) annotated referent slots, if the slots encoder is trained with grounding."""
+    if model.encoder_name != "slots" or cfg.pointer_loss <= 0:
+        return None
+    if any(d.referents is None for d in used):
+        raise ValueError("pointer_loss needs demos with annotated referent slots (collect with an obs='objects' task); "
+                         "or set pointer_loss=0")  # fmt: skip
+    return torch.tensor([d.referents for d in used], dtype=torch.int64, device=model.device)
+
+
+def pointer_targets(referents: torch.Tensor, episodes: np.ndarray, source: np.ndarray, obs: torch.Tensor, pointer) -> torch.Tensor:
+    """(B, n_queries) slots each row's instruction names: its episode's referents, or for a
+    mismatched row (``source >= 0``) the source episode's — the null slot where that object is absent."""
+    swapped = source >= 0
+    ref = referents[torch.from_numpy(np.where(swapped, source, episodes)).to(referents.device)].clone()
+    present = obs[:, pointer.proprio_dim :].reshape(len(obs), pointer.n_slots, pointer.slot_dim)[..., 0] > 0.5
+    absent = ~present.gather(1, ref) & torch.from_numpy(swapped).to(ref.device)[:, None]
+    ref[absent] = pointer.n_slots
+    return ref
 
 
 def random_shift(frames: torch.Tensor, shift: int, rng: np.random.Generator) -> torch.Tensor:
@@ -166,18 +195,20 @@ def mismatch_pool(demos: list[Demo]) -> list[np.ndarray]:
 
 
 def mismatch_instructions(rng: np.random.Generator, texts: list[str], episodes: np.ndarray, pool: list[np.ndarray],
-                          demos: list[Demo], fraction: float) -> np.ndarray:  # fmt: skip
+                          demos: list[Demo], fraction: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Gives a ``fraction`` of rows (in place) the instruction of an episode with another
-    target block; returns the mask of those rows (their label becomes "no progress")."""
-    mask = np.zeros(len(texts), dtype=bool)
+    target block; returns the mask of those rows (their label becomes "no progress") and,
+    per row, the episode whose instruction it got (-1: its own)."""
+    mask, source = np.zeros(len(texts), dtype=bool), np.full(len(texts), -1, dtype=np.int64)
     if fraction <= 0:
-        return mask
+        return mask, source
     for i in np.flatnonzero(rng.random(len(texts)) < fraction):
         others = pool[episodes[i]]
         if len(others):
-            texts[i] = demos[others[int(rng.integers(len(others)))]].instruction
+            source[i] = others[int(rng.integers(len(others)))]
+            texts[i] = demos[source[i]].instruction
             mask[i] = True
-    return mask
+    return mask, source
 
 
 def sample_windows(rng: np.random.Generator, target: np.ndarray, t_of: np.ndarray, start: np.ndarray,

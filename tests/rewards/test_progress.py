@@ -10,6 +10,7 @@ import pytest
 from robrew.data.demos import collect_demos, load_demos
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
 from robrew.rewards.progress import ProgressReward, hash_text_embedding
+from robrew.envs.tabletop.scene import COLORS
 from robrew.training.progress import ProgressTrainConfig, fit_progress_model
 
 
@@ -90,9 +91,10 @@ def test_mismatched_instructions_name_another_block():
     pool = mismatch_pool(demos)
     assert [p.tolist() for p in pool] == [[2], [2], [0, 1]]
     texts = ["put the red block on the pad"] * 4
-    mask = mismatch_instructions(np.random.default_rng(0), texts, np.array([0, 1, 0, 1]), pool, demos, fraction=1.0)
-    assert mask.all() and texts == ["put the blue block on the pad"] * 4
-    assert not mismatch_instructions(np.random.default_rng(0), ["x"], np.array([0]), pool, demos, fraction=0.0).any()
+    mask, source = mismatch_instructions(np.random.default_rng(0), texts, np.array([0, 1, 0, 1]), pool, demos, fraction=1.0)
+    assert mask.all() and texts == ["put the blue block on the pad"] * 4 and source.tolist() == [2] * 4
+    mask, source = mismatch_instructions(np.random.default_rng(0), ["x"], np.array([0]), pool, demos, fraction=0.0)
+    assert not mask.any() and source.tolist() == [-1]
 
 
 def test_random_shift_translates_whole_windows():
@@ -128,3 +130,55 @@ def test_film_fusion_trains_round_trips_and_makes_the_instruction_matter(demos, 
         ProgressReward(2, [0.5, 0.5], obs_dim=3, fusion="gate")
     with pytest.raises(ValueError, match="needs an instruction encoder"):
         ProgressReward(2, [0.5, 0.5], obs_dim=3, text="none", fusion="film")
+
+
+@pytest.fixture(scope="module")
+def object_demos(tmp_path_factory):
+    return load_demos(collect_demos("tabletop_pick_place_objects", tmp_path_factory.mktemp("ods"), episodes=8, seed=2, image_size=16))
+
+
+def test_slots_encoder_learns_to_point_at_the_named_objects(object_demos, tmp_path):
+    d = object_demos[0]
+    assert d.referents == [2 * list(COLORS).index(d.colors["block"]), 2 * list(COLORS).index(d.colors["pad"]) + 1]
+    cfg = ProgressTrainConfig(encoder="slots", proprio_dim=7, text="hash", steps=400, batch_size=64, mismatch=0.3)
+    model, report = fit_progress_model(object_demos, cfg)
+    losses = np.array(report["losses"])
+    assert losses[-20:].mean() < 0.6 * losses[:20].mean()
+    import torch
+
+    hits = []
+    for demo in object_demos:
+        w = model.encoder.attention(torch.as_tensor(demo.observations[:1]), model._text([demo.instruction], 1))[0]
+        hits.append(w.argmax(-1).tolist() == demo.referents)
+    assert np.mean(hits) >= 0.75  # training episodes: the pointers found the block and the pad
+    save_reward_model(model, tmp_path / "pm")
+    loaded = load_reward_model(tmp_path / "pm")
+    np.testing.assert_allclose(loaded.score(obs=d.observations, instructions=d.instruction),
+                               model.score(obs=d.observations, instructions=d.instruction), atol=1e-6)  # fmt: skip
+    with pytest.raises(ValueError, match="multiple of slot_dim"):
+        ProgressReward(2, [0.5, 0.5], encoder="slots", obs_dim=10, proprio_dim=7, slot_dim=4)
+    with pytest.raises(ValueError, match="referent slots"):
+        fit_progress_model(demos_without_referents(object_demos), cfg)
+
+
+def demos_without_referents(demos):
+    import dataclasses
+
+    return [dataclasses.replace(d, referents=None) for d in demos]
+
+
+def test_pointer_targets_use_the_borrowed_instruction_and_null_for_absent_objects():
+    import torch
+
+    from robrew.rewards.slot_pointer import SlotPointer
+    from robrew.training.progress import pointer_targets
+
+    ptr = SlotPointer(proprio_dim=3, slot_dim=4, n_slots=4, text_dim=8, hidden=16)
+    referents = torch.tensor([[0, 1], [2, 3]])  # per episode: block slot, pad slot
+    obs = torch.zeros(3, 3 + 16)
+    obs[:, 3::4] = torch.tensor([1.0, 1.0, 0.0, 1.0])  # slot 2 absent in every row
+    ref = pointer_targets(referents, np.array([0, 0, 1]), np.array([-1, 1, -1]), obs, ptr)
+    # own instruction -> own referents; borrowed from episode 1 -> its slots, absent slot 2 -> null (4)
+    assert ref.tolist() == [[0, 1], [4, 3], [2, 3]]
+    w = ptr.attention(obs, torch.randn(3, 8))
+    assert torch.allclose(w.sum(-1), torch.ones(3, 2)) and (w[..., 2] == 0).all()  # never on an absent slot
