@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="robrew-train-reward", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="dataset directory written by robrew-collect")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--encoder", choices=("state", "cnn", "clip"), default="state")
+    parser.add_argument("--encoder", choices=("state", "slots", "cnn", "clip"), default="state")
+    parser.add_argument("--proprio-dim", type=int, help="--encoder slots: leading non-slot observation values (7 for tabletop obs=objects)")
     parser.add_argument("--text", choices=("hash", "minilm", "clip", "none"), default="hash")
     parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture (--encoder clip)")
     parser.add_argument("--clip-pretrained", help="open_clip tag, checkpoint file or local directory (--encoder clip)")
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"robrew-train-reward: error: {e}", file=sys.stderr)
         sys.exit(2)
     cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, steps=args.steps, seed=args.seed, device=args.device,
-                              clip_model=args.clip_model, clip_pretrained=args.clip_pretrained, fusion=args.fusion,
+                              clip_model=args.clip_model, clip_pretrained=args.clip_pretrained, fusion=args.fusion, proprio_dim=args.proprio_dim,
                               window=args.window, rewind=args.rewind, mismatch=args.mismatch, shift=args.shift)  # fmt: skip
     try:
         model, report = fit_progress_model(demos, cfg)
