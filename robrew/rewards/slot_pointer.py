@@ -3,7 +3,9 @@
 For object-centric observations (``proprio`` values, then ``n`` slots of ``[present, x, y, z,
 ...]``, e.g. the tabletop ``obs="objects"`` layout: a slot per colour for blocks and one for
 pads), the instruction chooses which objects matter. Each of ``n_queries`` queries (e.g. "the
-object to move", "where it goes") is a linear map of the instruction embedding; it attends over
+object to move", "where it goes") is a linear map of the instruction embedding — or, given
+token embeddings (B, L, D), of the words that query picks out by its own attention over the
+tokens (so "red" in "the red cube" can serve the block query in a phrasing never seen); it attends over
 learned slot identities (the slot index is the colour, so this learns colour words) plus a
 learned *null* slot (chosen when the named object is absent: "no such block" -> no progress).
 The pooled positions are turned into egocentric, relational features — object minus gripper,
@@ -47,6 +49,7 @@ class SlotPointer(nn.Module):
         self.key_dim = key_dim
         self.slot_keys = nn.Parameter(torch.randn(n_slots + 1, key_dim) / key_dim**0.5)  # last = null slot
         self.queries = nn.Linear(text_dim, n_queries * key_dim)
+        self.word_queries = nn.Linear(text_dim, n_queries)  # token-level input: which words each query reads
         n_rel = n_queries + n_queries * (n_queries - 1) // 2  # object - gripper, object - object
         in_dim = proprio_dim + 3 * n_rel + n_queries * (1 + (slot_dim - 4))  # + null weight + extra slot values
         self.mlp = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU())
@@ -55,9 +58,20 @@ class SlotPointer(nn.Module):
         """(B, n_queries, n_slots + 1) weights over the present slots and the null slot."""
         slots = obs_raw[:, self.proprio_dim :].reshape(-1, self.n_slots, self.slot_dim)
         present = torch.cat([slots[..., 0] > 0.5, torch.ones_like(slots[:, :1, 0], dtype=torch.bool)], dim=1)
-        q = self.queries(text).reshape(-1, self.n_queries, self.key_dim)
+        q = self._queries(text)
         logits = torch.einsum("bqd,sd->bqs", q, self.slot_keys) / self.key_dim**0.5
         return logits.masked_fill(~present[:, None, :], float("-inf")).softmax(dim=-1)
+
+    def _queries(self, text: torch.Tensor) -> torch.Tensor:
+        """(B, n_queries, key_dim) slot queries from (B, D) sentence or (B, L, D) token embeddings."""
+        if text.ndim == 2:
+            return self.queries(text).reshape(-1, self.n_queries, self.key_dim)
+        pad = text.abs().sum(-1) == 0  # (B, L) zero rows are padding
+        reads = self.word_queries(text).masked_fill(pad[..., None], float("-inf")).softmax(dim=1)  # (B, L, Q)
+        words = torch.einsum("blq,bld->bqd", reads, text)  # what each query read
+        w = self.queries.weight.reshape(self.n_queries, self.key_dim, -1)
+        b = self.queries.bias.reshape(self.n_queries, self.key_dim)
+        return torch.einsum("bqd,qkd->bqk", words, w) + b
 
     def forward(self, obs_norm: torch.Tensor, obs_raw: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """(B, hidden) features from normalised proprio, raw slot positions and the instruction."""

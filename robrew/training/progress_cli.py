@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--encoder", choices=("state", "slots", "cnn", "clip"), default="state")
     parser.add_argument("--proprio-dim", type=int, help="--encoder slots: leading non-slot observation values (7 for tabletop obs=objects)")
-    parser.add_argument("--text", choices=("hash", "minilm", "clip", "none"), default="hash")
+    parser.add_argument("--text", choices=("hash", "minilm", "minilm_tokens", "clip", "none"), default="hash")
     parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture (--encoder clip)")
     parser.add_argument("--clip-pretrained", help="open_clip tag, checkpoint file or local directory (--encoder clip)")
     parser.add_argument("--fusion", choices=("concat", "film"), default="concat", help="how the instruction conditions the features")
