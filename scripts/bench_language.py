@@ -3,10 +3,12 @@ instructions it never saw, and does it say "no progress" for the wrong instructi
 
 A multi-task pick-and-place progress model is trained on demos whose (block colour, pad colour)
 pair and phrasing come from a *seen* set; some pairs and one phrasing are held out. Input:
-``--encoder state`` (default) reads the object-centric observation of
+``--encoder slots`` (default) reads the object-centric observation of
 ``tabletop_pick_place_objects`` (every block and pad in a slot per colour; nothing marks the
-target, so the instruction is the only cue), ``--encoder cnn`` reads 48-px frames; the
-instruction goes through MiniLM and conditions the features by FiLM (``--fusion``). Reported on fresh episodes, seen vs held-out:
+target, so the instruction is the only cue) through instruction pointers that read MiniLM
+token embeddings (``--text minilm_tokens``); ``--encoder state`` is an MLP on the same
+observation (``--fusion film`` helps it), ``--encoder cnn`` reads 48-px frames.
+Reported on fresh episodes, seen vs held-out:
 VOC (clean demos), success AUC (clean vs failing demos), and a confusion matrix: each
 held-out rollout scored with the instruction for every block colour (same pad, phrasing);
 matched should be high, mismatched low.
@@ -14,7 +16,7 @@ matched should be high, mismatched low.
 Targets (issue #6, held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
 
 Usage:
-    python scripts/bench_language.py [--encoder state|cnn] [--train 400] [--test 24] [--steps 3000] [--mismatch 0] [--out runs/bench_language]
+    python scripts/bench_language.py [--encoder slots|state|cnn] [--train 400] [--test 24] [--steps 3000] [--text minilm_tokens] [--mismatch 0.3] [--out runs/bench_language]
 """
 
 from __future__ import annotations
@@ -80,9 +82,9 @@ def main() -> None:
     parser.add_argument("--encoder", default="slots", choices=("slots", "state", "cnn"),
                         help="slots / state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
                              "nothing marks the target) through instruction pointers / an MLP; cnn: frames")
-    parser.add_argument("--text", default="minilm", choices=("minilm", "minilm_tokens", "hash"))
+    parser.add_argument("--text", default="minilm_tokens", choices=("minilm_tokens", "minilm", "hash"))
     parser.add_argument("--fusion", default="concat", choices=("film", "concat"), help="film helps the state / cnn encoders")
-    parser.add_argument("--mismatch", type=float, default=0.0, help="fraction of rows with another task's instruction, labelled no progress")
+    parser.add_argument("--mismatch", type=float, default=0.3, help="fraction of rows with another task's instruction, labelled no progress")
     parser.add_argument("--image-size", type=int, help="frame size (default 48 for cnn; 16 otherwise: frames unused)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--shift", type=int, default=3, help="random-shift augmentation (pixels)")

@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=0.99, help="PPO's γ, also the shaping γ (same for both runs)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="potential scale k (Φ = k·progress; still policy-invariant); ~ the value of success, e.g. 1/(1-γ)")
+    parser.add_argument("--ensemble", type=int, default=1,
+                        help="K > 1: Φ = min over K progress models (seeds 0..K-1), pessimistic off the demo distribution")
     parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
                         help="robrew-train overrides for both runs, e.g. normalize=true algo.params.learning_rate=3e-4")
     parser.add_argument("--out", default="runs/bench_shaping")
@@ -52,11 +54,16 @@ def main() -> None:
     out = Path(args.out).resolve()
     start = time.perf_counter()
     demos = load_demos(collect_demos(f"tabletop_{args.task}", out / "data", args.demos, seed=0, image_size=16))
-    model, report = fit_progress_model(demos, ProgressTrainConfig(steps=3000))
+    fits = [fit_progress_model(demos, ProgressTrainConfig(steps=3000, seed=k)) for k in range(args.ensemble)]
+    model, report = fits[0]
+    if args.ensemble > 1:
+        from robrew.rewards.ensemble import EnsembleReward
+
+        model = EnsembleReward([m for m, _ in fits], mode="min")
     save_reward_model(model, out / "progress")
     print(f"progress model on {args.task} demos: held-out VOC {report.get('voc_clean', float('nan')):.3f}, "
           f"success AUC {report['success_auc']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
-    shaped = ["reward.name=progress", f"reward.checkpoint={out / 'progress'}", "reward.composition=potential", f"reward.model_weight={args.scale}"]
+    shaped = [f"reward.name={'ensemble' if args.ensemble > 1 else 'progress'}", f"reward.checkpoint={out / 'progress'}", "reward.composition=potential", f"reward.model_weight={args.scale}"]
     runs = {}
     for seed in range(args.seeds):
         procs = {}

@@ -140,7 +140,7 @@ def object_demos(tmp_path_factory):
 def test_slots_encoder_learns_to_point_at_the_named_objects(object_demos, tmp_path):
     d = object_demos[0]
     assert d.referents == [2 * list(COLORS).index(d.colors["block"]), 2 * list(COLORS).index(d.colors["pad"]) + 1]
-    cfg = ProgressTrainConfig(encoder="slots", proprio_dim=7, text="hash", steps=400, batch_size=64, mismatch=0.3)
+    cfg = ProgressTrainConfig(encoder="slots", proprio_dim=7, text="minilm_tokens", steps=400, batch_size=64, mismatch=0.3)
     model, report = fit_progress_model(object_demos, cfg)
     losses = np.array(report["losses"])
     assert losses[-20:].mean() < 0.6 * losses[:20].mean()

@@ -42,3 +42,33 @@ def test_progress_model_on_a_frozen_clip_tower(tiny_clip_dir, tmp_path):
     np.testing.assert_allclose(loaded.score(frames=frames, instructions="put the red block on the green pad"), r, atol=1e-5)
     model.train()
     assert not model.clip_tower.training and torch.is_tensor(model.prior)
+
+
+def test_minilm_tokens_are_padded_normalised_and_contextual():
+    import pytest
+
+    from robrew.rewards.text_encoders import MAX_TOKENS
+
+    a, b = text_embedding("minilm_tokens", ["put the red block on the green pad", "put the green block on the red pad"])
+    n = int((np.abs(a).sum(-1) > 0).sum())
+    assert a.shape == (MAX_TOKENS, 384) and n == 10  # [CLS] + 8 words + [SEP]
+    np.testing.assert_allclose(np.linalg.norm(a[:n], axis=1), 1.0, atol=1e-5)
+    assert not np.abs(a[n:]).any()
+    assert a[3] @ b[7] < 0.99  # "red" in block context vs in pad context: not the same vector
+    with pytest.raises(ValueError, match="word pieces"):
+        text_embedding("minilm_tokens", ["red " * 60])
+    with pytest.raises(ValueError, match="slots encoder only"):
+        ProgressReward(2, [0.5, 0.5], encoder="state", obs_dim=4, text="minilm_tokens")
+
+
+def test_slot_pointer_reads_tokens_and_ignores_padding():
+    import torch
+
+    from robrew.rewards.slot_pointer import SlotPointer
+
+    torch.manual_seed(0)
+    ptr = SlotPointer(proprio_dim=3, slot_dim=4, n_slots=3, text_dim=8, hidden=16)
+    tokens = torch.randn(2, 5, 8)
+    padded = torch.cat([tokens, torch.zeros(2, 4, 8)], dim=1)
+    torch.testing.assert_close(ptr._queries(padded), ptr._queries(tokens))
+    assert ptr._queries(torch.randn(2, 8)).shape == ptr._queries(tokens).shape == (2, 2, 32)
