@@ -236,7 +236,7 @@ class ProgressReward(RewardModel):
     def features(self, frames, obs, instructions) -> torch.Tensor:
         """(B, hidden) trunk features. With ``window > 1`` inputs are windows: (B, W, ...)."""
         x = frames if self.needs_frames else obs
-        t = self._text(instructions, x.shape[0])
+        t = self.embed_instructions(instructions, x.shape[0])
         if self.window > 1:  # encode every frame of every window with the shared encoder, then concatenate
             if x.ndim < 3 or x.shape[1] != self.window:
                 raise ValueError(f"a window-{self.window} model takes (B, {self.window}, ...) inputs (see episode_inputs), got {tuple(x.shape)}")
@@ -271,8 +271,9 @@ class ProgressReward(RewardModel):
             return self.encoder(self.clip_tower.images(frames))
         return self.encoder(frames)
 
-    def _text(self, instructions, n: int) -> torch.Tensor | None:
-        """(n, text_dim) instruction embeddings (cached per instruction), or None without text."""
+    def embed_instructions(self, instructions, n: int) -> torch.Tensor | None:
+        """(n, text_dim) instruction embeddings ((n, tokens, dim) for ``minilm_tokens``), cached per
+        instruction; None without text."""
         if self.text == "none":
             return None
         texts = list(instructions) if instructions is not None else [""] * n

@@ -140,7 +140,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         _, tau_logit, _ = model.heads(h, cond)
         loss = F.cross_entropy(logits, y_stage) + F.mse_loss(torch.sigmoid(tau_logit), y_tau)
         if referents is not None:  # grounding: point at the objects the instruction names (or at "none here")
-            w = model.encoder.attention(obs_t[idx], model._text(texts, len(texts)))
+            w = model.encoder.attention(obs_t[idx], model.embed_instructions(texts, len(texts)))
             ref = pointer_targets(referents, ep_of[target], source, obs_t[idx], model.encoder)
             loss = loss + cfg.pointer_loss * F.nll_loss(torch.log(w + 1e-8).flatten(0, 1), ref.flatten())
         opt.zero_grad()

@@ -148,7 +148,7 @@ def test_slots_encoder_learns_to_point_at_the_named_objects(object_demos, tmp_pa
 
     hits = []
     for demo in object_demos:
-        w = model.encoder.attention(torch.as_tensor(demo.observations[:1]), model._text([demo.instruction], 1))[0]
+        w = model.encoder.attention(torch.as_tensor(demo.observations[:1]), model.embed_instructions([demo.instruction], 1))[0]
         hits.append(w.argmax(-1).tolist() == demo.referents)
     assert np.mean(hits) >= 0.75  # training episodes: the pointers found the block and the pad
     save_reward_model(model, tmp_path / "pm")
