@@ -134,7 +134,7 @@ def collect_demos(
             }
             return step
 
-    root = Path(out_root)
+    root = Path(out_root).resolve()  # Minari joins a relative root twice (data/tmp/data/tmp/...)
     ds_id = dataset_id(task)
     target = root / ds_id
     if target.exists():

@@ -77,3 +77,10 @@ def test_done_labels(dataset):
     d = next(d for d in load_demos(dataset) if d.done_at is not None)
     lab = episode_labels(d.subtask, np.full(5, 0.2), d.done_at)
     assert np.all(lab.progress[d.done_at :] == 1.0) and lab.progress[d.done_at - 1] < 1.0
+
+
+def test_collect_to_a_relative_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # `robrew-collect --out data` as in the README
+    path = collect_demos("tabletop_reach", "data", episodes=2, seed=0, image_size=16)
+    assert path == tmp_path / "data" / "robrew" / "tabletop_reach" / "expert-mixed-v0"
+    assert len(load_demos("data/robrew/tabletop_reach/expert-mixed-v0")) == 2
