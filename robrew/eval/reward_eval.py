@@ -154,8 +154,10 @@ def evaluate_reward(
 
 def format_rows(rows: Sequence[dict]) -> str:
     """The stdout table: one line per task x variant."""
-    head = f"{'task':<22}{'variant':<24}{'pearson':>8}{'EPIC':>7}{'VOC':>7}{'AUC':>7}"
+    tw = max([22, *(len(r["task"]) + 2 for r in rows)])
+    vw = max([24, *(len(r["variant"]) + 2 for r in rows)])
+    head = f"{'task':<{tw}}{'variant':<{vw}}{'pearson':>8}{'EPIC':>7}{'VOC':>7}{'AUC':>7}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['task']:<22}{r['variant']:<24}{r['pearson']:>8.3f}{r['epic_distance']:>7.3f}{r['voc']:>7.3f}{r['success_auc']:>7.3f}")
+        lines.append(f"{r['task']:<{tw}}{r['variant']:<{vw}}{r['pearson']:>8.3f}{r['epic_distance']:>7.3f}{r['voc']:>7.3f}{r['success_auc']:>7.3f}")
     return "\n".join(lines)

@@ -30,3 +30,11 @@ def test_pearson_epic_and_simple_metrics():
     assert epic_distance(1.0) == 0.0 and epic_distance(-1.0) == 1.0
     assert stage_accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2])) == 0.75
     assert progress_mae(np.array([0.0, 0.5]), np.array([0.1, 0.2])) == pytest.approx(0.2)
+
+
+def test_table_columns_stay_apart_for_long_names():
+    from robrew.eval.reward_eval import format_rows
+
+    row = {"task": "tabletop_pick_place_objects", "variant": "pm", "pearson": 0.5, "epic_distance": 0.5, "voc": 0.5, "success_auc": 1.0}
+    line = format_rows([row, {**row, "task": "cartpole"}]).splitlines()[2]
+    assert line.split()[:2] == ["tabletop_pick_place_objects", "pm"]
