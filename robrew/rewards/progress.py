@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robrew.data.obs_stats import normalize_obs
 from robrew.rewards.base import RewardModel
 from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
 
@@ -229,9 +230,11 @@ class ProgressReward(RewardModel):
             raise RuntimeError(f"weights do not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
 
     def set_obs_normalization(self, mean: np.ndarray, std: np.ndarray) -> None:
-        """Stores observation statistics (state encoder); saved with the weights."""
+        """Stores observation statistics (state / slots encoders; see
+        :func:`robrew.data.obs_stats.obs_statistics`: ``inf`` std ignores a feature); saved
+        with the weights."""
         self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
-        self.obs_std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
+        self.obs_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
     def features(self, frames, obs, instructions) -> torch.Tensor:
         """(B, hidden) trunk features. With ``window > 1`` inputs are windows: (B, W, ...)."""
@@ -264,9 +267,9 @@ class ProgressReward(RewardModel):
 
     def _encode(self, frames, obs, text: torch.Tensor | None) -> torch.Tensor:
         if self.encoder_name == "state":
-            return self.encoder((obs - self.obs_mean) / self.obs_std)
+            return self.encoder(normalize_obs(obs, self.obs_mean, self.obs_std))
         if self.encoder_name == "slots":
-            return self.encoder((obs - self.obs_mean) / self.obs_std, obs, text)
+            return self.encoder(normalize_obs(obs, self.obs_mean, self.obs_std), obs, text)
         if self.encoder_name == "clip":
             return self.encoder(self.clip_tower.images(frames))
         return self.encoder(frames)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from robrew.data.demos import Demo
+from robrew.data.obs_stats import normalize_obs, obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
 
@@ -68,7 +69,7 @@ class BCPolicy(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """(B, D) observations -> (B, chunk, A) actions."""
-        return self.net((obs - self.obs_mean) / self.obs_std).view(-1, self.chunk, self.act_dim)
+        return self.net(normalize_obs(obs, self.obs_mean, self.obs_std)).view(-1, self.chunk, self.act_dim)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -149,8 +150,9 @@ def train_bc(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | 
     actions = action_chunks(demos, cfg.chunk)
     weights = sample_weights(demos, cfg, progress_model)
     policy = BCPolicy(obs.shape[1], actions.shape[2], cfg.hidden, cfg.chunk).to(cfg.device)
-    policy.obs_mean.copy_(torch.from_numpy(obs.mean(0)))
-    policy.obs_std.copy_(torch.from_numpy(np.maximum(obs.std(0), 1e-6)))
+    mean, std = obs_statistics(obs)
+    policy.obs_mean.copy_(torch.from_numpy(mean))
+    policy.obs_std.copy_(torch.from_numpy(std))
     obs_t = torch.from_numpy(obs).to(cfg.device)
     act_t = torch.from_numpy(np.clip(actions, -1, 1)).to(cfg.device)
     w_t = torch.from_numpy(weights.astype(np.float32)).to(cfg.device)

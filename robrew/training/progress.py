@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from robrew.data.demos import Demo
 from robrew.data.labels import active_spans, dataset_prior, episode_labels
+from robrew.data.obs_stats import obs_statistics
 from robrew.eval.reward_metrics import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.progress import ProgressReward
 
@@ -105,7 +106,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     )  # fmt: skip
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:
-        model.set_obs_normalization(obs.mean(0), obs.std(0))
+        model.set_obs_normalization(*obs_statistics(obs))
     stage = torch.from_numpy(np.concatenate([lab.stage for lab in labels])).to(model.device)
     tau = torch.from_numpy(np.concatenate([lab.tau for lab in labels])).to(model.device)
     obs_t = torch.from_numpy(obs).to(model.device) if obs is not None else None

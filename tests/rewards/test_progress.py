@@ -182,3 +182,19 @@ def test_pointer_targets_use_the_borrowed_instruction_and_null_for_absent_object
     assert ref.tolist() == [[0, 1], [4, 3], [2, 3]]
     w = ptr.attention(obs, torch.randn(3, 8))
     assert torch.allclose(w.sum(-1), torch.ones(3, 2)) and (w[..., 2] == 0).all()  # never on an absent slot
+
+
+def test_features_constant_in_the_demos_do_not_move_the_reward(demos):
+    """A pick-place expert never disturbs the distractor blocks (their z is constant in the
+    demos); a policy that nudges one off the demo distribution must not change the reward
+    (with a 1e-6 std floor, a 1 mm change was 1000 standard deviations)."""
+    model, _ = fit_progress_model(demos, ProgressTrainConfig(steps=50, batch_size=64))
+    ignored = np.flatnonzero(np.isinf(model.obs_std.numpy()))
+    assert 12 in ignored and 15 in ignored  # the two distractor block heights
+    obs = demos[0].observations.copy()
+    base = model.score(obs=obs, instructions=demos[0].instruction)
+    obs[:, ignored] += 0.05
+    np.testing.assert_array_equal(model.score(obs=obs, instructions=demos[0].instruction), base)
+    obs[:, 0] = 50.0  # far outside the workspace: clipped inputs, still a valid progress
+    far = model.score(obs=obs, instructions=demos[0].instruction)
+    assert np.all(np.isfinite(far) & (far >= 0) & (far <= 1))

@@ -1,0 +1,28 @@
+"""Input normalisation from demo observations: near-constant features are ignored, the rest clipped."""
+
+import numpy as np
+import pytest
+import torch
+
+from robrew.data.obs_stats import CLIP_STD, normalize_obs, obs_statistics
+
+
+def test_statistics_exact_and_near_constant_features_ignored():
+    obs = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 7.0], [4.0, 1.0 + 1e-4, 9.0]], np.float32)
+    mean, std = obs_statistics(obs)
+    np.testing.assert_allclose(mean, [2.0, 1.0 + 1e-4 / 3, 7.0], rtol=1e-6)
+    np.testing.assert_allclose(std[[0, 2]], [np.sqrt(8 / 3)] * 2, rtol=1e-6)
+    assert np.isinf(std[1])  # std 5e-5 << 0.1 x median std: the demos say nothing about it
+
+
+def test_normalize_zeroes_ignored_features_and_clips_the_rest():
+    mean, std = obs_statistics(np.array([[0.0, 1.0], [2.0, 1.0]], np.float32))
+    x = torch.tensor([[1000.0, -3.0], [1.0, 1.0]])
+    out = normalize_obs(x, torch.from_numpy(mean), torch.from_numpy(std))
+    np.testing.assert_allclose(out.numpy(), [[CLIP_STD, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 3)), np.zeros(3), np.array([[0.0, np.nan]])])
+def test_bad_observations_are_rejected(bad):
+    with pytest.raises(ValueError, match="obs_statistics|NaN"):
+        obs_statistics(bad)
