@@ -103,8 +103,16 @@ class HumanoidPoseEnv(HumanoidEnv):
     def _get_obs(self) -> np.ndarray:
         return super()._get_obs().astype(np.float32)
 
+    def current_observation(self) -> np.ndarray:
+        """The observation of the current state (e.g. after :func:`set_joint_pose`)."""
+        return self._get_obs()
+
+    def current_pose_scores(self) -> dict[str, float]:
+        """Every pose preset's detector score for the current state (>= 0.5: detected)."""
+        return pose_scores(self._features.read(self.data))
+
     def _pose_info(self) -> dict:
-        scores = pose_scores(self._features.read(self.data))
+        scores = self.current_pose_scores()
         detected = scores[self.pose] >= 0.5
         return {"pose_scores": scores, "pose_detected": detected}
 

@@ -89,7 +89,7 @@ def _tabletop(spec: TaskSpec, per_source: int, seed: int, frames: bool) -> list[
 
 def _humanoid(spec: TaskSpec, per_source: int, seed: int, frames: bool, steps: int, jitter_deg: float) -> list[LabelledSequence]:
     from robrew.env_factory import make_env
-    from robrew.envs.humanoid_poses import POSE_PRESETS, pose_scores, set_joint_pose
+    from robrew.envs.humanoid_poses import POSE_PRESETS, set_joint_pose
 
     env = make_env(spec, render_mode="rgb_array" if frames else None)
     base = env.unwrapped
@@ -106,8 +106,8 @@ def _humanoid(spec: TaskSpec, per_source: int, seed: int, frames: bool, steps: i
                 fr, ob, lab = [], [], []
                 for a in np.linspace(0.0, 1.0, steps):
                     set_joint_pose(base.model, base.data, {j: a * v for j, v in goal.items()})
-                    lab.append(float(pose_scores(base._features.read(base.data))[target] >= 0.5))
-                    ob.append(base._get_obs())
+                    lab.append(float(base.current_pose_scores()[target] >= 0.5))
+                    ob.append(base.current_observation())
                     if frames:
                         fr.append(env.render())
                 out.append(LabelledSequence(source, np.stack(fr) if frames else None, np.asarray(ob, np.float32),
