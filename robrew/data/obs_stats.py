@@ -47,5 +47,15 @@ def obs_statistics(obs: np.ndarray, min_relative_std: float = MIN_RELATIVE_STD) 
 
 
 def normalize_obs(obs, mean, std, clip: float = CLIP_STD):
-    """``clip((obs - mean) / std)`` for torch tensors (ignored features -> 0)."""
+    """Standardises and clips model inputs.
+
+    Args:
+        obs: (..., D) torch tensor of raw observations.
+        mean: (D,) tensor from :func:`obs_statistics`.
+        std: (D,) tensor from :func:`obs_statistics` (``inf`` for ignored features).
+        clip: Bound on the result, in standard deviations.
+
+    Returns:
+        ``clamp((obs - mean) / std, -clip, clip)``, same shape as ``obs``; 0 for ignored features.
+    """
     return ((obs - mean) / std).clamp(-clip, clip)

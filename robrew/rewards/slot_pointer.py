@@ -54,10 +54,18 @@ class SlotPointer(nn.Module):
         in_dim = proprio_dim + 3 * n_rel + n_queries * (1 + (slot_dim - 4))  # + null weight + extra slot values
         self.mlp = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU())
 
+    def slots(self, obs_raw: torch.Tensor) -> torch.Tensor:
+        """(B, n_slots, slot_dim) slot values of raw (B, obs_dim) observations."""
+        return obs_raw[:, self.proprio_dim :].reshape(-1, self.n_slots, self.slot_dim)
+
+    def present(self, obs_raw: torch.Tensor) -> torch.Tensor:
+        """(B, n_slots) bool: which slots hold an object (their ``present`` flag is set)."""
+        return self.slots(obs_raw)[..., 0] > 0.5
+
     def attention(self, obs_raw: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """(B, n_queries, n_slots + 1) weights over the present slots and the null slot."""
-        slots = obs_raw[:, self.proprio_dim :].reshape(-1, self.n_slots, self.slot_dim)
-        present = torch.cat([slots[..., 0] > 0.5, torch.ones_like(slots[:, :1, 0], dtype=torch.bool)], dim=1)
+        present = self.present(obs_raw)
+        present = torch.cat([present, torch.ones_like(present[:, :1])], dim=1)
         q = self._queries(text)
         logits = torch.einsum("bqd,sd->bqs", q, self.slot_keys) / self.key_dim**0.5
         return logits.masked_fill(~present[:, None, :], float("-inf")).softmax(dim=-1)
@@ -75,7 +83,7 @@ class SlotPointer(nn.Module):
 
     def forward(self, obs_norm: torch.Tensor, obs_raw: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """(B, hidden) features from normalised proprio, raw slot positions and the instruction."""
-        slots = obs_raw[:, self.proprio_dim :].reshape(-1, self.n_slots, self.slot_dim)
+        slots = self.slots(obs_raw)
         w = self.attention(obs_raw, text)
         values = torch.cat([slots[..., 1:], torch.zeros_like(slots[:, :1, 1:])], dim=1)  # null slot: zeros
         pooled = torch.einsum("bqs,bsv->bqv", w, values)  # (B, Q, slot_dim - 1)

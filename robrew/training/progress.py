@@ -169,8 +169,7 @@ def pointer_targets(referents: torch.Tensor, episodes: np.ndarray, source: np.nd
     mismatched row (``source >= 0``) the source episode's — the null slot where that object is absent."""
     swapped = source >= 0
     ref = referents[torch.from_numpy(np.where(swapped, source, episodes)).to(referents.device)].clone()
-    present = obs[:, pointer.proprio_dim :].reshape(len(obs), pointer.n_slots, pointer.slot_dim)[..., 0] > 0.5
-    absent = ~present.gather(1, ref) & torch.from_numpy(swapped).to(ref.device)[:, None]
+    absent = ~pointer.present(obs).gather(1, ref) & torch.from_numpy(swapped).to(ref.device)[:, None]
     ref[absent] = pointer.n_slots
     return ref
 
