@@ -1,7 +1,9 @@
 """Reward-scoring throughput and reward-wrapper overhead, measured in one run.
 
 1. CLIP scoring (random weights, the architecture is what costs): frames/s with one
-   batched call vs one frame per call, same model, same frames.
+   batched call vs one frame per call, same model, same frames; then the most batching
+   could give on this machine: the best fp32 GEMM rate (a large square matmul) over the
+   FLOP rate the model already reaches one frame at a time.
 2. SB3 VecEnv step rate of tabletop envs that render every step (FrameInInfo), with the
    reward wrapper and a trivial model (frame_mean) vs the same stack without the wrapper:
    the wrapper's own per-step overhead (collecting frames, one model call, composing).
@@ -48,6 +50,16 @@ def clip_throughput(model_name: str, n_frames: int, batch: int) -> tuple[float, 
     return batched, single, raw_batched / raw_single
 
 
+def hardware_bound(model_name: str) -> tuple[int, float]:
+    """Returns (FLOPs of one frame through the image tower, best fp32 matmul FLOP/s here)."""
+    from bench_gpu import image_flops, matmul_peak  # scripts/ is on sys.path when run as a script
+
+    from robrew.rewards.clip import ClipReward
+
+    model = ClipReward(["a robot gripper"], model=model_name)
+    return image_flops(model), matmul_peak(torch.device("cpu"), torch.float32, 4096, 3)
+
+
 def vec_step_rate(n_envs: int, steps: int, wrap: bool, render: bool = True) -> float:
     import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -91,6 +103,11 @@ def main() -> None:
     print(f"  one frame per call:      {single:8.1f} frames/s")
     print(f"  ratio batched / single:  {batched / single:8.2f}x")
     print(f"  (ceiling: open_clip encode_image alone, batch {args.batch} vs 1: {ceiling:.2f}x)")
+    flops, peak = hardware_bound(args.model)
+    print(f"  {flops / 1e9:.2f} GFLOP per frame: one per call runs at {single * flops / 1e9:.0f} GFLOP/s, batched at "
+          f"{batched * flops / 1e9:.0f} GFLOP/s;")
+    print(f"  this CPU's best fp32 rate (4096^3 matmul) is {peak / 1e9:.0f} GFLOP/s, so no batching can beat "
+          f"{peak / (single * flops):.2f}x here")
 
     plain = vec_step_rate(args.envs, args.steps, wrap=False)
     wrapped = vec_step_rate(args.envs, args.steps, wrap=True)
