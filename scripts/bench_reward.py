@@ -23,11 +23,11 @@ import numpy as np
 import torch
 
 
-def clip_throughput(model_name: str, n_frames: int, batch: int) -> tuple[float, float, float]:
-    """Returns (batched frames/s, one-per-call frames/s, the raw model's own batch/1 speed ratio)."""
-    from robrew.rewards.clip import ClipReward
+def clip_throughput(model, n_frames: int, batch: int) -> tuple[float, float, float]:
+    """Scores random frames with ``model`` (a ClipReward whose batch size is ``batch``).
 
-    model = ClipReward(["a robot gripper holding a red block"], ["a robot gripper"], model=model_name, alpha=0.5, batch_size=batch)
+    Returns (batched frames/s, one-per-call frames/s, the raw model's own batch/1 speed ratio).
+    """
     frames = np.random.default_rng(0).integers(0, 256, size=(n_frames, 224, 224, 3), dtype=np.uint8)
     model.score(frames=frames[:batch])  # warm-up
     start = time.perf_counter()
@@ -50,13 +50,10 @@ def clip_throughput(model_name: str, n_frames: int, batch: int) -> tuple[float, 
     return batched, single, raw_batched / raw_single
 
 
-def hardware_bound(model_name: str) -> tuple[int, float]:
-    """Returns (FLOPs of one frame through the image tower, best fp32 matmul FLOP/s here)."""
+def hardware_bound(model) -> tuple[int, float]:
+    """Takes a ClipReward; returns (FLOPs of one frame through its image tower, best fp32 matmul FLOP/s here)."""
     from bench_gpu import image_flops, matmul_peak  # scripts/ is on sys.path when run as a script
 
-    from robrew.rewards.clip import ClipReward
-
-    model = ClipReward(["a robot gripper"], model=model_name)
     return image_flops(model), matmul_peak(torch.device("cpu"), torch.float32, 4096, 3)
 
 
@@ -97,13 +94,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, MUJOCO_GL={os.environ['MUJOCO_GL']}")
 
-    batched, single, ceiling = clip_throughput(args.model, args.frames, args.batch)
+    from robrew.rewards.clip import ClipReward
+
+    clip = ClipReward(["a robot gripper holding a red block"], ["a robot gripper"], model=args.model, alpha=0.5, batch_size=args.batch)
+    batched, single, ceiling = clip_throughput(clip, args.frames, args.batch)
     print(f"\nCLIP {args.model} (random weights, CPU fp32), {args.frames} frames of 224x224:")
     print(f"  batched (batch {args.batch}):   {batched:8.1f} frames/s")
     print(f"  one frame per call:      {single:8.1f} frames/s")
     print(f"  ratio batched / single:  {batched / single:8.2f}x")
     print(f"  (ceiling: open_clip encode_image alone, batch {args.batch} vs 1: {ceiling:.2f}x)")
-    flops, peak = hardware_bound(args.model)
+    flops, peak = hardware_bound(clip)
     print(f"  {flops / 1e9:.2f} GFLOP per frame: one per call runs at {single * flops / 1e9:.0f} GFLOP/s, batched at "
           f"{batched * flops / 1e9:.0f} GFLOP/s;")
     print(f"  this CPU's best fp32 rate (4096^3 matmul) is {peak / 1e9:.0f} GFLOP/s, so no batching can beat "

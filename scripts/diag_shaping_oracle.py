@@ -29,6 +29,7 @@ import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 import numpy as np
 import torch
 
+from robrew.envs.tabletop.task_defs import PUSH_STANDOFF
 from robrew.rewards.base import RewardModel
 
 # obs="goal" layout of the tabletop envs (envs/tabletop/env.py): grip 0:3, block 0 at 7:10, pad 0 at 19:21.
@@ -52,7 +53,7 @@ class OraclePotential(RewardModel):
             return -(grip - block).norm(dim=1)
         direction = pad - block[:, :2]
         direction = direction / (direction.norm(dim=1, keepdim=True) + 1e-9)
-        behind = torch.cat([block[:, :2] - 0.045 * direction, block[:, 2:]], dim=1)
+        behind = torch.cat([block[:, :2] - PUSH_STANDOFF * direction, block[:, 2:]], dim=1)
         return -0.5 * (grip - behind).norm(dim=1) - 2.0 * (block[:, :2] - pad).norm(dim=1)
 
 

@@ -85,7 +85,10 @@ REACH = TaskDef(
 # ---- push ------------------------------------------------------------------------------
 
 
-def push_behind_point(s: SceneState, standoff: float = 0.045) -> np.ndarray:
+PUSH_STANDOFF = 0.045  # metres from the block centre to where a push starts
+
+
+def push_behind_point(s: SceneState, standoff: float = PUSH_STANDOFF) -> np.ndarray:
     """Where the grip point should be to push the target block straight at its pad."""
     direction = s.pads[0] - s.block[:2]
     direction = direction / (np.linalg.norm(direction) + 1e-9)
