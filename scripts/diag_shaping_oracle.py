@@ -16,6 +16,8 @@ ending in each ground-truth stage.
 Usage:
     python scripts/diag_shaping_oracle.py [--task push] [--steps 300000] [--scale 10] [--normalize]
         [--progress runs/bench_shaping/progress]   # a third run: the learned progress model as Φ, same k
+        [--runs sparse oracle learned dense] [--composition potential|delta] [--no-timeout-bootstrap] [--hold-closed]
+        [--envs 4] [--n-steps 512] [--width 64] [--log-std-init 0] [--vf-coef 0.5]   # PPO's setting (defaults: SB3's)
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ import multiprocessing as mp
 import time
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+import gymnasium as gym
 import numpy as np
 import torch
 
 from robrew.envs.tabletop.task_defs import PUSH_STANDOFF
+from stable_baselines3.common.vec_env import VecEnvWrapper
+
 from robrew.rewards.base import RewardModel
 
 # obs="goal" layout of the tabletop envs (envs/tabletop/env.py): grip 0:3, block 0 at 7:10, pad 0 at 19:21.
@@ -57,10 +62,32 @@ class OraclePotential(RewardModel):
         return -0.5 * (grip - behind).norm(dim=1) - 2.0 * (block[:, :2] - pad).norm(dim=1)
 
 
-def evaluate(model, task: str, episodes: int, norm) -> dict:
-    import gymnasium as gym
+class HoldClosed(gym.ActionWrapper):
+    """Ignores the grip command and keeps the fingers closed (as a blocked-gripper push task does)."""
 
+    def action(self, action):
+        action = np.array(action, dtype=np.float32)
+        action[..., 3] = 1.0
+        return action
+
+
+class NoTimeoutBootstrap(VecEnvWrapper):
+    """Reports time-limit truncations as plain episode ends, so PPO does not bootstrap there."""
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        for info in infos:
+            info.pop("TimeLimit.truncated", None)
+        return obs, rewards, dones, infos
+
+
+def evaluate(model, task: str, episodes: int, norm, hold_closed: bool = False) -> dict:
     env = gym.make(f"robrew.envs:robrew/Tabletop{task.title()}-v0", reward="sparse")
+    if hold_closed:
+        env = HoldClosed(env)
     success, dist, stages = [], [], []
     for ep in range(episodes):
         obs, info = env.reset(seed=10_000 + ep)
@@ -86,17 +113,24 @@ def run(name: str, args: argparse.Namespace, queue) -> None:
     from robrew.wrappers import RewardComposition, VecRewardModelWrapper
 
     torch.set_num_threads(1)
-    venv = make_vec_env(f"robrew.envs:robrew/Tabletop{args.task.title()}-v0", n_envs=4, seed=args.seed, env_kwargs={"reward": "sparse"})
-    if name != "sparse":
+    venv = make_vec_env(f"robrew.envs:robrew/Tabletop{args.task.title()}-v0", n_envs=args.envs, seed=args.seed,
+                        env_kwargs={"reward": "dense" if name == "dense" else "sparse"},
+                        wrapper_class=HoldClosed if args.hold_closed else None)  # fmt: skip
+    if name in ("oracle", "learned"):
         from robrew.rewards import load_reward_model
 
         phi = OraclePotential(args.task) if name == "oracle" else load_reward_model(args.progress)
-        venv = VecRewardModelWrapper(venv, phi, RewardComposition("potential", 1.0, args.scale, gamma=args.gamma))
+        # Inside the truncation stripper: Φ(s_T) of a time-limited episode is kept either way.
+        venv = VecRewardModelWrapper(venv, phi, RewardComposition(args.composition, 1.0, args.scale, gamma=args.gamma))
+    if args.no_timeout_bootstrap:
+        venv = NoTimeoutBootstrap(venv)
     norm = None
     if args.normalize:
         venv = norm = VecNormalize(venv, norm_reward=False, gamma=args.gamma)
     lr = 3e-4 if args.normalize else 1e-3
-    model = PPO("MlpPolicy", venv, n_steps=512, batch_size=256, learning_rate=lr, gamma=args.gamma, seed=args.seed, verbose=0)
+    policy_kwargs = {"net_arch": [args.width] * 2, "log_std_init": args.log_std_init}
+    model = PPO("MlpPolicy", venv, n_steps=args.n_steps, batch_size=256, learning_rate=lr, gamma=args.gamma,
+                vf_coef=args.vf_coef, policy_kwargs=policy_kwargs, seed=args.seed, verbose=0)  # fmt: skip
     start = time.perf_counter()
     try:
         train_and_evaluate(name, model, norm, args, queue, start)
@@ -109,7 +143,7 @@ def train_and_evaluate(name, model, norm, args, queue, start) -> None:
         model.learn(args.steps // args.evals, reset_num_timesteps=False)
         if norm is not None:
             norm.training = False
-        result = evaluate(model, args.task, args.episodes, norm)
+        result = evaluate(model, args.task, args.episodes, norm, args.hold_closed)
         if norm is not None:
             norm.training = True
         queue.put({"run": name, "step": model.num_timesteps, **result, "s": round(time.perf_counter() - start)})
@@ -126,9 +160,24 @@ def main() -> None:
     parser.add_argument("--normalize", action="store_true", help="VecNormalize observations (and lr 3e-4 instead of 1e-3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", help="also run with this saved progress model as Φ (e.g. runs/bench_shaping/progress)")
+    parser.add_argument("--runs", nargs="+", default=["sparse", "oracle", "learned"], choices=("sparse", "oracle", "learned", "dense"),
+                        help="which runs (learned needs --progress; dense: the env's hand-written reward); in parallel, a process each")
+    parser.add_argument("--hold-closed", action="store_true", help="fingers always closed (the policy's grip command is ignored)")
+    parser.add_argument("--composition", default="potential", choices=("potential", "delta"),
+                        help="potential: r + k(γΦ(s') - Φ(s)), policy-invariant; delta: r + k(Φ(s') - Φ(s)), which also pays k(1-γ)Φ(s') per step")
+    parser.add_argument("--no-timeout-bootstrap", action="store_true",
+                        help="treat the time limit as the end of the task (no bootstrap), so shaping adds γ^T·kΦ(s_T) to the return")
+    parser.add_argument("--envs", type=int, default=4)
+    parser.add_argument("--n-steps", type=int, default=512, help="PPO rollout length per env")
+    parser.add_argument("--width", type=int, default=64, help="hidden units of the 2-layer policy and value nets")
+    parser.add_argument("--log-std-init", type=float, default=0.0, help="initial log std of the Gaussian policy")
+    parser.add_argument("--vf-coef", type=float, default=0.5,
+                        help="0 freezes the critic at its initialisation (≈ 0), so shaping's advantages are never cancelled by V ≈ -Φ")
     args = parser.parse_args()
+    if "learned" in args.runs and not args.progress:
+        args.runs.remove("learned")
     queue = mp.get_context("spawn").Queue()
-    procs = [mp.get_context("spawn").Process(target=run, args=(name, args, queue)) for name in ("sparse", "oracle", "learned")[: 3 if args.progress else 2]]
+    procs = [mp.get_context("spawn").Process(target=run, args=(name, args, queue)) for name in args.runs]
     for p in procs:
         p.start()
     finished = 0

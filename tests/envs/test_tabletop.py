@@ -110,6 +110,20 @@ def test_push_pays_for_progress_not_for_hovering():
     assert pushed > 1.0  # 20 x the distance the block travelled toward the pad
 
 
+def test_push_needs_closed_fingers():
+    # Open fingers (8 cm gap) straddle the 4 cm block, so the expert's own push path leaves it
+    # off the pad: a learner must close the gripper before any push pays.
+    for seed in range(3):
+        env = gym.make(IDS["push"])
+        env.reset(seed=seed)
+        expert = ScriptedExpert(env, ExpertConfig(), seed=seed)
+        for _ in range(env.unwrapped.horizon):
+            action = np.array(expert.act(), dtype=np.float32)
+            action[3] = -1.0  # grip command: fully open
+            *_, info = env.step(action)
+        assert not info["is_success"], seed
+
+
 def test_object_observation_has_a_slot_per_colour_and_no_target():
     env = gym.make(IDS["pick_place"], obs="objects")
     names = list(COLORS)
