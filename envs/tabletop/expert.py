@@ -7,7 +7,11 @@ controller. Quality knobs make mixed-quality demonstration sets:
 - ``noise``: Gaussian noise (std, in action units) on the motion command;
 - ``hesitation``: probability, at each phase start, of pausing for a few steps;
 - ``regrasp``: probability (carry tasks) of dropping the block mid-lift and starting over;
-- ``fail``: probability of a deliberate failure: the wrong pad / block / place.
+- ``fail``: probability of a deliberate failure: the wrong pad / block / place;
+- ``explore``: probability that the episode is exploration, not the task: the gripper wanders
+  between random waypoints in the workspace with a random grip, and the demonstrator marks the
+  whole episode as no progress (``off_task_from() == 0``). These are negatives for a progress
+  model that RL will query far from the demos.
 
 Example:
     >>> env = gym.make("robrew/TabletopPickPlace-v0")
@@ -26,7 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 from robrew.envs.tabletop.env import MAX_STEP
-from robrew.envs.tabletop.scene import BLOCK_HALF
+from robrew.envs.tabletop.scene import BLOCK_HALF, GRIP_OFFSET, WORKSPACE_HIGH, WORKSPACE_LOW
 from robrew.envs.tabletop.task_defs import REST_Z, SceneState, push_behind_point
 
 
@@ -39,9 +43,10 @@ class ExpertConfig:
     pause_steps: tuple[int, int] = (4, 12)
     regrasp: float = 0.0
     fail: float = 0.0
+    explore: float = 0.0
 
     def __post_init__(self):
-        for name in ("noise", "hesitation", "regrasp", "fail"):
+        for name in ("noise", "hesitation", "regrasp", "fail", "explore"):
             value = getattr(self, name)
             if value < 0 or (name != "noise" and value > 1):
                 raise ValueError(f"ExpertConfig.{name} must be in [0, 1] (noise >= 0), got {value}")
@@ -91,7 +96,10 @@ class ScriptedExpert:
         self._hold_grip = OPEN  # grip command kept during a pause
         self._regrasp_done = False
         self._will_regrasp = self.rng.random() < self.config.regrasp
-        self.failing = self.rng.random() < self.config.fail
+        # Drawn only when enabled, so datasets without exploration keep their random streams.
+        self.exploring = self.config.explore > 0 and self.rng.random() < self.config.explore
+        self.failing = not self.exploring and self.rng.random() < self.config.fail
+        self._wander_to: tuple[np.ndarray, float] | None = None
         self._maybe_pause()
 
     def _maybe_pause(self) -> None:
@@ -116,7 +124,7 @@ class ScriptedExpert:
             self._pause -= 1
             grip = CLOSE if self.phase in (2, 3) and kind in ("pick_place", "stack") else self._hold_grip
             return np.array([0.0, 0.0, 0.0, grip], dtype=np.float32)
-        waypoint, grip = self._policy(s)
+        waypoint, grip = self._wander(s) if self.exploring else self._policy(s)
         self._hold_grip = grip
         move = np.clip((waypoint - s.grip) / MAX_STEP, -1.0, 1.0)
         if self.config.noise > 0:
@@ -139,6 +147,8 @@ class ScriptedExpert:
 
         Frames from there on pursue the wrong goal: annotation for "no progress made".
         """
+        if self.exploring:
+            return 0
         if not self.failing:
             return None
         start = FAILURE_PHASE[self.env.task.name]
@@ -147,6 +157,17 @@ class ScriptedExpert:
         return next((t + 1 for t, p in enumerate(self.phases) if p >= start), None)
 
     # ---- per task ------------------------------------------------------------------
+
+    def _wander(self, s: SceneState) -> tuple[np.ndarray, float]:
+        """Exploration: a random grip-point waypoint in the workspace and a random grip command,
+        replaced once reached (or after 25 steps, in case something is in the way)."""
+        self._counter += 1
+        if self._wander_to is None or np.linalg.norm(s.grip - self._wander_to[0]) < 0.01 or self._counter > 25:
+            low = np.subtract(WORKSPACE_LOW, [0.0, 0.0, GRIP_OFFSET])  # the workspace bounds the gripper body
+            high = np.subtract(WORKSPACE_HIGH, [0.0, 0.0, GRIP_OFFSET])
+            self._wander_to = (self.rng.uniform(low, high), float(self.rng.uniform(-1.0, 1.0)))
+            self._counter = 0
+        return self._wander_to
 
     def _target_block(self, s: SceneState) -> np.ndarray:
         # A failing reach goes to the distractor.

@@ -1,7 +1,7 @@
 """``robrew-collect``: record mixed-quality scripted demonstrations as a Minari dataset.
 
 Usage:
-    robrew-collect --task tabletop_pick_place --episodes 60 --out data --image-size 64
+    robrew-collect --task tabletop_pick_place --episodes 60 --out data --image-size 64 [--explore 0.25]
 """
 
 from __future__ import annotations
@@ -18,13 +18,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="data", help="Minari datasets root")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--explore", type=float, default=0.0,
+                        help="fraction of exploration episodes (random waypoints, annotated as no progress): negatives "
+                             "for a progress model used as an RL reward")  # fmt: skip
     args = parser.parse_args(argv)
-    from robrew.data.demos import DatasetError, collect_demos, load_demos
+    from robrew.data.demos import DatasetError, collect_demos, load_demos, mix_with_exploration
 
     if args.episodes <= 0:
         parser.error(f"--episodes must be positive, got {args.episodes}")
     try:
-        path = collect_demos(args.task, args.out, args.episodes, seed=args.seed, image_size=args.image_size)
+        mix = mix_with_exploration(args.explore)
+    except ValueError as e:
+        parser.error(f"--explore: {e}")
+    try:
+        path = collect_demos(args.task, args.out, args.episodes, mix=mix, seed=args.seed, image_size=args.image_size)
         demos = load_demos(path)
     except DatasetError as e:
         print(f"robrew-collect: error: {e}", file=sys.stderr)

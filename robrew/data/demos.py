@@ -38,6 +38,24 @@ DEFAULT_MIX: dict[str, tuple[float, ExpertConfig]] = {
 }
 
 
+def mix_with_exploration(fraction: float, mix: dict[str, tuple[float, ExpertConfig]] | None = None) -> dict[str, tuple[float, ExpertConfig]]:
+    """``mix`` (default :data:`DEFAULT_MIX`) scaled to ``1 - fraction``, plus ``fraction`` of
+    exploration episodes (random waypoints, annotated as no progress; see ``ExpertConfig.explore``).
+
+    Example:
+        >>> sorted(mix_with_exploration(0.25))
+        ['clean', 'explore', 'failing', 'sloppy']
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the exploration fraction must be in [0, 1), got {fraction}")
+    mix = mix or DEFAULT_MIX
+    if fraction == 0:
+        return dict(mix)
+    total = sum(f for f, _ in mix.values())
+    scaled = {name: (f / total * (1.0 - fraction), config) for name, (f, config) in mix.items()}
+    return {**scaled, "explore": (fraction, ExpertConfig(explore=1.0))}
+
+
 class DatasetError(ValueError):
     """A demonstration dataset is missing, corrupt, or lacks annotations; says which and how to fix."""
 

@@ -84,3 +84,20 @@ def test_collect_to_a_relative_directory(tmp_path, monkeypatch):
     path = collect_demos("tabletop_reach", "data", episodes=2, seed=0, image_size=16)
     assert path == tmp_path / "data" / "robrew" / "tabletop_reach" / "expert-mixed-v0"
     assert len(load_demos("data/robrew/tabletop_reach/expert-mixed-v0")) == 2
+
+
+def test_exploration_episodes_are_labelled_no_progress(tmp_path):
+    from robrew.data.demos import mix_with_exploration
+    from robrew.data.labels import episode_labels
+
+    mix = mix_with_exploration(0.5)
+    assert sum(f for f, _ in mix.values()) == pytest.approx(1.0) and mix["explore"][0] == 0.5
+    with pytest.raises(ValueError, match="exploration fraction"):
+        mix_with_exploration(1.0)
+    demos = load_demos(collect_demos("tabletop_push", tmp_path, episodes=4, mix=mix, seed=0, image_size=16))
+    explore = [d for d in demos if d.quality == "explore"]
+    assert len(explore) == 2
+    for d in explore:
+        assert d.off_task_from == 0 and not d.success
+        assert np.ptp(d.observations[:, :3], axis=0).max() > 0.1  # the gripper went places
+        assert np.all(episode_labels(d.subtask, np.full(3, 1 / 3), d.done_at, d.off_task_from).progress == 0.0)

@@ -124,6 +124,20 @@ def test_push_needs_closed_fingers():
         assert not info["is_success"], seed
 
 
+def test_exploring_expert_wanders_and_marks_no_progress():
+    env = gym.make(IDS["pick_place"])
+    env.reset(seed=0)
+    expert = ScriptedExpert(env, ExpertConfig(explore=1.0), seed=0)
+    grips = []
+    for _ in range(env.unwrapped.horizon):
+        *_, info = env.step(expert.act())
+        grips.append(env.unwrapped.scene_state().grip)
+    assert expert.exploring and not expert.failing and expert.off_task_from() == 0
+    assert {s.stage for s in expert.spans()} == {0} and not info["is_success"]
+    assert np.ptp(np.array(grips), axis=0).min() > 0.1  # it roams in x, y and z
+    assert not run_expert("pick_place", 0)[1].exploring  # off by default
+
+
 def test_object_observation_has_a_slot_per_colour_and_no_target():
     env = gym.make(IDS["pick_place"], obs="objects")
     names = list(COLORS)
