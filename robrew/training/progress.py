@@ -88,7 +88,8 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
 
     The report has the loss curve (``losses``) and, on held-out episodes: ``voc_clean``
     (successful demos), ``voc_reversed`` (the same demos played backwards),
-    ``stage_accuracy``, ``progress_mae`` and ``success_auc`` (final progress, success vs failure).
+    ``stage_accuracy``, ``progress_mae`` and ``success_auc`` (final progress, success vs failure,
+    exploration episodes left out).
     """
     torch.manual_seed(cfg.seed)
     train, held_out = split_demos(demos, cfg.val_fraction, cfg.seed)
@@ -273,6 +274,8 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
                 stages.append(logits.argmax(-1).cpu().numpy())
         out["stage_accuracy"] = stage_accuracy(np.concatenate(stages), np.concatenate([lab.stage for lab in labels]))
         out["progress_mae"] = progress_mae(np.concatenate(preds), np.concatenate([lab.progress for lab in labels]))
-    finals = [float(predict_episode(model, d)[-5:].mean()) for d in demos]
-    out["success_auc"] = success_auc(finals, [d.success for d in demos])
+    # Exploration episodes never attempt the task; scoring them as failures would flatter the AUC.
+    attempts = [d for d in demos if d.quality != "explore"]
+    finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
+    out["success_auc"] = success_auc(finals, [d.success for d in attempts])
     return out
