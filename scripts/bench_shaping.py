@@ -36,7 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150_000)
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--demos", type=int, default=60)
+    parser.add_argument("--demos", type=int, default=60, help="episodes to record (exploration ones included)")
+    parser.add_argument("--explore", type=float, default=0.0,
+                        help="fraction of exploration episodes (random waypoints, labelled no progress) among the demos")
     parser.add_argument("--task", default="push", choices=("push", "reach"), help="tabletop task (its _sparse variant for PPO)")
     parser.add_argument("--gamma", type=float, default=0.99, help="PPO's γ, also the shaping γ (same for both runs)")
     parser.add_argument("--scale", type=float, default=1.0,
@@ -47,13 +49,13 @@ def main() -> None:
                         help="robrew-train overrides for both runs, e.g. normalize=true algo.params.learning_rate=3e-4")
     parser.add_argument("--out", default="runs/bench_shaping")
     args = parser.parse_args()
-    from robrew.data.demos import collect_demos, load_demos
+    from robrew.data.demos import collect_demos, load_demos, mix_with_exploration
     from robrew.rewards import save_reward_model
     from robrew.training.progress import ProgressTrainConfig, fit_progress_model
 
     out = Path(args.out).resolve()
     start = time.perf_counter()
-    demos = load_demos(collect_demos(f"tabletop_{args.task}", out / "data", args.demos, seed=0, image_size=16))
+    demos = load_demos(collect_demos(f"tabletop_{args.task}", out / "data", args.demos, mix=mix_with_exploration(args.explore), seed=0, image_size=16))
     fits = [fit_progress_model(demos, ProgressTrainConfig(steps=3000, seed=k)) for k in range(args.ensemble)]
     model, report = fits[0]
     if args.ensemble > 1:

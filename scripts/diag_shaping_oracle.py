@@ -84,25 +84,31 @@ class NoTimeoutBootstrap(VecEnvWrapper):
         return obs, rewards, dones, infos
 
 
-def evaluate(model, task: str, episodes: int, norm, hold_closed: bool = False) -> dict:
+def evaluate(model, task: str, episodes: int, norm, hold_closed: bool = False, phi: RewardModel | None = None) -> dict:
+    """Ground truth over ``episodes`` deterministic episodes; with ``phi``, also its mean over the
+    episodes' states (what the policy achieved in the potential's own terms)."""
     env = gym.make(f"robrew.envs:robrew/Tabletop{task.title()}-v0", reward="sparse")
     if hold_closed:
         env = HoldClosed(env)
-    success, dist, stages = [], [], []
+    success, dist, stages, phi_means = [], [], [], []
     for ep in range(episodes):
         obs, info = env.reset(seed=10_000 + ep)
-        done = False
+        done, visited = False, [obs]
         while not done:
             a, _ = model.predict(norm.normalize_obs(obs) if norm is not None else obs, deterministic=True)
             obs, _, terminated, truncated, info = env.step(a)
             done = terminated or truncated
+            visited.append(obs)
+        if phi is not None:
+            phi_means.append(float(phi.score(obs=np.array(visited, np.float32), instructions=[info["instruction"]] * len(visited)).mean()))
         s = env.unwrapped.scene_state()
         success.append(info["is_success"])
         stages.append(info["stage"])
         dist.append(np.linalg.norm(s.block[:2] - s.pads[0]) if task == "push" else np.linalg.norm(s.grip - s.block))
     env.close()
     return {"success": float(np.mean(success)), "final_distance": float(np.mean(dist)),
-            "stage_fractions": np.bincount(stages, minlength=3 if task == "push" else 2).tolist()}  # fmt: skip
+            "stage_fractions": np.bincount(stages, minlength=3 if task == "push" else 2).tolist(),
+            **({"phi_mean": round(float(np.mean(phi_means)), 3)} if phi is not None else {})}  # fmt: skip
 
 
 def run(name: str, args: argparse.Namespace, queue) -> None:
@@ -116,6 +122,7 @@ def run(name: str, args: argparse.Namespace, queue) -> None:
     venv = make_vec_env(f"robrew.envs:robrew/Tabletop{args.task.title()}-v0", n_envs=args.envs, seed=args.seed,
                         env_kwargs={"reward": "dense" if name == "dense" else "sparse"},
                         wrapper_class=HoldClosed if args.hold_closed else None)  # fmt: skip
+    phi = None
     if name in ("oracle", "learned"):
         from robrew.rewards import load_reward_model
 
@@ -133,17 +140,17 @@ def run(name: str, args: argparse.Namespace, queue) -> None:
                 vf_coef=args.vf_coef, policy_kwargs=policy_kwargs, seed=args.seed, verbose=0)  # fmt: skip
     start = time.perf_counter()
     try:
-        train_and_evaluate(name, model, norm, args, queue, start)
+        train_and_evaluate(name, model, norm, args, queue, start, phi)
     finally:
         queue.put(None)  # also when it failed: main() must not wait forever
 
 
-def train_and_evaluate(name, model, norm, args, queue, start) -> None:
+def train_and_evaluate(name, model, norm, args, queue, start, phi=None) -> None:
     for _ in range(args.evals):
         model.learn(args.steps // args.evals, reset_num_timesteps=False)
         if norm is not None:
             norm.training = False
-        result = evaluate(model, args.task, args.episodes, norm, args.hold_closed)
+        result = evaluate(model, args.task, args.episodes, norm, args.hold_closed, phi)
         if norm is not None:
             norm.training = True
         queue.put({"run": name, "step": model.num_timesteps, **result, "s": round(time.perf_counter() - start)})
