@@ -101,3 +101,12 @@ def test_exploration_episodes_are_labelled_no_progress(tmp_path):
         assert d.off_task_from == 0 and not d.success
         assert np.ptp(d.observations[:, :3], axis=0).max() > 0.1  # the gripper went places
         assert np.all(episode_labels(d.subtask, np.full(3, 1 / 3), d.done_at, d.off_task_from).progress == 0.0)
+
+
+def test_collect_cli_rejects_a_bad_exploration_fraction(capsys):
+    from robrew.data.collect_cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--task", "tabletop_push", "--episodes", "2", "--explore", "1.5"])
+    assert exc.value.code == 2
+    assert "--explore" in capsys.readouterr().err
