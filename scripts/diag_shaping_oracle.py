@@ -31,10 +31,9 @@ import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 import gymnasium as gym
 import numpy as np
 import torch
-
-from robrew.envs.tabletop.task_defs import PUSH_STANDOFF
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
+from robrew.envs.tabletop.task_defs import PUSH_STANDOFF
 from robrew.rewards.base import RewardModel
 
 # obs="goal" layout of the tabletop envs (envs/tabletop/env.py): grip 0:3, block 0 at 7:10, pad 0 at 19:21.
@@ -167,8 +166,9 @@ def main() -> None:
     parser.add_argument("--normalize", action="store_true", help="VecNormalize observations (and lr 3e-4 instead of 1e-3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", help="also run with this saved progress model as Φ (e.g. runs/bench_shaping/progress)")
-    parser.add_argument("--runs", nargs="+", default=["sparse", "oracle", "learned"], choices=("sparse", "oracle", "learned", "dense"),
-                        help="which runs (learned needs --progress; dense: the env's hand-written reward); in parallel, a process each")
+    parser.add_argument("--runs", nargs="+", choices=("sparse", "oracle", "learned", "dense"),
+                        help="which runs, in parallel, a process each (default: sparse, oracle, and learned with --progress; "
+                             "dense: the env's hand-written reward)")  # fmt: skip
     parser.add_argument("--hold-closed", action="store_true", help="fingers always closed (the policy's grip command is ignored)")
     parser.add_argument("--composition", default="potential", choices=("potential", "delta"),
                         help="potential: r + k(γΦ(s') - Φ(s)), policy-invariant; delta: r + k(Φ(s') - Φ(s)), which also pays k(1-γ)Φ(s') per step")
@@ -181,8 +181,10 @@ def main() -> None:
     parser.add_argument("--vf-coef", type=float, default=0.5,
                         help="0 freezes the critic at its initialisation (≈ 0), so shaping's advantages are never cancelled by V ≈ -Φ")
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = ["sparse", "oracle"] + (["learned"] if args.progress else [])
     if "learned" in args.runs and not args.progress:
-        args.runs.remove("learned")
+        parser.error("--runs learned needs --progress (a saved progress model directory)")
     queue = mp.get_context("spawn").Queue()
     procs = [mp.get_context("spawn").Process(target=run, args=(name, args, queue)) for name in args.runs]
     for p in procs:
