@@ -66,6 +66,9 @@ LIFT_HEIGHT = 0.12
 #: Phase from which a failing expert pursues the wrong goal (block, pad or place), per task kind.
 FAILURE_PHASE = {"reach": 0, "push": 0, "pick_place": 3, "stack": 3}
 OPEN, CLOSE = -1.0, 1.0
+#: Where exploration waypoints for the grip point are drawn (the workspace bounds the gripper body).
+WANDER_LOW = np.subtract(WORKSPACE_LOW, [0.0, 0.0, GRIP_OFFSET])
+WANDER_HIGH = np.subtract(WORKSPACE_HIGH, [0.0, 0.0, GRIP_OFFSET])
 
 
 class ScriptedExpert:
@@ -163,9 +166,7 @@ class ScriptedExpert:
         replaced once reached (or after 25 steps, in case something is in the way)."""
         self._counter += 1
         if self._wander_to is None or np.linalg.norm(s.grip - self._wander_to[0]) < 0.01 or self._counter > 25:
-            low = np.subtract(WORKSPACE_LOW, [0.0, 0.0, GRIP_OFFSET])  # the workspace bounds the gripper body
-            high = np.subtract(WORKSPACE_HIGH, [0.0, 0.0, GRIP_OFFSET])
-            self._wander_to = (self.rng.uniform(low, high), float(self.rng.uniform(-1.0, 1.0)))
+            self._wander_to = (self.rng.uniform(WANDER_LOW, WANDER_HIGH), float(self.rng.uniform(-1.0, 1.0)))
             self._counter = 0
         return self._wander_to
 

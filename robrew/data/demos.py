@@ -38,9 +38,15 @@ DEFAULT_MIX: dict[str, tuple[float, ExpertConfig]] = {
 }
 
 
+#: Quality name of exploration episodes (they never attempt the task).
+EXPLORE = "explore"
+
+
 def mix_with_exploration(fraction: float, mix: dict[str, tuple[float, ExpertConfig]] | None = None) -> dict[str, tuple[float, ExpertConfig]]:
     """``mix`` (default :data:`DEFAULT_MIX`) scaled to ``1 - fraction``, plus ``fraction`` of
-    exploration episodes (random waypoints, annotated as no progress; see ``ExpertConfig.explore``).
+    exploration episodes (random waypoints, annotated as no progress; see ``ExpertConfig.explore``)
+    under the quality name :data:`EXPLORE`. Returns a new mix for :func:`collect_demos`;
+    raises ``ValueError`` unless ``0 <= fraction < 1``.
 
     Example:
         >>> sorted(mix_with_exploration(0.25))
@@ -53,7 +59,7 @@ def mix_with_exploration(fraction: float, mix: dict[str, tuple[float, ExpertConf
         return dict(mix)
     total = sum(f for f, _ in mix.values())
     scaled = {name: (f / total * (1.0 - fraction), config) for name, (f, config) in mix.items()}
-    return {**scaled, "explore": (fraction, ExpertConfig(explore=1.0))}
+    return {**scaled, EXPLORE: (fraction, ExpertConfig(explore=1.0))}
 
 
 class DatasetError(ValueError):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from robrew.data.demos import Demo
+from robrew.data.demos import EXPLORE, Demo
 from robrew.data.labels import active_spans, dataset_prior, episode_labels
 from robrew.data.obs_stats import obs_statistics
 from robrew.eval.reward_metrics import progress_mae, stage_accuracy, success_auc, voc
@@ -275,7 +275,7 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
         out["stage_accuracy"] = stage_accuracy(np.concatenate(stages), np.concatenate([lab.stage for lab in labels]))
         out["progress_mae"] = progress_mae(np.concatenate(preds), np.concatenate([lab.progress for lab in labels]))
     # Exploration episodes never attempt the task; scoring them as failures would flatter the AUC.
-    attempts = [d for d in demos if d.quality != "explore"]
+    attempts = [d for d in demos if d.quality != EXPLORE]
     finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
     out["success_auc"] = success_auc(finals, [d.success for d in attempts])
     return out
