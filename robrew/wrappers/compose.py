@@ -20,7 +20,9 @@ class RewardComposition:
     ``potential``: ``env_weight * env + model_weight * (γ Φ(s') - Φ(s))``, policy-invariant
     shaping (Ng et al. 1999) with ``gamma`` = the learner's γ and Φ(terminal) = 0;
     ``delta``: ``model_weight * (Φ(s') - Φ(s))``, progress gain as the reward.
-    These two need Φ(s) of the previous state: :meth:`shaped` takes it, the wrappers keep it.
+    These two need Φ(s) of the previous state: :meth:`shaped` takes it, the wrappers keep it
+    (:mod:`robrew.wrappers.core`). Episode ends: Φ(s') = 0 when the episode *terminates*; on a
+    time-limit *truncation* Φ(s_T) is kept, since the learner bootstraps from V(s_T) there.
 
     Example:
         >>> RewardComposition("weighted", env_weight=0.5, model_weight=2.0)(np.ones(2), np.ones(2))

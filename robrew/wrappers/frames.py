@@ -1,10 +1,12 @@
-"""Render each step's frame inside the env step, before any autoreset.
+"""Render each step's (and each reset's) frame inside the env, before any autoreset.
 
 Vector envs (SB3's and Gymnasium's) reset a finished sub-env before control returns
 to the main process, so a frame rendered afterwards shows the new episode. Wrapping
 each sub-env in :class:`FrameInInfo` renders right after ``step`` -- in the worker
 process for ``SubprocVecEnv`` -- and carries the frame out in ``info["frame"]``, where
-the reward wrappers collect a whole step's frames for one batched model call.
+the reward wrappers collect a whole step's frames for one batched model call. The reset
+info carries the first frame too (the anchor of a frame window, Φ(s₀) for shaping); the
+wrappers take it out of the infos they pass on.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ FRAME_KEY = "frame"
 
 
 class FrameInInfo(gym.Wrapper):
-    """Adds ``info["frame"]`` (uint8 H×W×3, the state after the step) to every step.
+    """Adds ``info["frame"]`` (uint8 H×W×3, the state after the step or reset) to every step
+    and reset.
 
     Args:
         env: An env made with ``render_mode="rgb_array"``.
@@ -43,3 +46,9 @@ class FrameInInfo(gym.Wrapper):
         info = dict(info)
         info[FRAME_KEY] = self.env.render()
         return obs, reward, terminated, truncated, info
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        info = dict(info)
+        info[FRAME_KEY] = self.env.render()
+        return obs, info

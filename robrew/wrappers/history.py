@@ -24,16 +24,19 @@ class EpisodeHistory:
         self._buf: list[list[np.ndarray]] = [[] for _ in range(n_envs)]
 
     def start(self, i: int, first: np.ndarray | None) -> None:
-        """Env ``i`` begins an episode; ``first`` is its reset input (``None`` if unavailable,
-        e.g. frames, which SB3 workers only render inside steps: the window then starts at
-        the episode's first scored frame)."""
+        """Env ``i`` begins an episode; ``first`` is its reset input (the window's anchor;
+        ``None`` if unavailable: the window then starts at the episode's first scored input)."""
         self._buf[i] = [np.asarray(first)] if first is not None else []
 
-    def push(self, x: np.ndarray) -> np.ndarray:
-        """Appends one input per env; returns (n_envs, window, ...) causal windows ending now."""
-        for b, xi in zip(self._buf, x):
-            b.append(np.asarray(xi))
-        return self.current()
+    def push(self, x: np.ndarray, envs: list[int] | None = None) -> np.ndarray:
+        """Appends one input per env of ``envs`` (default: all, in order); returns their
+        (len(envs), window, ...) causal windows ending now."""
+        rows = range(len(self._buf)) if envs is None else envs
+        if len(x) != len(rows):
+            raise ValueError(f"got {len(x)} inputs for {len(rows)} envs")
+        for i, xi in zip(rows, x):
+            self._buf[i].append(np.asarray(xi))
+        return self.current(envs)
 
     def current(self, envs: list[int] | None = None) -> np.ndarray:
         """The windows ending at each env's latest input."""

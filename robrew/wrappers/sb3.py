@@ -30,24 +30,26 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
 from robrew.wrappers.frames import FRAME_KEY, FrameInInfo
-from robrew.wrappers.history import EpisodeHistory
+from robrew.wrappers.core import RewardScorer
 
 
 class VecRewardModelWrapper(VecEnvWrapper):
-    """Replaces (or combines) a VecEnv's rewards with a reward model's, one call per step.
+    """Replaces (or combines) a VecEnv's rewards with a reward model's, one call per step
+    (the scoring is :class:`~robrew.wrappers.core.RewardScorer`, shared by all adapters).
 
     Args:
         venv: VecEnv whose sub-envs are wrapped in :class:`FrameInInfo` if the model needs frames.
-        model: Any :class:`RewardModel`.
+        model: Any :class:`RewardModel` (window models included).
         composition: How to combine with the env reward (default: replace it).
         use_instructions: Pass ``info["instruction"]`` (when present) to the model.
         success_threshold: If set, ``info["model_success"]`` says whether the model's
             value (e.g. predicted progress) of the step's resulting state reaches it.
 
-    With a ``potential`` or ``delta`` composition the wrapper keeps Φ of each env's
-    current state: Φ(s₀) is scored on the reset observation, and after an autoreset on
-    the new episode's first observation. That needs an observation-based model (frames of
-    a reset state never leave SB3's workers).
+    New episodes (the first reset and every autoreset) start from the reset observation and
+    the reset frame that :class:`FrameInInfo` puts in SB3's ``reset_infos``: Φ(s₀) for
+    ``potential`` / ``delta``, the anchor of a window model's frames. A step that ends an
+    episode is scored on its terminal state (``info["terminal_observation"]``, the frame
+    rendered before the reset); ``TimeLimit.truncated`` says truncation from termination.
     """
 
     def __init__(
@@ -60,84 +62,41 @@ class VecRewardModelWrapper(VecEnvWrapper):
     ):
         super().__init__(venv)
         self.model = model
-        self.composition = composition or RewardComposition()
-        self.use_instructions = use_instructions
-        self.success_threshold = success_threshold
-        if self.composition.stateful and (model.needs_frames or not model.needs_obs):
-            raise ValueError(
-                f"composition {self.composition.mode!r} needs a model scored on observations (Φ of the reset state), "
-                f"but {model.name!r} reads frames; train a state-encoder model or use replace/add/weighted"
-            )
-        self._phi = np.zeros(self.num_envs)
-        self.window = int(getattr(model, "window", 1))  # models with a causal frame window get per-env history
-        self._history = EpisodeHistory(self.num_envs, self.window) if self.window > 1 else None
+        self.scorer = RewardScorer(model, self.num_envs, composition, use_instructions, success_threshold)
+        self.composition = self.scorer.composition
 
-    def _score(self, x: np.ndarray | None, frames: np.ndarray | None, instructions) -> np.ndarray:
-        """Scores this step's inputs (through the per-env windows for window models)."""
-        if self._history is not None:
-            windows = self._history.push(frames if self.model.needs_frames else x)
-            return self.model.score(frames=windows if self.model.needs_frames else None,
-                                    obs=windows if self.model.needs_obs else None, instructions=instructions)  # fmt: skip
-        return self.model.score(frames=frames, obs=x, instructions=instructions)
-
-    def _start_episodes(self, envs, obs) -> np.ndarray | None:
-        """New episodes in ``envs`` (their first observations ``obs``); returns Φ of those states
-        for shaping, else None."""
-        if self._history is not None:
-            for i, o in zip(envs, obs):
-                self._history.start(i, np.asarray(o, np.float32) if self.model.needs_obs else None)
-        if not self.composition.stateful:
-            return None
-        reset_infos = getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs
-        ins = self._instructions([reset_infos[i] for i in envs])
-        first = self._history.current(list(envs)) if self._history is not None else np.asarray(obs, np.float32)
-        return self.model.score(obs=first, instructions=ins).astype(np.float64)
-
-    def _instructions(self, infos) -> list[str] | None:
-        if self.use_instructions and infos and all("instruction" in info for info in infos):
-            return [info["instruction"] for info in infos]
-        return None
+    def _start_episodes(self, envs: list[int], obs) -> None:
+        """Episodes begin in ``envs`` (their first observations ``obs``, reset infos in ``venv.reset_infos``)."""
+        reset_infos = list(getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs)
+        infos = [reset_infos[i] for i in envs]
+        frames = [info.pop(FRAME_KEY, None) for info in infos]  # spent here: not carried on
+        frames = np.stack(frames) if self.model.needs_frames and all(f is not None for f in frames) else None
+        if not self.scorer.needs_start_inputs:
+            return
+        self.scorer.start(envs, obs if self.model.needs_obs else None, frames, infos)
 
     def reset(self):
         obs = self.venv.reset()
-        phi = self._start_episodes(list(range(self.num_envs)), obs)
-        if phi is not None:
-            self._phi = phi
+        self._start_episodes(list(range(self.num_envs)), obs)
         return obs
 
     def step_wait(self):
         obs, rewards, dones, infos = self.venv.step_wait()
-        frames = None
-        if self.model.needs_frames:
-            if any(FRAME_KEY not in info for info in infos):
-                raise RuntimeError(
-                    f"reward model {self.model.name!r} needs frames, but the sub-envs do not put them in info; "
-                    "wrap each env in robrew.wrappers.FrameInInfo (or build the stack with make_scored_vec_env)"
-                )
-            frames = np.stack([info.pop(FRAME_KEY) for info in infos])
+        frames = [info.pop(FRAME_KEY, None) for info in infos]  # spent here: not carried on
+        frames = np.stack(frames) if self.model.needs_frames and all(f is not None for f in frames) else None
         model_obs = None
         if self.model.needs_obs:
-            model_obs = np.stack(
-                [info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)]
-            ).astype(np.float32)
-        instructions = self._instructions(infos)
-        model_rewards = self._score(model_obs, frames, instructions)
-        if self.composition.stateful:
-            terminated = np.array([d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)])
-            total = self.composition.shaped(rewards, self._phi, model_rewards, terminated)
-            self._phi = model_rewards.astype(np.float64)
-        else:
-            total = self.composition(rewards, model_rewards)
+            model_obs = [info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)]
+        terminated = [d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)]
+        s = self.scorer.step(range(self.num_envs), rewards, model_obs, frames, infos, terminated)
         if dones.any():  # autoreset: the new episodes' first states (their own instructions, Φ, history)
             idx = np.flatnonzero(dones).tolist()
-            phi = self._start_episodes(idx, obs[idx])
-            if phi is not None:
-                self._phi[idx] = phi
-        for info, r_env, r_model in zip(infos, rewards, model_rewards):
-            info["env_reward"], info["model_reward"] = float(r_env), float(r_model)
-            if self.success_threshold is not None:
-                info["model_success"] = bool(r_model >= self.success_threshold)
-        return obs, total.astype(np.float32), dones, infos
+            self._start_episodes(idx, obs[idx] if self.model.needs_obs else None)
+        for i, (info, r_env) in enumerate(zip(infos, rewards)):
+            info["env_reward"], info["model_reward"] = float(r_env), float(s.model[i])
+            if s.success is not None:
+                info["model_success"] = bool(s.success[i])
+        return obs, s.total.astype(np.float32), dones, infos
 
 
 def make_scored_vec_env(
@@ -148,6 +107,7 @@ def make_scored_vec_env(
     subprocess: bool = False,
     seed: int | None = None,
     render_devices: Sequence[int] | None = None,
+    success_threshold: float | None = None,
 ) -> VecRewardModelWrapper:
     """Builds env_fn x n_envs -> Monitor -> FrameInInfo -> (Dummy|Subproc)VecEnv -> reward wrapper.
 
@@ -163,6 +123,7 @@ def make_scored_vec_env(
             ``render_devices[i % len]`` (``MUJOCO_EGL_DEVICE_ID``, set inside the worker
             before its GL context exists). Needs ``subprocess=True``: one process has one
             EGL device.
+        success_threshold: Passed to :class:`VecRewardModelWrapper`.
 
     Returns:
         The wrapped VecEnv; wrap it in ``VecNormalize`` yourself if wanted.
@@ -179,7 +140,7 @@ def make_scored_vec_env(
         devices = [int(d) for d in render_devices]
         venv = vec_cls([partial(_worker_env, env_fn, wrapper, devices[i % len(devices)]) for i in range(n_envs)])
         venv.seed(seed)
-    return VecRewardModelWrapper(venv, model, composition)
+    return VecRewardModelWrapper(venv, model, composition, success_threshold=success_threshold)
 
 
 def _worker_env(env_fn: Callable[[], gym.Env], wrapper, egl_device: int) -> gym.Env:

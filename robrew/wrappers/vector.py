@@ -23,6 +23,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
+from robrew.wrappers.core import INSTRUCTION_KEY, RewardScorer
 from robrew.wrappers.frames import FRAME_KEY
 
 
@@ -32,16 +33,22 @@ def _autoreset_mode(env: VectorEnv) -> AutoresetMode:
 
 
 class VectorRewardModelWrapper(VectorWrapper):
-    """Scores all sub-envs of a step in one model call; composes with the env reward.
+    """Scores all sub-envs of a step in one model call; composes with the env reward
+    (the scoring is :class:`~robrew.wrappers.core.RewardScorer`, shared by all adapters).
 
     Adds ``info["env_reward"]`` and ``info["model_reward"]`` (arrays, with ``_``-masks
-    that are False on unscored reset steps).
+    that are False on unscored reset steps), and ``info["model_success"]`` when
+    ``success_threshold`` is set. New episodes start from their reset observation and the
+    reset frame (:class:`FrameInInfo` puts it in the reset info): Φ(s₀) for
+    ``potential`` / ``delta``, the anchor of a window model's frames.
 
     Args:
         env: A Gymnasium vector env.
-        model: Any :class:`RewardModel`.
+        model: Any :class:`RewardModel` (window models included).
         composition: How to combine with the env reward (default: replace it).
         use_instructions: Pass ``info["instruction"]`` (when present) to the model.
+        success_threshold: If set, ``info["model_success"]`` says whether the model's value
+            of the resulting state reaches it.
     """
 
     def __init__(
@@ -50,71 +57,91 @@ class VectorRewardModelWrapper(VectorWrapper):
         model: RewardModel,
         composition: RewardComposition | None = None,
         use_instructions: bool = True,
+        success_threshold: float | None = None,
     ):
         super().__init__(env)
         self.model = model
-        if getattr(model, "window", 1) > 1:
-            raise ValueError(
-                f"{type(self).__name__} scores one frame at a time; reward model {model.name!r} needs a window of "
-                f"{model.window} frames per step: use VecRewardModelWrapper (SB3), which keeps each env's history"
-            )
-        self.composition = composition or RewardComposition()
-        self.use_instructions = use_instructions
+        self.scorer = RewardScorer(model, self.num_envs, composition, use_instructions, success_threshold)
+        self.composition = self.scorer.composition
         self.autoreset_mode = _autoreset_mode(env)
         self._pending_reset = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed=None, options=None):
-        self._pending_reset[:] = False
-        return self.env.reset(seed=seed, options=options)
+        obs, info = self.env.reset(seed=seed, options=options)
+        mask = (options or {}).get("reset_mask")
+        envs = np.flatnonzero(mask) if mask is not None else np.arange(self.num_envs)
+        self._pending_reset[envs] = False
+        self._start(envs, obs, [info] * self.num_envs)
+        _drop_frames(info)
+        return obs, info
 
-    def _row_source(self, info: dict, done: np.ndarray) -> list[dict | None]:
-        """For each env, the info dict (top level or final_info) that holds its scored step."""
-        final = info.get("final_info", {})
-        same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        return [final if same_step and done[i] else info for i in range(self.num_envs)]
+    def _inputs(self, envs, obs, sources: list[dict]):
+        """Rows of ``envs``: observations, frames and per-row infos (instruction) from each row's info source."""
+        model_obs = [obs[i] for i in envs] if self.model.needs_obs else None
+        frames = None
+        if self.model.needs_frames:
+            frames = [_value(sources[i], FRAME_KEY, i) for i in envs]
+            frames = np.stack(frames) if all(f is not None for f in frames) else None
+        row_infos = []
+        for i in envs:
+            ins = _value(sources[i], INSTRUCTION_KEY, i)
+            row_infos.append({} if ins is None else {INSTRUCTION_KEY: ins})
+        return model_obs, frames, row_infos
 
-    def _column(self, sources: list[dict], key: str, rows: np.ndarray) -> list | None:
-        values = []
-        for i in rows:
-            src = sources[i]
-            mask = src.get(f"_{key}")
-            if key not in src or (mask is not None and not mask[i]):
-                return None
-            values.append(src[key][i])
-        return values
+    def _start(self, envs, obs, sources: list[dict]) -> None:
+        if len(envs) and self.scorer.needs_start_inputs:
+            model_obs, frames, row_infos = self._inputs(envs, obs, sources)
+            self.scorer.start(list(envs), model_obs, frames, row_infos)
 
     def step(self, actions):
         obs, rewards, terminated, truncated, info = self.env.step(actions)
         done = np.logical_or(terminated, truncated)
-        scored = ~self._pending_reset if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.ones_like(done)
-        self._pending_reset = done.copy()
+        n = self.num_envs
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            scored, starting = ~self._pending_reset, self._pending_reset.copy()
+            self._pending_reset = done.copy()
+        elif self.autoreset_mode == AutoresetMode.SAME_STEP:
+            scored, starting = np.ones(n, dtype=bool), done
+        else:  # DISABLED: the user resets through reset(options={"reset_mask": ...})
+            scored, starting = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+
+        # A SAME_STEP episode end: the scored step lives in final_info / final_obs, the top level is the reset.
+        same_step_end = done & (self.autoreset_mode == AutoresetMode.SAME_STEP)
+        final_info, final_obs = info.get("final_info", {}), info.get("final_obs")
+        sources = [final_info if same_step_end[i] else info for i in range(n)]
+        step_obs = [final_obs[i] if same_step_end[i] else obs[i] for i in range(n)]
+
+        total = np.zeros(n, dtype=np.float64)
+        model_reward = np.zeros(n, dtype=np.float32)
+        success = np.zeros(n, dtype=bool)
         rows = np.flatnonzero(scored)
-        sources = self._row_source(info, done)
-
-        model_reward = np.zeros(self.num_envs, dtype=np.float32)
         if rows.size:
-            frames = None
-            if self.model.needs_frames:
-                frames = self._column(sources, FRAME_KEY, rows)
-                if frames is None:
-                    raise RuntimeError(
-                        f"reward model {self.model.name!r} needs frames, but a sub-env's info has none; "
-                        "wrap each sub-env in robrew.wrappers.FrameInInfo"
-                    )
-                frames = np.stack(frames)
-            model_obs = None
-            if self.model.needs_obs:
-                final_obs = info.get("final_obs")
-                model_obs = np.stack(
-                    [final_obs[i] if sources[i] is not info else obs[i] for i in rows]
-                ).astype(np.float32)
-            instructions = self._column(sources, "instruction", rows) if self.use_instructions else None
-            model_reward[rows] = self.model.score(frames=frames, obs=model_obs, instructions=instructions)
+            model_obs, frames, row_infos = self._inputs(rows, step_obs, sources)
+            s = self.scorer.step(rows.tolist(), np.asarray(rewards)[rows], model_obs, frames, row_infos,
+                                 np.asarray(terminated)[rows])  # fmt: skip
+            total[rows], model_reward[rows] = s.total, s.model
+            if s.success is not None:
+                success[rows] = s.success
+        self._start(np.flatnonzero(starting), obs, [info] * n)  # new episodes: reset obs and info at top level
 
-        composed = np.where(scored, self.composition(rewards, model_reward), 0.0)
-        for src in {id(s): s for s in sources}.values():  # frames are spent: do not carry them on
-            src.pop(FRAME_KEY, None)
-            src.pop(f"_{FRAME_KEY}", None)
+        _drop_frames(info)
+        _drop_frames(final_info)
         info["env_reward"], info["_env_reward"] = np.asarray(rewards, dtype=np.float64), scored
         info["model_reward"], info["_model_reward"] = model_reward, scored
-        return obs, composed, terminated, truncated, info
+        if self.scorer.success_threshold is not None:
+            info["model_success"], info["_model_success"] = success, scored
+        return obs, total, terminated, truncated, info
+
+
+def _value(src: dict, key: str, i: int):
+    """Env ``i``'s entry of a vector info dict, or None where it has none (masked out)."""
+    mask = src.get(f"_{key}")
+    if key not in src or (mask is not None and not mask[i]):
+        return None
+    return src[key][i]
+
+
+def _drop_frames(info: dict) -> None:
+    """Frames are spent once scored: do not carry them on in the infos."""
+    info.pop(FRAME_KEY, None)
+    info.pop(f"_{FRAME_KEY}", None)

@@ -44,5 +44,6 @@ def test_sb3_wrapper_scores_windows_like_score_episode():
     offline = model.score_episode(obs=episode)[1:]
     np.testing.assert_allclose(rewards[:5], offline, rtol=1e-5)
     np.testing.assert_allclose(rewards[5:], offline[:3], rtol=1e-5)  # the history restarted with the new episode
-    with pytest.raises(ValueError, match="window"):
-        RewardModelWrapper(FrameCounterEnv(render_mode=None), model)
+    single = RewardModelWrapper(FrameCounterEnv(length=5, tag=1, render_mode=None), model)  # the same in one env
+    single.reset(seed=0)
+    np.testing.assert_allclose([single.step(0)[1] for _ in range(5)], offline, rtol=1e-5)

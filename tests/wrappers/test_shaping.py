@@ -55,11 +55,15 @@ def test_delta_reward_and_model_success():
     assert flags == [False, True, True, False]
 
 
-def test_shaping_needs_an_observation_model():
-    venv = DummyVecEnv([partial(FrameCounterEnv, length=LENGTH)])
-    with pytest.raises(ValueError, match="observations"):
-        VecRewardModelWrapper(venv, FrameMeanReward(), RewardComposition("potential"))
+def test_shaping_config_errors():
     with pytest.raises(ValueError, match="gamma"):
         RewardComposition("potential", gamma=0.0)
     with pytest.raises(ValueError, match="shaped"):
         RewardComposition("delta")(np.zeros(1), np.zeros(1))
+
+
+def test_frame_model_shaping_needs_reset_frames():
+    """Φ(s₀) of a frame model is scored on the reset frame, which only FrameInInfo carries out."""
+    venv = DummyVecEnv([partial(FrameCounterEnv, length=LENGTH)])
+    with pytest.raises(RuntimeError, match="FrameInInfo"):
+        VecRewardModelWrapper(venv, FrameMeanReward(), RewardComposition("potential")).reset()

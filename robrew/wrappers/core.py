@@ -1,0 +1,154 @@
+"""The one reward-scoring logic behind every adapter (single env, SB3 VecEnv, Gymnasium
+vector env): per-env episode history for window models, Φ of each env's current state for
+``potential`` / ``delta``, instructions, the success threshold, one batched model call.
+
+An adapter only translates its env's step into two calls, with rows aligned to ``envs``:
+
+- :meth:`RewardScorer.start` when episodes begin (the reset observation, the reset frame
+  from ``info["frame"]`` or ``env.render()``, the reset info);
+- :meth:`RewardScorer.step` for each scored step (the resulting state, the env reward and
+  whether the episode *terminated*).
+
+**Episode ends.** With ``potential``, Φ(s') is 0 when the episode *terminates* (nothing lies
+beyond a terminal state), but on a time-limit *truncation* Φ(s_T) is kept: the episode did
+not end in the MDP, and the learner bootstraps from V(s_T) there (SB3 does, through
+``TimeLimit.truncated``), so the shaping term must not pretend it did. ``delta`` is the
+plain gain Φ(s') - Φ(s) and ignores the flag.
+
+Example:
+    >>> scorer = RewardScorer(make_reward("frame_mean"), n_envs=2)
+    >>> scorer.start([0, 1], obs=None, frames=np.zeros((2, 8, 8, 3), np.uint8), infos=[{}, {}])
+    >>> scorer.step([0, 1], np.ones(2), obs=None, frames=np.full((2, 8, 8, 3), 255, np.uint8),
+    ...             infos=[{}, {}], terminated=np.zeros(2, bool)).total
+    array([1., 1.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from robrew.rewards.base import RewardModel
+from robrew.wrappers.compose import RewardComposition
+from robrew.wrappers.history import EpisodeHistory
+
+INSTRUCTION_KEY = "instruction"
+
+
+@dataclass(frozen=True)
+class StepScores:
+    """What :meth:`RewardScorer.step` returns, one row per scored env.
+
+    Attributes:
+        total: float64 composed reward (what the learner sees).
+        model: float32 model output for the resulting state (Φ(s') for potential/delta).
+        success: bool ``model >= success_threshold``, or None when no threshold is set.
+    """
+
+    total: np.ndarray
+    model: np.ndarray
+    success: np.ndarray | None
+
+
+class RewardScorer:
+    """Scores steps of ``n_envs`` envs with one reward model and one composition.
+
+    Args:
+        model: Any :class:`~robrew.rewards.base.RewardModel` (window models included).
+        n_envs: Number of envs the adapter drives (1 for a single env).
+        composition: How to combine with the env reward (default: replace it).
+        use_instructions: Pass ``info["instruction"]`` to the model when every scored row has one.
+        success_threshold: If set, :attr:`StepScores.success` says whether the model's value
+            of the resulting state reaches it (adapters put it in ``info["model_success"]``).
+    """
+
+    def __init__(
+        self,
+        model: RewardModel,
+        n_envs: int,
+        composition: RewardComposition | None = None,
+        use_instructions: bool = True,
+        success_threshold: float | None = None,
+    ):
+        self.model = model
+        self.n_envs = int(n_envs)
+        self.composition = composition or RewardComposition()
+        self.use_instructions = bool(use_instructions)
+        self.success_threshold = None if success_threshold is None else float(success_threshold)
+        self.window = int(getattr(model, "window", 1))
+        self._histories = {
+            kind: EpisodeHistory(self.n_envs, self.window)
+            for kind, needed in (("frames", model.needs_frames), ("obs", model.needs_obs))
+            if needed and self.window > 1
+        }
+        self._phi = np.zeros(self.n_envs, dtype=np.float64)
+
+    @property
+    def needs_start_inputs(self) -> bool:
+        """Whether :meth:`start` needs the reset state's inputs (for Φ(s₀) or a window anchor).
+        Adapters render a reset frame only then."""
+        return self.composition.stateful or self.window > 1
+
+    def start(self, envs: Sequence[int], obs, frames, infos: Sequence[dict]) -> None:
+        """Episodes begin in ``envs``: ``obs`` / ``frames`` are their reset inputs (rows aligned
+        with ``envs``; ``None`` where the model does not read that kind), ``infos`` their reset infos."""
+        envs = list(envs)
+        if not envs or not self.needs_start_inputs:
+            return
+        inputs = self._inputs(obs, frames, len(envs), "reset")
+        for kind, hist in self._histories.items():
+            for i, x in zip(envs, inputs[kind]):
+                hist.start(i, x)
+        if self.composition.stateful:
+            self._phi[envs] = self._score(envs, inputs, infos, push=False).astype(np.float64)
+
+    def step(self, envs: Sequence[int], env_reward, obs, frames, infos: Sequence[dict], terminated) -> StepScores:
+        """Scores one step of ``envs`` (rows aligned with ``envs``): the resulting state's
+        ``obs`` / ``frames`` (the terminal ones on an episode end), the env reward and the
+        *termination* flags (not truncation)."""
+        envs = list(envs)
+        env_reward = np.asarray(env_reward, dtype=np.float64).reshape(len(envs))
+        model_reward = self._score(envs, self._inputs(obs, frames, len(envs), "step"), infos, push=True)
+        if self.composition.stateful:
+            terminated = np.asarray(terminated, dtype=bool).reshape(len(envs))
+            total = self.composition.shaped(env_reward, self._phi[envs], model_reward, terminated)
+            self._phi[envs] = model_reward
+        else:
+            total = self.composition(env_reward, model_reward)
+        success = None if self.success_threshold is None else model_reward >= self.success_threshold
+        return StepScores(np.asarray(total, dtype=np.float64), model_reward, success)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _inputs(self, obs, frames, n: int, when: str) -> dict[str, np.ndarray | None]:
+        """Validated model inputs: ``{"frames": uint8 (n,H,W,3) | None, "obs": float32 (n,D) | None}``."""
+        out: dict[str, np.ndarray | None] = {"frames": None, "obs": None}
+        if self.model.needs_frames:
+            if frames is None:
+                raise RuntimeError(
+                    f"reward model {self.model.name!r} needs frames, but the env gave none at {when}; wrap each "
+                    "(sub-)env in robrew.wrappers.FrameInInfo (make_scored_vec_env does) and make it with "
+                    "render_mode='rgb_array'"
+                )
+            out["frames"] = np.asarray(frames)
+        if self.model.needs_obs:
+            if obs is None or isinstance(obs, dict) or (len(obs) and isinstance(obs[0], dict)):
+                raise ValueError(
+                    f"reward model {self.model.name!r} reads observations as one float vector per env; got "
+                    f"{type(obs).__name__}: flatten Dict observations (gymnasium.wrappers.FlattenObservation)"
+                )
+            out["obs"] = np.asarray(obs, dtype=np.float32).reshape(n, -1)
+        return out
+
+    def _score(self, envs: list[int], inputs: dict, infos: Sequence[dict], push: bool) -> np.ndarray:
+        """One model call for ``envs``; window models see each env's causal window ending now."""
+        for kind, hist in self._histories.items():
+            inputs[kind] = hist.push(inputs[kind], envs) if push else hist.current(envs)
+        return self.model.score(frames=inputs["frames"], obs=inputs["obs"], instructions=self._instructions(infos))
+
+    def _instructions(self, infos: Sequence[dict]) -> list[str] | None:
+        if self.use_instructions and infos and all(INSTRUCTION_KEY in info for info in infos):
+            return [info[INSTRUCTION_KEY] for info in infos]
+        return None
