@@ -23,13 +23,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="output directory (default: <run>/eval)")
     args = parser.parse_args(argv)
 
-    from robrew.eval.evaluate import EvalError, evaluate_run, resolve_checkpoint
-    from robrew.training.train import ConfigError
+    from robrew.eval.evaluate import evaluate_run
+    from robrew.runs import ConfigError, resolve_checkpoint
 
     try:
         out = args.out or resolve_checkpoint(args.path)[0] / "eval"
         r = evaluate_run(args.path, args.episodes, args.videos, args.seed, out)
-    except (EvalError, ConfigError) as e:
+    except ConfigError as e:
         print(f"robrew-eval: error: {e}", file=sys.stderr)
         sys.exit(2)
     sr = r["success_rate"]

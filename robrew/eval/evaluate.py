@@ -11,24 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from robrew.training.checkpoints import latest_checkpoint, write_json_atomic
+from robrew.io import write_json_atomic
+from robrew.rewards.factory import RewardConfigError, build_reward_model
+from robrew.runs import ConfigError, load_learner, load_obs_normalizer, load_run_config, policy_fn, resolve_checkpoint, resolve_task
 
 
-class EvalError(ValueError):
-    """The run or checkpoint cannot be evaluated; the message names the path."""
-
-
-def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
-    """(run directory, checkpoint directory) for a run dir or a checkpoint dir."""
-    path = Path(path)
-    if (path / "model.zip").is_file():
-        return path.parents[1], path
-    if (path / "config.yaml").is_file():
-        ckpt = latest_checkpoint(path)
-        if ckpt is None:
-            raise EvalError(f"{path}: run has no checkpoint yet (checkpoints/latest.json)")
-        return path, ckpt
-    raise EvalError(f"{path}: neither a run directory (config.yaml) nor a checkpoint (model.zip)")
 
 
 def _proxy_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -62,22 +49,18 @@ def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: in
     from robrew.eval.media import overlay_trace, plot_model_vs_success, plot_reward_traces, write_mp4
     from robrew.eval.report import write_report
     from robrew.eval.rollouts import run_episodes, success_rate
-    from robrew.training.train import build_reward_model, load_learner, load_run_config, policy_fn, resolve_task
 
     if episodes <= 0:
-        raise EvalError(f"episodes must be positive, got {episodes}")
+        raise ConfigError(f"episodes must be positive, got {episodes}")
     run_dir, ckpt = resolve_checkpoint(path)
     cfg = load_run_config(run_dir)
     spec = resolve_task(cfg)
-    reward_model = build_reward_model(cfg.reward, spec)
+    try:
+        reward_model = build_reward_model(cfg.reward, spec)
+    except RewardConfigError as e:
+        raise ConfigError(f"{run_dir}: {e}") from None
     model = load_learner(cfg, ckpt, venv=None)
-    norm = None
-    if (ckpt / "vecnormalize.pkl").is_file():
-        import pickle
-
-        with open(ckpt / "vecnormalize.pkl", "rb") as f:  # our own run's file
-            norm = pickle.load(f)
-        norm.training, norm.norm_reward = False, False
+    norm = load_obs_normalizer(ckpt)
     eps = run_episodes(
         lambda render: make_env(spec, render_mode="rgb_array" if render else None),
         policy_fn(model, norm),

@@ -58,12 +58,14 @@ def write_mp4(path: Path, frames: list[np.ndarray], fps: int = 20) -> Path:
     """Writes H.264 MP4 (via imageio-ffmpeg) through a temporary file, then renames."""
     import imageio.v2 as imageio
 
-    tmp = path.with_name(f".{path.name}.tmp.mp4")
-    with imageio.get_writer(tmp, fps=fps, codec="libx264", macro_block_size=1, quality=7) as writer:
-        for f in frames:
-            writer.append_data(f)
-    tmp.replace(path)
-    return path
+    from robrew.io import atomic_path
+
+    def write(tmp: str) -> None:
+        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1, quality=7) as w:
+            for f in frames:
+                w.append_data(f)
+
+    return atomic_path(path, write)
 
 
 def plot_reward_traces(episodes, path: Path) -> Path:

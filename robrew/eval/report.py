@@ -7,6 +7,8 @@ import html
 import json
 from pathlib import Path
 
+from robrew.io import write_text_atomic
+
 
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
@@ -29,7 +31,4 @@ th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}fig
 img,video{{max-width:520px}}</style></head><body><h1>{html.escape(title)}</h1>
 <p>Success is the environment's ground truth; the model reward is shown, never trusted.</p>
 <table>{rows}</table><h2>Plots</h2>{figs}<h2>Videos</h2>{vids or "<p>(none recorded)</p>"}</body></html>"""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page)
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, page)

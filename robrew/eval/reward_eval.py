@@ -124,7 +124,7 @@ def evaluate_reward(
         seed: Seed of the rollouts (the same rollouts for every variant).
     """
     from robrew.eval.report import write_report
-    from robrew.training.checkpoints import write_json_atomic
+    from robrew.io import write_json_atomic
 
     if not variants or not tasks:
         raise ValueError("evaluate_reward needs at least one variant and one task")

@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from robrew.eval.reward_eval import Variant, clip_variants, evaluate_reward, format_rows
     from robrew.taskspec import TaskSpecError
-    from robrew.training.config import RewardConfig
-    from robrew.training.train import ConfigError, build_reward_model
+    from robrew.rewards.factory import RewardConfig, RewardConfigError, build_reward_model
 
     if args.per_source <= 0:
         parser.error(f"--per-source must be positive, got {args.per_source}")
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         result = evaluate_reward(make_model, variants, args.tasks, args.out, per_source=args.per_source, seed=args.seed)
-    except (ConfigError, TaskSpecError, ValueError) as e:
+    except (RewardConfigError, TaskSpecError, ValueError) as e:
         print(f"robrew-eval-reward: error: {e}", file=sys.stderr)
         sys.exit(2)
     print(format_rows(result["rows"]))

@@ -22,6 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from robrew.io import atomic_path, write_json_atomic
 from robrew.rewards.base import RewardModel, RewardModelError
 
 REWARD_MODELS: dict[str, str] = {
@@ -56,17 +57,6 @@ def make_reward(name: str, **kwargs) -> RewardModel:
     return reward_class(name)(**kwargs)
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_reward_model(model: RewardModel, directory: str | os.PathLike) -> Path:
     """Saves ``model`` into ``directory`` (created); each file is written atomically.
 
@@ -79,9 +69,8 @@ def save_reward_model(model: RewardModel, directory: str | os.PathLike) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if model.is_trainable:
         state = {k: v.detach().cpu().contiguous() for k, v in model.trainable_state().items()}
-        _atomic_write(out / WEIGHTS_FILE, lambda p: save_file(state, p))
-    meta = {"format": FORMAT, "name": model.name, "config": model.config()}
-    _atomic_write(out / CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+        atomic_path(out / WEIGHTS_FILE, lambda p: save_file(state, p))
+    write_json_atomic(out / CONFIG_FILE, {"format": FORMAT, "name": model.name, "config": model.config()})
     return out
 
 

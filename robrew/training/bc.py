@@ -181,13 +181,12 @@ def save_policy(policy: BCPolicy, directory: str | Path, extra: dict | None = No
     """Saves weights (safetensors) and shape config to ``directory``, each file atomically."""
     from safetensors.torch import save_file
 
-    from robrew.training.checkpoints import write_json_atomic
+    from robrew.io import atomic_path, write_json_atomic
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{POLICY_FILE}.tmp"
-    save_file({k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}, str(tmp))
-    tmp.replace(out / POLICY_FILE)
+    state = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
+    atomic_path(out / POLICY_FILE, lambda tmp: save_file(state, tmp))
     hidden = policy.net[0].out_features
     config = {"obs_dim": policy.obs_mean.numel(), "act_dim": policy.act_dim, "hidden": hidden, "chunk": policy.chunk}
     write_json_atomic(out / POLICY_CONFIG, {**config, **(extra or {})})

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from robrew.data.demos import DatasetError, load_demos
     from robrew.rewards import RewardModelError, save_reward_model
-    from robrew.training.checkpoints import write_json_atomic
+    from robrew.io import write_json_atomic
     from robrew.training.progress import ProgressTrainConfig, fit_progress_model
 
     if args.steps <= 0:

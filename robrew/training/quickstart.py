@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robrew.io import write_json_atomic
+
 
 @dataclass
 class QuickstartConfig:
@@ -92,8 +94,5 @@ def train_and_evaluate(cfg: QuickstartConfig) -> dict:
         "env_steps_per_s": steps_per_s,
         "config": asdict(cfg),
     }
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(tmp, out / "metrics.json")  # atomic: never a half-written file
+    write_json_atomic(out / "metrics.json", result)  # atomic: never a half-written file
     return result

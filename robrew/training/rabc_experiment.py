@@ -105,7 +105,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     from robrew.eval.rollouts import run_episodes, success_rate
     from robrew.rewards import save_reward_model
     from robrew.training.bc import WEIGHTINGS, BCConfig, save_policy, train_bc
-    from robrew.training.checkpoints import write_json_atomic
+    from robrew.io import write_json_atomic
     from robrew.training.progress import ProgressTrainConfig, fit_progress_model, split_demos
 
     bad = [m for m in cfg.methods if m not in WEIGHTINGS]

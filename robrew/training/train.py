@@ -2,68 +2,46 @@
 reward wrapper -> SB3 learner, with checkpoints, ground-truth evaluation and resume.
 
 Example:
-    >>> from robrew.training.config import TrainConfig, TaskConfig, RewardConfig, AlgoConfig
+    >>> from robrew.runs import TrainConfig, TaskConfig, AlgoConfig
+    >>> from robrew.rewards.factory import RewardConfig
     >>> cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=AlgoConfig(), total_timesteps=2048)
     >>> metrics = train(cfg, Path("runs/example"))
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 from stable_baselines3.common.callbacks import BaseCallback
 
+from robrew.io import write_json_atomic
 from robrew.rewards.base import RewardModel
-from robrew.taskspec import TaskSpec, TaskSpecError, load_task
-from robrew.training.checkpoints import CheckpointCallback, latest_checkpoint, save_checkpoint, write_json_atomic
-from robrew.training.config import ALGOS, RewardConfig, TrainConfig, algo_params
+from robrew.rewards.factory import RewardConfigError, build_reward_model, reward_record
+from robrew.runs import (
+    ALGOS,
+    ConfigError,
+    TrainConfig,
+    algo_params,
+    latest_checkpoint,
+    load_learner,
+    load_run_config,
+    policy_fn,
+    resolve_task,
+    save_checkpoint,
+    save_run_config,
+)
+from robrew.taskspec import TaskSpec
+from robrew.training.checkpoints import CheckpointCallback
 
-
-class ConfigError(ValueError):
-    """A training config cannot work; raised before any training starts."""
+__all__ = ["ConfigError", "GroundTruthEvalCallback", "dump", "load_run_config", "make_learner", "make_train_env",
+           "train", "validate"]  # fmt: skip
 
 
 # ---- building blocks ---------------------------------------------------------------------
-
-
-def resolve_task(cfg: TrainConfig) -> TaskSpec:
-    """The run's task spec (by ``task.path`` if set, else by name)."""
-    try:
-        return load_task(cfg.task.path or cfg.task.name)
-    except TaskSpecError as e:
-        raise ConfigError(str(e)) from None
-
-
-def build_reward_model(reward: RewardConfig, spec: TaskSpec) -> RewardModel | None:
-    """The reward model of ``reward`` (``None`` for the env's own reward)."""
-    if reward.name == "env":
-        return None
-    from robrew.rewards import RewardModelError, load_reward_model, make_reward, reward_class
-
-    try:
-        if reward.checkpoint:
-            return load_reward_model(reward.checkpoint, device=reward.device)
-        kwargs = dict(reward.kwargs)
-        if reward.name == "clip":
-            kwargs.setdefault("goal_prompts", list(spec.goal_prompts))
-            kwargs.setdefault("baseline_prompts", list(spec.baseline_prompts))
-        if reward.name == "ensemble":
-            members = [dict(m) for m in kwargs.get("members", [])]
-            for m in members:
-                if m.get("name") == "clip":
-                    m.setdefault("goal_prompts", list(spec.goal_prompts))
-                    m.setdefault("baseline_prompts", list(spec.baseline_prompts))
-            kwargs["members"] = members
-        reward_class(reward.name)  # unknown names fail here with the list of known ones
-        return make_reward(reward.name, device=reward.device, **kwargs)
-    except (ValueError, TypeError, RewardModelError) as e:
-        raise ConfigError(f"reward '{reward.name}': {e}") from None
 
 
 def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> None:
@@ -147,29 +125,7 @@ def make_learner(cfg: TrainConfig, spec: TaskSpec, venv, run_dir: Path):
         raise ConfigError(f"algo '{cfg.algo.name}': {e}") from None
 
 
-def load_learner(cfg: TrainConfig, checkpoint: Path, venv):
-    """The SB3 model saved in ``checkpoint`` (with its replay buffer if saved), bound to ``venv`` (may be None)."""
-    from stable_baselines3 import PPO, SAC
-
-    cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
-    model = cls.load(checkpoint / "model.zip", env=venv, device=cfg.device)
-    if (checkpoint / "replay_buffer.pkl").is_file():
-        model.load_replay_buffer(checkpoint / "replay_buffer.pkl")
-    return model
-
-
 # ---- ground-truth evaluation during training --------------------------------------------
-
-
-def policy_fn(model, vec_normalize=None):
-    """Deterministic policy on raw observations (normalised like training if needed)."""
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        if vec_normalize is not None:
-            obs = vec_normalize.normalize_obs(obs)
-        return model.predict(obs, deterministic=True)[0]
-
-    return act
 
 
 class GroundTruthEvalCallback(BaseCallback):
@@ -234,26 +190,6 @@ class GroundTruthEvalCallback(BaseCallback):
 # ---- the run -------------------------------------------------------------------------------
 
 
-def _reward_record(cfg: TrainConfig, model: RewardModel | None) -> dict:
-    record = {"name": cfg.reward.name, "device": cfg.reward.device, "composition": cfg.reward.composition}
-    if model is not None:
-        record["config"] = model.config()
-    if cfg.reward.checkpoint:
-        files = sorted(p for p in Path(cfg.reward.checkpoint).iterdir() if p.is_file())
-        record["checkpoint"] = str(Path(cfg.reward.checkpoint).resolve())
-        record["checkpoint_sha256"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    return record
-
-
-def load_run_config(run_dir: Path) -> TrainConfig:
-    """The resolved config saved in ``run_dir``."""
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir} is not a robrew run directory (no config.yaml)")
-    schema = OmegaConf.structured(TrainConfig)
-    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
-
-
 def train(cfg: TrainConfig, run_dir: Path) -> dict:
     """Trains (or resumes) one run in ``run_dir``; returns the metrics written to ``metrics.json``.
 
@@ -269,14 +205,16 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
 
         torch.set_num_threads(cfg.torch_threads)
     spec = resolve_task(cfg)
-    reward_model = build_reward_model(cfg.reward, spec)
+    try:
+        reward_model = build_reward_model(cfg.reward, spec)
+    except RewardConfigError as e:
+        raise ConfigError(str(e)) from None
     validate(cfg, spec, reward_model)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if not cfg.resume:
-        saved = OmegaConf.structured(cfg)
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(saved))
-        write_json_atomic(run_dir / "reward.json", _reward_record(cfg, reward_model))
+        save_run_config(run_dir, cfg)
+        write_json_atomic(run_dir / "reward.json", reward_record(cfg.reward, reward_model))
     with (run_dir / "command.txt").open("a") as f:
         f.write(" ".join(sys.argv) + "\n")
 

@@ -1,0 +1,89 @@
+"""Atomic file writes and strict JSON: the one way robrew puts a file on disk.
+
+A file is written to a temporary sibling, flushed, and renamed over its target, so a
+process killed at any moment leaves the old file or the new one, never half of either.
+New files get the permissions an ordinary ``open()`` would give under the current umask
+(``mkstemp`` alone would make them 0600). JSON is strict: NaN and ±inf become ``null``,
+so any JSON parser reads what robrew writes.
+
+Example:
+    >>> write_json_atomic(Path("out/metrics.json"), {"success": 0.8, "auc": float("nan")})
+    >>> Path("out/metrics.json").read_text()
+    '{\\n  "success": 0.8,\\n  "auc": null\\n}'
+    >>> atomic_path(Path("out/policy.safetensors"), lambda tmp: save_file(state, tmp))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_path(path: str | os.PathLike, write: Callable[[str], Any]) -> Path:
+    """Calls ``write(tmp)`` with a temporary path beside ``path``, then renames it onto ``path``.
+
+    Args:
+        path: The target file (its directory must exist).
+        write: Writes the whole file to the path it is given (e.g. ``safetensors.save_file``).
+
+    Returns:
+        ``path`` as a Path. On any error the temporary file is removed and the old file, if
+        any, is untouched.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Writes ``data`` to ``path`` atomically (fsynced before the rename)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    return atomic_path(path, write)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Writes ``text`` (UTF-8) to ``path`` atomically."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def json_safe(data: Any) -> Any:
+    """``data`` with every non-finite float replaced by ``None`` (dicts, lists, tuples walked)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(v) for v in data]
+    if hasattr(data, "item") and getattr(data, "ndim", None) == 0:  # numpy scalars
+        return json_safe(data.item())
+    return data
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """Writes ``data`` as strict, indented JSON to ``path`` atomically (NaN/inf -> null)."""
+    return write_text_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False))

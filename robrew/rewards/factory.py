@@ -1,0 +1,101 @@
+"""Typed reward configs -> reward models: the one place a config becomes a model.
+
+Training, evaluation and the CLIs all build their reward model here, so a run is scored
+the same way when it trains and when it is judged.
+
+Example:
+    >>> cfg = RewardConfig(name="clip", kwargs={"model": "ViT-B-32", "pretrained": "/models/clip"})
+    >>> model = build_reward_model(cfg, load_task("humanoid_kneeling"))   # prompts from the task
+    >>> build_reward_model(RewardConfig(name="env"), spec) is None          # the env's own reward
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from robrew.rewards.base import RewardModel, RewardModelError
+
+if TYPE_CHECKING:
+    from robrew.taskspec import TaskSpec
+
+#: ``RewardConfig.name`` for "no reward model: the env's own reward".
+ENV_REWARD = "env"
+
+
+class RewardConfigError(ValueError):
+    """A reward config cannot become a model; the message names the reward and the problem."""
+
+
+@dataclass
+class RewardConfig:
+    """Which reward the learner optimises.
+
+    ``name``: ``env`` or a registered reward model. ``kwargs``: its constructor arguments
+    (CLIP prompts default to the task's). ``checkpoint``: a saved reward-model directory
+    (learned models). ``device``: where the reward model runs (the policy has its own).
+    ``composition``: replace | add | weighted | potential (r_env + γΦ(s') - Φ(s), γ the
+    learner's; Φ = 0 after termination, kept on truncation) | delta (Φ(s') - Φ(s)).
+    ``success_threshold``: adds ``info["model_success"]``.
+    """
+
+    name: str = ENV_REWARD
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str | None = None
+    device: str = "cpu"
+    composition: str = "replace"
+    env_weight: float = 1.0
+    model_weight: float = 1.0
+    success_threshold: float | None = None
+
+
+def _with_task_prompts(name: str, kwargs: dict, spec: TaskSpec | None) -> dict:
+    """CLIP models (alone or as ensemble members) default to the task's goal/baseline prompts."""
+    kwargs = dict(kwargs)
+    if spec is None:
+        return kwargs
+    if name == "clip":
+        kwargs.setdefault("goal_prompts", list(spec.goal_prompts))
+        kwargs.setdefault("baseline_prompts", list(spec.baseline_prompts))
+    if name == "ensemble":
+        kwargs["members"] = [_with_task_prompts(m.get("name", ""), m, spec) for m in kwargs.get("members", [])]
+    return kwargs
+
+
+def build_reward_model(cfg: RewardConfig, spec: TaskSpec | None = None) -> RewardModel | None:
+    """The reward model of ``cfg`` (``None`` for ``name="env"``).
+
+    Args:
+        cfg: The reward config.
+        spec: The task, for defaults (CLIP prompts); optional.
+
+    Raises:
+        RewardConfigError: unknown name, bad arguments, or a checkpoint that cannot be loaded.
+    """
+    if cfg.name == ENV_REWARD:
+        return None
+    from robrew.rewards.registry import load_reward_model, make_reward, reward_class
+
+    try:
+        if cfg.checkpoint:
+            return load_reward_model(cfg.checkpoint, device=cfg.device)
+        reward_class(cfg.name)  # unknown names fail here with the list of known ones
+        return make_reward(cfg.name, device=cfg.device, **_with_task_prompts(cfg.name, cfg.kwargs, spec))
+    except (ValueError, TypeError, RewardModelError) as e:
+        raise RewardConfigError(f"reward '{cfg.name}': {e}") from None
+
+
+def reward_record(cfg: RewardConfig, model: RewardModel | None) -> dict:
+    """What a run records about its reward (``reward.json``): the config, the model's
+    constructor config and, for a checkpoint, the sha256 of each of its files."""
+    record = {"name": cfg.name, "device": cfg.device, "composition": cfg.composition}
+    if model is not None:
+        record["config"] = model.config()
+    if cfg.checkpoint:
+        files = sorted(p for p in Path(cfg.checkpoint).iterdir() if p.is_file())
+        record["checkpoint"] = str(Path(cfg.checkpoint).resolve())
+        record["checkpoint_sha256"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return record

@@ -1,0 +1,260 @@
+"""The run-directory format: what a ``robrew-train`` run writes and how it is read back.
+Training writes runs and evaluation reads them; both use this module, neither imports the other.
+
+A run directory holds::
+
+    config.yaml          the resolved TrainConfig (task, reward, algo, seed, ...)
+    reward.json          the reward config, the model's constructor config, checkpoint hashes
+    command.txt          every command line that wrote to the run
+    checkpoints/         step_<N>/ {model.zip, vecnormalize.pkl?, replay_buffer.pkl?, state.json}
+                         and latest.json, the pointer to the live checkpoint
+    curve.csv, tb/       ground-truth evaluations during training, TensorBoard logs
+    metrics.json         the final summary
+
+A checkpoint is written under a temporary name and renamed into place, then ``latest.json``
+is replaced atomically; a process killed at any moment leaves the old or the new checkpoint
+complete, never a half-written one.
+
+Example:
+    >>> cfg = load_run_config(Path("runs/tabletop_push/2026-11-22_10-00-00"))
+    >>> run_dir, ckpt = resolve_checkpoint("runs/tabletop_push/2026-11-22_10-00-00")
+    >>> learner = load_learner(cfg, ckpt, venv=None)
+    >>> act = policy_fn(learner, load_obs_normalizer(ckpt))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import MISSING, OmegaConf
+
+from robrew.io import write_json_atomic
+from robrew.rewards.factory import RewardConfig
+from robrew.taskspec import TaskSpec, TaskSpecError, load_task
+
+CONFIG_FILE = "config.yaml"
+CHECKPOINTS = "checkpoints"
+LATEST = "latest.json"
+MODEL_FILE = "model.zip"
+NORMALIZER_FILE = "vecnormalize.pkl"
+REPLAY_FILE = "replay_buffer.pkl"
+
+ALGOS = ("ppo", "sac")
+
+# Per task family (first matching tag wins); explicit algo.params override these. SB3
+# allocates the whole replay buffer up front and checkpoints save all of it (humanoid:
+# 300k x 348 floats x 2 = 0.8 GB), so buffer sizes are kept moderate.
+FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "ppo": {
+        "tabletop": {"n_steps": 512, "batch_size": 256, "learning_rate": 1e-3, "gamma": 0.97},
+        "humanoid": {"n_steps": 1024, "batch_size": 256, "learning_rate": 3e-4, "gamma": 0.99},
+        "default": {"n_steps": 512, "batch_size": 128, "learning_rate": 3e-4, "gamma": 0.99},
+    },
+    "sac": {
+        "tabletop": {"learning_rate": 1e-3, "gamma": 0.97, "buffer_size": 200_000, "learning_starts": 1000},
+        "humanoid": {"learning_rate": 3e-4, "gamma": 0.99, "buffer_size": 300_000, "learning_starts": 5000},
+        "default": {"learning_rate": 3e-4, "gamma": 0.99, "buffer_size": 300_000, "learning_starts": 1000},
+    },
+}
+
+
+class ConfigError(ValueError):
+    """A run config or run directory cannot work; raised before anything is trained or evaluated."""
+
+
+# ---- the config a run is made from and saved with -------------------------------------------
+
+
+@dataclass
+class TaskConfig:
+    """Which task: a shipped name, or ``path`` to any task YAML (then ``name`` is ignored)."""
+
+    name: str = MISSING
+    path: str | None = None
+
+
+@dataclass
+class AlgoConfig:
+    """SB3 algorithm and hyperparameters (``params`` override the task-family defaults)."""
+
+    name: str = "ppo"
+    policy: str = "MlpPolicy"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; saved resolved as ``config.yaml`` in the run dir."""
+
+    defaults: list[Any] = field(
+        default_factory=lambda: [
+            {"task": "tabletop_reach"},
+            {"reward": "env"},
+            {"algo": "ppo"},
+            {"override hydra/launcher": "joblib"},
+            "_self_",
+        ]
+    )
+    task: TaskConfig = MISSING
+    reward: RewardConfig = MISSING
+    algo: AlgoConfig = MISSING
+    seed: int = 0
+    n_envs: int = 4
+    total_timesteps: int = 50_000
+    device: str = "cpu"
+    normalize: bool = False  # VecNormalize on observations
+    subprocess: bool = False  # SubprocVecEnv
+    checkpoint_every: int = 10_000
+    eval_every: int = 10_000
+    eval_episodes: int = 10
+    progress_bar: bool = True
+    torch_threads: int = 0  # 0: torch's default; 1 is fastest for small MLP policies when runs share a CPU
+    resume: str | None = None  # a run directory to continue
+    run_dir: str | None = None  # default: Hydra's output directory
+
+
+def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
+    """The task family's defaults for ``algo``, overridden by ``algo.params``."""
+    table = FAMILY_DEFAULTS[algo.name]
+    family = next((t for t in tags if t in table), "default")
+    return {**table[family], **dict(algo.params)}
+
+
+def resolve_task(cfg: TrainConfig) -> TaskSpec:
+    """The run's task spec (by ``task.path`` if set, else by name)."""
+    try:
+        return load_task(cfg.task.path or cfg.task.name)
+    except TaskSpecError as e:
+        raise ConfigError(str(e)) from None
+
+
+def save_run_config(run_dir: Path, cfg: TrainConfig) -> None:
+    """Writes ``config.yaml`` (atomically)."""
+    from robrew.io import write_text_atomic
+
+    write_text_atomic(Path(run_dir) / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+
+
+def load_run_config(run_dir: Path) -> TrainConfig:
+    """The resolved config saved in ``run_dir``.
+
+    Raises:
+        ConfigError: ``run_dir`` has no ``config.yaml``.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a robrew run directory (no {CONFIG_FILE})")
+    schema = OmegaConf.structured(TrainConfig)
+    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
+
+
+# ---- checkpoints --------------------------------------------------------------------------
+
+
+def save_checkpoint(run_dir: Path, model, vec_normalize=None, keep: int = 3) -> Path:
+    """Saves model (+ VecNormalize stats, + SAC replay buffer) as a new checkpoint.
+
+    Args:
+        run_dir: The run directory.
+        model: The SB3 model.
+        vec_normalize: The ``VecNormalize`` wrapper, if used.
+        keep: How many checkpoints to keep (oldest are deleted after the new one is live).
+
+    Returns:
+        The checkpoint directory.
+    """
+    root = Path(run_dir) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    step = int(model.num_timesteps)
+    final = root / f"step_{step:010d}"
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    try:
+        model.save(tmp / MODEL_FILE)
+        if vec_normalize is not None:
+            vec_normalize.save(str(tmp / NORMALIZER_FILE))
+        if getattr(model, "replay_buffer", None) is not None:
+            model.save_replay_buffer(tmp / REPLAY_FILE)
+        write_json_atomic(tmp / "state.json", {"num_timesteps": step, "saved_at": time.time()})
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    write_json_atomic(root / LATEST, {"checkpoint": final.name, "num_timesteps": step})
+    for old in sorted(root.glob("step_*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The live checkpoint directory of ``run_dir``, or ``None`` if it has none."""
+    pointer = Path(run_dir) / CHECKPOINTS / LATEST
+    if not pointer.is_file():
+        return None
+    path = Path(run_dir) / CHECKPOINTS / json.loads(pointer.read_text())["checkpoint"]
+    return path if (path / MODEL_FILE).is_file() else None
+
+
+def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
+    """(run directory, checkpoint directory) for a run dir (its live checkpoint) or a checkpoint dir.
+
+    Raises:
+        ConfigError: ``path`` is neither, or the run has no checkpoint yet.
+    """
+    path = Path(path)
+    if (path / MODEL_FILE).is_file():
+        return path.parents[1], path
+    if (path / CONFIG_FILE).is_file():
+        ckpt = latest_checkpoint(path)
+        if ckpt is None:
+            raise ConfigError(f"{path}: run has no checkpoint yet ({CHECKPOINTS}/{LATEST})")
+        return path, ckpt
+    raise ConfigError(f"{path}: neither a run directory ({CONFIG_FILE}) nor a checkpoint ({MODEL_FILE})")
+
+
+# ---- loading a learner ----------------------------------------------------------------------
+
+
+def load_learner(cfg: TrainConfig, checkpoint: Path, venv):
+    """The SB3 model saved in ``checkpoint`` (with its replay buffer if saved), bound to ``venv`` (may be None)."""
+    from stable_baselines3 import PPO, SAC
+
+    cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
+    model = cls.load(Path(checkpoint) / MODEL_FILE, env=venv, device=cfg.device)
+    if (Path(checkpoint) / REPLAY_FILE).is_file():
+        model.load_replay_buffer(Path(checkpoint) / REPLAY_FILE)
+    return model
+
+
+def load_obs_normalizer(checkpoint: Path):
+    """The checkpoint's observation normaliser (a ``VecNormalize`` set to evaluation mode:
+    no updates, rewards untouched), or ``None`` if the run did not normalise."""
+    path = Path(checkpoint) / NORMALIZER_FILE
+    if not path.is_file():
+        return None
+    import pickle
+
+    with open(path, "rb") as f:  # our own run's file
+        norm = pickle.load(f)
+    norm.training, norm.norm_reward = False, False
+    return norm
+
+
+def policy_fn(model, vec_normalize=None):
+    """Deterministic policy on raw observations (normalised like training if needed)."""
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        if vec_normalize is not None:
+            obs = vec_normalize.normalize_obs(obs)
+        return model.predict(obs, deterministic=True)[0]
+
+    return act
