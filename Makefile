@@ -24,6 +24,7 @@ quickstart: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-demo hydra.run.dir=$(abspath runs)/demo/hydra out_dir=$(abspath runs)/demo
 
 test: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 tests
 
 bench: install

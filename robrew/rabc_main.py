@@ -21,8 +21,10 @@ ConfigStore.instance().store(name="rabc", node=RabcExperimentConfig)
 @hydra.main(version_base="1.3", config_path=None, config_name="rabc")
 def main(cfg: RabcExperimentConfig) -> None:
     config = RabcExperimentConfig(**OmegaConf.to_container(cfg))
-    print(f"robrew main job: {config.episodes} mixed demos of {config.task} -> progress model -> "
-          f"{' / '.join(config.methods)} BC -> {config.eval_episodes} held-out episodes each (CPU)")
+    print(
+        f"robrew main job: {config.episodes} mixed demos of {config.task} -> progress model -> "
+        f"{' / '.join(config.methods)} BC -> {config.eval_episodes} held-out episodes each (CPU)"
+    )
     result = run_rabc_experiment(config)
     print(format_table(result))
     t = result["timings_s"]

@@ -33,7 +33,7 @@ def _load_triton_before_mesa() -> None:
     try:
         importlib.import_module("triton._C.libtriton")
     except ImportError as e:  # a broken triton only matters to torch.compile: say so, keep rendering
-        warnings.warn(f"could not preload triton before Mesa ({e}); torch.compile may crash this process")
+        warnings.warn(f"could not preload triton before Mesa ({e}); torch.compile may crash this process", stacklevel=2)
 
 
 def _check_gl_backend() -> None:
@@ -76,7 +76,7 @@ class CameraSpec:
     name: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CameraSpec":
+    def from_dict(cls, d: dict) -> CameraSpec:
         """Builds a spec from a plain mapping (e.g. parsed YAML); unknown keys raise ``TypeError``."""
         d = dict(d)
         if "lookat" in d:

@@ -134,7 +134,11 @@ def _validate(values: dict, source: str) -> None:
         try:
             CameraSpec.from_dict(camera)
         except (TypeError, ValueError) as e:
-            _fail(source, "camera", f"not a valid camera ({e}); keys are {[f.name for f in dataclasses.fields(CameraSpec)]}")
+            _fail(
+                source,
+                "camera",
+                f"not a valid camera ({e}); keys are {[f.name for f in dataclasses.fields(CameraSpec)]}",
+            )
     import importlib
 
     import gymnasium as gym

@@ -96,9 +96,16 @@ def bench_models(names, device, peak, args) -> None:
 
     print(f"\n{'model':<14}{'GFLOP/frame':>12}{'best batch':>11}{'frames/s':>10}{'TFLOP/s':>9}{'of peak':>9}")
     for name in names:
-        model = ClipReward(["a humanoid robot kneeling"], ["a humanoid robot"], model=name, pretrained=None,
-                           alpha=0.5, device=str(device), precision="bf16" if device.type == "cuda" else "fp32",
-                           compile=args.compile)  # fmt: skip
+        model = ClipReward(
+            ["a humanoid robot kneeling"],
+            ["a humanoid robot"],
+            model=name,
+            pretrained=None,
+            alpha=0.5,
+            device=str(device),
+            precision="bf16" if device.type == "cuda" else "fp32",
+            compile=args.compile,
+        )
         flops = image_flops(model)
         best_rate, best_batch = 0.0, 0
         for b in args.batches:
@@ -110,7 +117,10 @@ def bench_models(names, device, peak, args) -> None:
             if rate > best_rate:
                 best_rate, best_batch = rate, b
         achieved = best_rate * flops
-        print(f"{name:<14}{flops / 1e9:>12.2f}{best_batch:>11}{best_rate:>10.0f}{achieved / 1e12:>9.1f}{achieved / peak:>9.0%}")
+        print(
+            f"{name:<14}{flops / 1e9:>12.2f}{best_batch:>11}{best_rate:>10.0f}"
+            f"{achieved / 1e12:>9.1f}{achieved / peak:>9.0%}"
+        )
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -131,7 +141,9 @@ def render_rates(n_envs: int, steps: int, devices: list[int] | None) -> tuple[fl
         env.render()
     single = steps / (time.perf_counter() - t0)
     env.close()
-    venv = make_scored_vec_env(_humanoid_rgb, n_envs, FrameMeanReward(), subprocess=True, seed=0, render_devices=devices)
+    venv = make_scored_vec_env(
+        _humanoid_rgb, n_envs, FrameMeanReward(), subprocess=True, seed=0, render_devices=devices
+    )
     venv.reset()
     actions = np.zeros((n_envs, *venv.action_space.shape), np.float32)
     venv.step(actions)
@@ -174,8 +186,15 @@ def sb3_rates(n_envs: int, steps: int, device, devices: list[int] | None) -> tup
         return rate
 
     plain = run(make_vec_env(_humanoid_state, n_envs=n_envs, seed=0, vec_env_cls=SubprocVecEnv))
-    clip = ClipReward(["a humanoid robot kneeling"], ["a humanoid robot"], model="ViT-B-32", pretrained=None, alpha=0.5,
-                      device=str(device), batch_size=n_envs)  # fmt: skip
+    clip = ClipReward(
+        ["a humanoid robot kneeling"],
+        ["a humanoid robot"],
+        model="ViT-B-32",
+        pretrained=None,
+        alpha=0.5,
+        device=str(device),
+        batch_size=n_envs,
+    )
     scored = run(make_scored_vec_env(_humanoid_rgb, n_envs, clip, subprocess=True, seed=0, render_devices=devices))
     return plain, scored
 
@@ -196,16 +215,23 @@ def main() -> None:
     names = ["ViT-B-32"] if quick else ["ViT-B-32", "ViT-L-14", "ViT-bigG-14"]
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    print(f"device: {where} ({len(gpus or [])} GPU(s)); torch {torch.__version__}; {'quick CPU run' if quick else 'full run'}")
+    print(
+        f"device: {where} ({len(gpus or [])} GPU(s)); torch {torch.__version__}; "
+        f"{'quick CPU run' if quick else 'full run'}"
+    )
     peak = matmul_peak(device, dtype, 1024 if quick else 8192, 3 if quick else 10)
     print(f"matmul peak ({str(dtype).split('.')[-1]}): {peak / 1e12:.1f} TFLOP/s")
     bench_models(names, device, peak, args)
     n_envs = 2 if quick else args.envs
     single, many = render_rates(n_envs, 10 if quick else 200, gpus)
-    print(f"\nrender (humanoid, 224x224): {single:.0f} frames/s in one process; {many:.0f} frames/s over {n_envs} workers")
+    print(
+        f"\nrender (humanoid, 224x224): {single:.0f} frames/s in one process; {many:.0f} frames/s over {n_envs} workers"
+    )
     plain, scored = sb3_rates(n_envs, n_envs * (64 if quick else 512), device, gpus)
-    print(f"SB3 PPO, {n_envs} humanoid envs: {plain:.0f} steps/s without a reward model, {scored:.0f} with ViT-B-32 "
-          f"CLIP reward ({scored / plain:.2f}x; target >= 0.5x)")  # fmt: skip
+    print(
+        f"SB3 PPO, {n_envs} humanoid envs: {plain:.0f} steps/s without a reward model, {scored:.0f} with ViT-B-32 "
+        f"CLIP reward ({scored / plain:.2f}x; target >= 0.5x)"
+    )
 
 
 if __name__ == "__main__":

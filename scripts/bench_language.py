@@ -16,7 +16,8 @@ matched should be high, mismatched low.
 Targets (issue #6, held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
 
 Usage:
-    python scripts/bench_language.py [--encoder slots|state|cnn] [--train 400] [--test 24] [--steps 3000] [--text minilm_tokens] [--mismatch 0.3] [--out runs/bench_language]
+    python scripts/bench_language.py [--encoder slots|state|cnn] [--train 400] [--test 24] [--steps 3000]
+        [--text minilm_tokens] [--mismatch 0.3] [--out runs/bench_language]
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ SEEN = [pair for pair in PAIRS if pair not in HELD_OUT_PAIRS]
 
 def options_fn(pairs, templates, seed):
     rng = np.random.default_rng(seed)
-    plan = [(pairs[int(rng.integers(len(pairs)))], int(templates[int(rng.integers(len(templates)))])) for _ in range(10_000)]
+    plan = [
+        (pairs[int(rng.integers(len(pairs)))], int(templates[int(rng.integers(len(templates)))])) for _ in range(10_000)
+    ]
     return lambda i: {"block": plan[i][0][0], "pad": plan[i][0][1], "template": plan[i][1]}
 
 
@@ -49,8 +52,9 @@ def collect(task, root, n, pairs, templates, seed, image_size):
     from robrew.envs.tabletop.expert import ExpertConfig
 
     mix = {"clean": (2 / 3, ExpertConfig()), "failing": (1 / 3, ExpertConfig(fail=1.0))}
-    path = collect_demos(task, root, n, mix=mix, seed=seed, image_size=image_size,
-                         reset_options=options_fn(pairs, templates, seed))  # fmt: skip
+    path = collect_demos(
+        task, root, n, mix=mix, seed=seed, image_size=image_size, reset_options=options_fn(pairs, templates, seed)
+    )
     return load_demos(path)
 
 
@@ -79,12 +83,23 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=400)
     parser.add_argument("--test", type=int, default=24)
     parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--encoder", default="slots", choices=("slots", "state", "cnn"),
-                        help="slots / state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
-                             "nothing marks the target) through instruction pointers / an MLP; cnn: frames")
+    parser.add_argument(
+        "--encoder",
+        default="slots",
+        choices=("slots", "state", "cnn"),
+        help="slots / state: the object-centric observation (tabletop_pick_place_objects: a slot per colour, "
+        "nothing marks the target) through instruction pointers / an MLP; cnn: frames",
+    )
     parser.add_argument("--text", default="minilm_tokens", choices=("minilm_tokens", "minilm", "hash"))
-    parser.add_argument("--fusion", default="concat", choices=("film", "concat"), help="film helps the state / cnn encoders")
-    parser.add_argument("--mismatch", type=float, default=0.3, help="fraction of rows with another task's instruction, labelled no progress")
+    parser.add_argument(
+        "--fusion", default="concat", choices=("film", "concat"), help="film helps the state / cnn encoders"
+    )
+    parser.add_argument(
+        "--mismatch",
+        type=float,
+        default=0.3,
+        help="fraction of rows with another task's instruction, labelled no progress",
+    )
     parser.add_argument("--image-size", type=int, help="frame size (default 48 for cnn; 16 otherwise: frames unused)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--shift", type=int, default=3, help="random-shift augmentation (pixels)")
@@ -98,12 +113,37 @@ def main() -> None:
     task = "tabletop_pick_place" if args.encoder == "cnn" else "tabletop_pick_place_objects"
     train = collect(task, f"{args.out}/train", args.train, SEEN, seen_templates, 0, args.image_size)
     test_seen = collect(task, f"{args.out}/test_seen", args.test, SEEN, seen_templates, 1000, args.image_size)
-    test_held = collect(task, f"{args.out}/test_held_out", args.test, sorted(HELD_OUT_PAIRS), [HELD_OUT_TEMPLATE, *seen_templates], 2000, args.image_size)
-    print(f"demos: {len(train)} train, {len(test_seen)} seen test, {len(test_held)} held-out test ({time.perf_counter() - start:.0f} s)", flush=True)
-    cfg = ProgressTrainConfig(encoder=args.encoder, text=args.text, fusion=args.fusion, proprio_dim=7, steps=args.steps, batch_size=args.batch_size, val_fraction=0.05,
-                              mismatch=args.mismatch, shift=args.shift)  # fmt: skip
+    test_held = collect(
+        task,
+        f"{args.out}/test_held_out",
+        args.test,
+        sorted(HELD_OUT_PAIRS),
+        [HELD_OUT_TEMPLATE, *seen_templates],
+        2000,
+        args.image_size,
+    )
+    print(
+        f"demos: {len(train)} train, {len(test_seen)} seen test, {len(test_held)} held-out test "
+        f"({time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
+    cfg = ProgressTrainConfig(
+        encoder=args.encoder,
+        text=args.text,
+        fusion=args.fusion,
+        proprio_dim=7,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        val_fraction=0.05,
+        mismatch=args.mismatch,
+        shift=args.shift,
+    )
     model, _ = fit_progress_model(train, cfg)
-    print(f"trained {args.encoder} + {args.text} ({args.fusion}) progress model, {args.steps} steps ({time.perf_counter() - start:.0f} s)\n", flush=True)
+    print(
+        f"trained {args.encoder} + {args.text} ({args.fusion}) progress model, {args.steps} steps "
+        f"({time.perf_counter() - start:.0f} s)\n",
+        flush=True,
+    )
     print(f"{'instructions':<12}{'VOC clean':>11}{'reversed':>10}{'success AUC':>13}{'matched':>9}{'mismatched':>12}")
     for name, demos in (("seen", test_seen), ("held-out", test_held)):
         m = evaluate_progress_model(model, demos)
@@ -112,8 +152,10 @@ def main() -> None:
         cols = [list(COLORS).index(c) for c in _]
         matched = float(np.mean(conf[rows, cols]))
         mismatched = float((conf.sum() - conf[rows, cols].sum()) / (conf.size - len(rows)))
-        print(f"{name:<12}{m.get('voc_clean', float('nan')):>11.3f}{m.get('voc_reversed', float('nan')):>10.3f}"
-              f"{m['success_auc']:>13.3f}{matched:>9.2f}{mismatched:>12.2f}")  # fmt: skip
+        print(
+            f"{name:<12}{m.get('voc_clean', float('nan')):>11.3f}{m.get('voc_reversed', float('nan')):>10.3f}"
+            f"{m['success_auc']:>13.3f}{matched:>9.2f}{mismatched:>12.2f}"
+        )
         if name == "held-out":
             print("\nheld-out confusion (rows: block the rollout moved; columns: block named; final progress):")
             print(" " * 9 + "".join(f"{c:>8}" for c in COLORS))

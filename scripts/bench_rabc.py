@@ -30,22 +30,46 @@ def main() -> None:
     rows = []
     start = time.perf_counter()
     for seed in range(args.seeds):
-        cfg = RabcExperimentConfig(episodes=args.episodes, eval_episodes=args.eval_episodes, methods=methods,
-                                   videos=0, seed=seed, out_dir=f"{args.out}/seed{seed}")  # fmt: skip
+        cfg = RabcExperimentConfig(
+            episodes=args.episodes,
+            eval_episodes=args.eval_episodes,
+            methods=methods,
+            videos=0,
+            seed=seed,
+            out_dir=f"{args.out}/seed{seed}",
+        )
         r = run_rabc_experiment(cfg)
         pm = r["progress_model"]
         row = {m: r["policies"][m]["success_rate"]["mean"] for m in methods}
-        row.update(weight=r["policies"]["rabc"]["mean_weight"], voc=pm["voc_clean"], rev=pm["voc_reversed"], auc=pm["success_auc"])
+        row.update(
+            weight=r["policies"]["rabc"]["mean_weight"],
+            voc=pm["voc_clean"],
+            rev=pm["voc_reversed"],
+            auc=pm["success_auc"],
+        )
         rows.append(row)
-        print(f"seed {seed}: " + ", ".join(f"{METHOD_NAMES[m]} {row[m]:.0%}" for m in methods)
-              + f"; RA-BC mean weight {row['weight']:.2f}; VOC {row['voc']:.3f} reversed {row['rev']:.3f} AUC {row['auc']:.3f}", flush=True)  # fmt: skip
+        print(
+            f"seed {seed}: "
+            + ", ".join(f"{METHOD_NAMES[m]} {row[m]:.0%}" for m in methods)
+            + f"; RA-BC mean weight {row['weight']:.2f}; VOC {row['voc']:.3f} reversed {row['rev']:.3f} "
+            f"AUC {row['auc']:.3f}",
+            flush=True,
+        )
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     std = {k: float(np.std([r[k] for r in rows])) for k in rows[0]}
-    print(f"\n{args.seeds} seeds x {args.episodes} demos (1/3 clean, 1/3 sloppy, 1/3 failing), {args.eval_episodes} held-out episodes per policy")
+    print(
+        f"\n{args.seeds} seeds x {args.episodes} demos (1/3 clean, 1/3 sloppy, 1/3 failing), "
+        f"{args.eval_episodes} held-out episodes per policy"
+    )
     print(f"{'':<28}{'mean':>8}{'std':>8}")
     for m in methods:
         print(f"{METHOD_NAMES[m] + ' success':<28}{mean[m]:>8.0%}{std[m]:>8.0%}")
-    for k, name in (("weight", "RA-BC mean weight"), ("voc", "VOC clean"), ("rev", "VOC reversed"), ("auc", "success AUC")):
+    for k, name in (
+        ("weight", "RA-BC mean weight"),
+        ("voc", "VOC clean"),
+        ("rev", "VOC reversed"),
+        ("auc", "success AUC"),
+    ):
         print(f"{name:<28}{mean[k]:>8.3f}{std[k]:>8.3f}")
     gain = mean["rabc"] - mean["none"]
     checks = {
@@ -54,7 +78,10 @@ def main() -> None:
         "reversed VOC <= -0.5": mean["rev"] <= -0.5,
         "success AUC >= 0.9": mean["auc"] >= 0.9,
     }
-    print(f"\nRA-BC - BC = {gain * 100:+.0f} points; " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()))
+    print(
+        f"\nRA-BC - BC = {gain * 100:+.0f} points; "
+        + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items())
+    )
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 import gymnasium as gym
 import numpy as np
 
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 import robrew.envs  # noqa: F401
 from robrew.envs.humanoid_pose import CAMERA_PRESETS
 from robrew.render import Renderer

@@ -18,9 +18,10 @@ import argparse
 import os
 import time
 
-import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 import numpy as np
 import torch
+
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 
 
 def clip_throughput(model, n_frames: int, batch: int) -> tuple[float, float, float]:
@@ -96,7 +97,9 @@ def main() -> None:
 
     from robrew.rewards.clip import ClipReward
 
-    clip = ClipReward(["a robot gripper holding a red block"], ["a robot gripper"], model=args.model, alpha=0.5, batch_size=args.batch)
+    clip = ClipReward(
+        ["a robot gripper holding a red block"], ["a robot gripper"], model=args.model, alpha=0.5, batch_size=args.batch
+    )
     batched, single, ceiling = clip_throughput(clip, args.frames, args.batch)
     print(f"\nCLIP {args.model} (random weights, CPU fp32), {args.frames} frames of 224x224:")
     print(f"  batched (batch {args.batch}):   {batched:8.1f} frames/s")
@@ -104,10 +107,14 @@ def main() -> None:
     print(f"  ratio batched / single:  {batched / single:8.2f}x")
     print(f"  (ceiling: open_clip encode_image alone, batch {args.batch} vs 1: {ceiling:.2f}x)")
     flops, peak = hardware_bound(clip)
-    print(f"  {flops / 1e9:.2f} GFLOP per frame: one per call runs at {single * flops / 1e9:.0f} GFLOP/s, batched at "
-          f"{batched * flops / 1e9:.0f} GFLOP/s;")
-    print(f"  this CPU's best fp32 rate (4096^3 matmul) is {peak / 1e9:.0f} GFLOP/s, so no batching can beat "
-          f"{peak / (single * flops):.2f}x here")
+    print(
+        f"  {flops / 1e9:.2f} GFLOP per frame: one per call runs at {single * flops / 1e9:.0f} GFLOP/s, batched at "
+        f"{batched * flops / 1e9:.0f} GFLOP/s;"
+    )
+    print(
+        f"  this CPU's best fp32 rate (4096^3 matmul) is {peak / 1e9:.0f} GFLOP/s, so no batching can beat "
+        f"{peak / (single * flops):.2f}x here"
+    )
 
     plain = vec_step_rate(args.envs, args.steps, wrap=False)
     wrapped = vec_step_rate(args.envs, args.steps, wrap=True)

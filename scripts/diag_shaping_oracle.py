@@ -27,12 +27,12 @@ import json
 import multiprocessing as mp
 import time
 
-import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 from robrew.envs.tabletop.task_defs import PUSH_STANDOFF
 from robrew.rewards.base import RewardModel
 
@@ -99,15 +99,24 @@ def evaluate(model, task: str, episodes: int, norm, hold_closed: bool = False, p
             done = terminated or truncated
             visited.append(obs)
         if phi is not None:
-            phi_means.append(float(phi.score(obs=np.array(visited, np.float32), instructions=[info["instruction"]] * len(visited)).mean()))
+            phi_means.append(
+                float(
+                    phi.score(
+                        obs=np.array(visited, np.float32), instructions=[info["instruction"]] * len(visited)
+                    ).mean()
+                )
+            )
         s = env.unwrapped.scene_state()
         success.append(info["is_success"])
         stages.append(info["stage"])
         dist.append(np.linalg.norm(s.block[:2] - s.pads[0]) if task == "push" else np.linalg.norm(s.grip - s.block))
     env.close()
-    return {"success": float(np.mean(success)), "final_distance": float(np.mean(dist)),
-            "stage_fractions": np.bincount(stages, minlength=3 if task == "push" else 2).tolist(),
-            **({"phi_mean": round(float(np.mean(phi_means)), 3)} if phi is not None else {})}  # fmt: skip
+    return {
+        "success": float(np.mean(success)),
+        "final_distance": float(np.mean(dist)),
+        "stage_fractions": np.bincount(stages, minlength=3 if task == "push" else 2).tolist(),
+        **({"phi_mean": round(float(np.mean(phi_means)), 3)} if phi is not None else {}),
+    }
 
 
 def run(name: str, args: argparse.Namespace, queue) -> None:
@@ -118,9 +127,13 @@ def run(name: str, args: argparse.Namespace, queue) -> None:
     from robrew.wrappers import RewardComposition, VecRewardModelWrapper
 
     torch.set_num_threads(1)
-    venv = make_vec_env(f"robrew.envs:robrew/Tabletop{args.task.title()}-v0", n_envs=args.envs, seed=args.seed,
-                        env_kwargs={"reward": "dense" if name == "dense" else "sparse"},
-                        wrapper_class=HoldClosed if args.hold_closed else None)  # fmt: skip
+    venv = make_vec_env(
+        f"robrew.envs:robrew/Tabletop{args.task.title()}-v0",
+        n_envs=args.envs,
+        seed=args.seed,
+        env_kwargs={"reward": "dense" if name == "dense" else "sparse"},
+        wrapper_class=HoldClosed if args.hold_closed else None,
+    )
     phi = None
     if name in ("oracle", "learned"):
         from robrew.rewards import load_reward_model
@@ -135,8 +148,18 @@ def run(name: str, args: argparse.Namespace, queue) -> None:
         venv = norm = VecNormalize(venv, norm_reward=False, gamma=args.gamma)
     lr = 3e-4 if args.normalize else 1e-3
     policy_kwargs = {"net_arch": [args.width] * 2, "log_std_init": args.log_std_init}
-    model = PPO("MlpPolicy", venv, n_steps=args.n_steps, batch_size=256, learning_rate=lr, gamma=args.gamma,
-                vf_coef=args.vf_coef, policy_kwargs=policy_kwargs, seed=args.seed, verbose=0)  # fmt: skip
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=args.n_steps,
+        batch_size=256,
+        learning_rate=lr,
+        gamma=args.gamma,
+        vf_coef=args.vf_coef,
+        policy_kwargs=policy_kwargs,
+        seed=args.seed,
+        verbose=0,
+    )
     start = time.perf_counter()
     try:
         train_and_evaluate(name, model, norm, args, queue, start, phi)
@@ -163,23 +186,45 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--scale", type=float, default=10.0, help="potential scale k")
     parser.add_argument("--gamma", type=float, default=0.99)
-    parser.add_argument("--normalize", action="store_true", help="VecNormalize observations (and lr 3e-4 instead of 1e-3)")
+    parser.add_argument(
+        "--normalize", action="store_true", help="VecNormalize observations (and lr 3e-4 instead of 1e-3)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--progress", help="also run with this saved progress model as Φ (e.g. runs/bench_shaping/progress)")
-    parser.add_argument("--runs", nargs="+", choices=("sparse", "oracle", "learned", "dense"),
-                        help="which runs, in parallel, a process each (default: sparse, oracle, and learned with --progress; "
-                             "dense: the env's hand-written reward)")  # fmt: skip
-    parser.add_argument("--hold-closed", action="store_true", help="fingers always closed (the policy's grip command is ignored)")
-    parser.add_argument("--composition", default="potential", choices=("potential", "delta"),
-                        help="potential: r + k(γΦ(s') - Φ(s)), policy-invariant; delta: r + k(Φ(s') - Φ(s)), which also pays k(1-γ)Φ(s') per step")
-    parser.add_argument("--no-timeout-bootstrap", action="store_true",
-                        help="treat the time limit as the end of the task (no bootstrap), so shaping adds γ^T·kΦ(s_T) to the return")
+    parser.add_argument(
+        "--progress", help="also run with this saved progress model as Φ (e.g. runs/bench_shaping/progress)"
+    )
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        choices=("sparse", "oracle", "learned", "dense"),
+        help="which runs, in parallel, a process each (default: sparse, oracle, and learned with --progress; "
+        "dense: the env's hand-written reward)",
+    )
+    parser.add_argument(
+        "--hold-closed", action="store_true", help="fingers always closed (the policy's grip command is ignored)"
+    )
+    parser.add_argument(
+        "--composition",
+        default="potential",
+        choices=("potential", "delta"),
+        help="potential: r + k(γΦ(s') - Φ(s)), policy-invariant; "
+        "delta: r + k(Φ(s') - Φ(s)), which also pays k(1-γ)Φ(s') per step",
+    )
+    parser.add_argument(
+        "--no-timeout-bootstrap",
+        action="store_true",
+        help="treat the time limit as the end of the task (no bootstrap), so shaping adds γ^T·kΦ(s_T) to the return",
+    )
     parser.add_argument("--envs", type=int, default=4)
     parser.add_argument("--n-steps", type=int, default=512, help="PPO rollout length per env")
     parser.add_argument("--width", type=int, default=64, help="hidden units of the 2-layer policy and value nets")
     parser.add_argument("--log-std-init", type=float, default=0.0, help="initial log std of the Gaussian policy")
-    parser.add_argument("--vf-coef", type=float, default=0.5,
-                        help="0 freezes the critic at its initialisation (≈ 0), so shaping's advantages are never cancelled by V ≈ -Φ")
+    parser.add_argument(
+        "--vf-coef",
+        type=float,
+        default=0.5,
+        help="0 freezes the critic at its initialisation (≈ 0), so shaping's advantages are never cancelled by V ≈ -Φ",
+    )
     args = parser.parse_args()
     if args.runs is None:
         args.runs = ["sparse", "oracle"] + (["learned"] if args.progress else [])

@@ -7,12 +7,12 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 # (Read by huggingface_hub at import, so it must be set before anything imports it.)
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-import robrew  # noqa: E402,F401  (before any mujoco import)
-import robrew.envs  # noqa: E402,F401
-
 import json  # noqa: E402
 
 import pytest  # noqa: E402
+
+import robrew  # noqa: E402,F401  (before any mujoco import)
+import robrew.envs  # noqa: E402,F401
 
 TINY_CLIP_CFG = {
     "embed_dim": 32,

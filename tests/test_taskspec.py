@@ -1,5 +1,6 @@
 """Task files: all shipped ones load and make their env; bad files fail with one clear message."""
 
+import dataclasses
 import textwrap
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_humanoid_prompts_follow_vlm_rm():
 
 def test_spec_is_frozen():
     spec = load_task("cartpole")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         spec.horizon = 3
 
 

@@ -81,7 +81,9 @@ class TabletopEnv(gym.Env):
             raise ValueError(f"obs must be one of {sorted(OBS_DIMS)}, got {obs!r}")
         self.obs_mode = obs
         if reward not in ("dense", "sparse"):
-            raise ValueError(f"reward must be 'dense' (sum of the task's reward terms) or 'sparse' (1 on success), got {reward!r}")
+            raise ValueError(
+                f"reward must be 'dense' (sum of the task's reward terms) or 'sparse' (1 on success), got {reward!r}"
+            )
         self.reward_mode = reward
         if task not in TASKS:
             raise ValueError(f"unknown tabletop task {task!r}; choose one of {sorted(TASKS)}")
@@ -112,12 +114,18 @@ class TabletopEnv(gym.Env):
 
         self._block_bodies = [name2id(mujoco.mjtObj.mjOBJ_BODY, f"block{i}") for i in range(scene.N_BLOCKS)]
         self._block_geoms = [name2id(mujoco.mjtObj.mjOBJ_GEOM, f"block{i}") for i in range(scene.N_BLOCKS)]
-        self._block_qadr = [int(m.jnt_qposadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(scene.N_BLOCKS)]
-        self._block_vadr = [int(m.jnt_dofadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(scene.N_BLOCKS)]
+        self._block_qadr = [
+            int(m.jnt_qposadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(scene.N_BLOCKS)
+        ]
+        self._block_vadr = [
+            int(m.jnt_dofadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, f"block{i}")]) for i in range(scene.N_BLOCKS)
+        ]
         self._pad_geoms = [name2id(mujoco.mjtObj.mjOBJ_GEOM, f"pad{i}") for i in range(scene.N_PADS)]
         self._finger_geoms = {name2id(mujoco.mjtObj.mjOBJ_GEOM, n) for n in ("finger_left", "finger_right")}
         self._gripper_body = name2id(mujoco.mjtObj.mjOBJ_BODY, "gripper")
-        self._finger_qadr = [int(m.jnt_qposadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, n)]) for n in ("finger_left", "finger_right")]
+        self._finger_qadr = [
+            int(m.jnt_qposadr[name2id(mujoco.mjtObj.mjOBJ_JOINT, n)]) for n in ("finger_left", "finger_right")
+        ]
 
     # ---- state ---------------------------------------------------------------------
 

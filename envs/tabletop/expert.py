@@ -31,7 +31,7 @@ import numpy as np
 
 from robrew.envs.tabletop.env import MAX_STEP
 from robrew.envs.tabletop.scene import BLOCK_HALF, GRIP_OFFSET, WORKSPACE_HIGH, WORKSPACE_LOW
-from robrew.envs.tabletop.task_defs import REST_Z, SceneState, push_behind_point
+from robrew.envs.tabletop.task_defs import REST_Z, SceneState
 
 
 @dataclass(frozen=True)
@@ -280,4 +280,3 @@ class ScriptedExpert:
         if self._counter < 6:
             return self._release, OPEN
         return self._release + [0.0, 0.0, 0.08], OPEN
-

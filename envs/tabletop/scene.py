@@ -51,9 +51,9 @@ def build_xml() -> str:
     )
     hx, hy, hz = GRIPPER_HOME
     finger = (
-        'type="box" size="0.012 0.005 {h}" pos="0 {{y}} {z}" mass="0.05" condim="4" '
+        f'type="box" size="0.012 0.005 {FINGER_DROP / 2}" pos="0 {{y}} {-FINGER_DROP / 2}" mass="0.05" condim="4" '
         'friction="2 0.05 0.002" solref="0.01 1" rgba="0.25 0.25 0.28 1"'
-    ).format(h=FINGER_DROP / 2, z=-FINGER_DROP / 2)
+    )
     return f"""<mujoco model="robrew_tabletop">
   <compiler angle="radian" autolimits="true" texturedir="{textures}"/>
   <option timestep="0.002" cone="elliptic" impratio="10" integrator="implicitfast"/>

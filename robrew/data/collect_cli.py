@@ -18,9 +18,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="data", help="Minari datasets root")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--explore", type=float, default=0.0,
-                        help="fraction of exploration episodes (random waypoints, annotated as no progress): negatives "
-                             "for a progress model used as an RL reward")  # fmt: skip
+    parser.add_argument(
+        "--explore",
+        type=float,
+        default=0.0,
+        help="fraction of exploration episodes (random waypoints, annotated as no progress): negatives "
+        "for a progress model used as an RL reward",
+    )
     args = parser.parse_args(argv)
     from robrew.data.demos import DatasetError, collect_demos, load_demos, mix_with_exploration
 

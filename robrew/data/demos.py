@@ -42,7 +42,9 @@ DEFAULT_MIX: dict[str, tuple[float, ExpertConfig]] = {
 EXPLORE = "explore"
 
 
-def mix_with_exploration(fraction: float, mix: dict[str, tuple[float, ExpertConfig]] | None = None) -> dict[str, tuple[float, ExpertConfig]]:
+def mix_with_exploration(
+    fraction: float, mix: dict[str, tuple[float, ExpertConfig]] | None = None
+) -> dict[str, tuple[float, ExpertConfig]]:
     """``mix`` (default :data:`DEFAULT_MIX`) scaled to ``1 - fraction``, plus ``fraction`` of
     exploration episodes (random waypoints, annotated as no progress; see ``ExpertConfig.explore``)
     under the quality name :data:`EXPLORE`. Returns a new mix for :func:`collect_demos`;
@@ -187,7 +189,9 @@ def collect_demos(
                     "success": bool(info["is_success"]),
                     "off_task_from": expert.off_task_from(),
                     "colors": dict(env.unwrapped.colors),
-                    "referents": env.unwrapped.referent_slots() if getattr(env.unwrapped, "obs_mode", None) == "objects" else None,
+                    "referents": env.unwrapped.referent_slots()
+                    if getattr(env.unwrapped, "obs_mode", None) == "objects"
+                    else None,
                 }
             )
         with warnings.catch_warnings():  # Minari nags about an author e-mail and eval env
@@ -221,7 +225,9 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
     if not (target / "data").is_dir():
         raise DatasetError(f"{target}: not a Minari dataset directory (no data/); collect one with robrew-collect")
     if not ann_path.is_file():
-        raise DatasetError(f"{ann_path}: missing; the dataset has no robrew subtask annotations (re-collect with robrew-collect)")
+        raise DatasetError(
+            f"{ann_path}: missing; the dataset has no robrew subtask annotations (re-collect with robrew-collect)"
+        )
     try:
         annotations = json.loads(ann_path.read_text())["episodes"]
     except (json.JSONDecodeError, KeyError) as e:
@@ -234,7 +240,9 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
             dataset = minari.load_dataset(ds_id)
             episodes = list(dataset.iterate_episodes())
     except Exception as e:  # h5py/minari raise many types for damaged files
-        raise DatasetError(f"{target}: cannot read the Minari data ({type(e).__name__}: {e}); re-collect the dataset") from None
+        raise DatasetError(
+            f"{target}: cannot read the Minari data ({type(e).__name__}: {e}); re-collect the dataset"
+        ) from None
     if len(episodes) != len(annotations):
         raise DatasetError(f"{target}: {len(episodes)} episodes but {len(annotations)} annotation records; re-collect")
     demos = []

@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"robrew-eval: error: {e}", file=sys.stderr)
         sys.exit(2)
     sr = r["success_rate"]
-    print(f"{r['task']} @ {r['num_timesteps']} steps: true success {sr['mean']:.0%} (95% CI {sr['low']:.0%}-{sr['high']:.0%}, n={sr['n']})")
+    print(
+        f"{r['task']} @ {r['num_timesteps']} steps: true success {sr['mean']:.0%} (95% CI "
+        f"{sr['low']:.0%}-{sr['high']:.0%}, n={sr['n']})"
+    )
     print(f"env return {r['env_return']['mean']:.2f} ± {r['env_return']['std']:.2f}", end="")
     if r["model_return"]:
         print(f"; model return {r['model_return']['mean']:.3f} ± {r['model_return']['std']:.3f}", end="")

@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (with curve.csv)")
     parser.add_argument("--metric", choices=METRICS, default="success_rate")
     parser.add_argument("--out", type=Path, default=Path("curves.png"))
-    parser.add_argument("--group-by", choices=("task", "none"), default="task", help="one curve per task, or all runs together")
+    parser.add_argument(
+        "--group-by", choices=("task", "none"), default="task", help="one curve per task, or all runs together"
+    )
     args = parser.parse_args(argv)
     from omegaconf import OmegaConf
 

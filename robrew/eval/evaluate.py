@@ -13,9 +13,15 @@ import numpy as np
 
 from robrew.io import write_json_atomic
 from robrew.rewards.factory import RewardConfigError, build_reward_model
-from robrew.runs import ConfigError, load_learner, load_obs_normalizer, load_run_config, policy_fn, resolve_checkpoint, resolve_task
-
-
+from robrew.runs import (
+    ConfigError,
+    load_learner,
+    load_obs_normalizer,
+    load_run_config,
+    policy_fn,
+    resolve_checkpoint,
+    resolve_task,
+)
 
 
 def _proxy_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -32,7 +38,9 @@ def _proxy_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
     return curve["timesteps"][keep], proxy[keep], curve["success_rate"][keep]
 
 
-def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: int = 20_000, out_dir: str | Path | None = None) -> dict:
+def evaluate_run(
+    path: str | Path, episodes: int = 10, videos: int = 2, seed: int = 20_000, out_dir: str | Path | None = None
+) -> dict:
     """Runs ``episodes`` deterministic episodes and writes the evaluation.
 
     Args:
@@ -77,7 +85,10 @@ def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: in
         if ep.model_rewards:
             traces["model"] = ep.model_rewards
         video_paths.append(write_mp4(out / f"episode_{i:02d}.mp4", overlay_trace(ep.frames, traces)))
-    plots = [plot_reward_traces(eps, out / "reward_over_time.png"), plot_model_vs_success(eps, out / "reward_vs_success.png")]
+    plots = [
+        plot_reward_traces(eps, out / "reward_over_time.png"),
+        plot_model_vs_success(eps, out / "reward_vs_success.png"),
+    ]
     training_curve = _proxy_curve(run_dir)
     if training_curve is not None:  # the over-optimisation view: proxy and ground truth over training
         from robrew.eval.overoptimisation import plot_proxy_vs_success
@@ -89,7 +100,10 @@ def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: in
         "num_timesteps": int(model.num_timesteps),
         "episodes": episodes,
         "success_rate": success_rate([e.success for e in eps]),
-        "env_return": {"mean": float(np.mean([e.env_return for e in eps])), "std": float(np.std([e.env_return for e in eps]))},
+        "env_return": {
+            "mean": float(np.mean([e.env_return for e in eps])),
+            "std": float(np.std([e.env_return for e in eps])),
+        },
         "model_return": (
             {"mean": float(np.mean([e.model_return for e in eps])), "std": float(np.std([e.model_return for e in eps]))}
             if reward_model is not None
@@ -97,13 +111,30 @@ def evaluate_run(path: str | Path, episodes: int = 10, videos: int = 2, seed: in
         ),
         "reward": cfg.reward.name,
         "per_episode": [
-            {"success": e.success, "env_return": e.env_return, "model_return": e.model_return if e.model_rewards else None, "instruction": e.instruction}
+            {
+                "success": e.success,
+                "env_return": e.env_return,
+                "model_return": e.model_return if e.model_rewards else None,
+                "instruction": e.instruction,
+            }
             for e in eps
         ],
         "videos": [p.name for p in video_paths],
         "plots": [p.name for p in plots],
     }
     write_json_atomic(out / "eval.json", result)
-    summary = {k: result[k] for k in ("task", "checkpoint", "num_timesteps", "episodes", "success_rate", "env_return", "model_return", "reward")}
+    summary = {
+        k: result[k]
+        for k in (
+            "task",
+            "checkpoint",
+            "num_timesteps",
+            "episodes",
+            "success_rate",
+            "env_return",
+            "model_return",
+            "reward",
+        )
+    }
     write_report(out / "report.html", f"robrew eval: {spec.name}", summary, plots, video_paths)
     return result

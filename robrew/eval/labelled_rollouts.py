@@ -53,7 +53,9 @@ def labelled_rollouts(
         return _tabletop(spec, per_source, seed, frames)
     if "HumanoidPose" in spec.env_id:
         return _humanoid(spec, per_source, seed, frames, steps, jitter_deg)
-    raise ValueError(f"task {spec.name!r}: labelled rollouts exist for tabletop and humanoid-pose tasks, not {spec.env_id}")
+    raise ValueError(
+        f"task {spec.name!r}: labelled rollouts exist for tabletop and humanoid-pose tasks, not {spec.env_id}"
+    )
 
 
 def _tabletop(spec: TaskSpec, per_source: int, seed: int, frames: bool) -> list[LabelledSequence]:
@@ -80,14 +82,24 @@ def _tabletop(spec: TaskSpec, per_source: int, seed: int, frames: bool) -> list[
                         fr.append(env.render())
                     ob.append(obs)
                     lab.append(float(info["is_success"]))
-                out.append(LabelledSequence(source, np.stack(fr) if frames else None, np.asarray(ob, np.float32),
-                                            instruction, np.asarray(lab, np.float32), bool(info["is_success"])))  # fmt: skip
+                out.append(
+                    LabelledSequence(
+                        source,
+                        np.stack(fr) if frames else None,
+                        np.asarray(ob, np.float32),
+                        instruction,
+                        np.asarray(lab, np.float32),
+                        bool(info["is_success"]),
+                    )
+                )
     finally:
         env.close()
     return out
 
 
-def _humanoid(spec: TaskSpec, per_source: int, seed: int, frames: bool, steps: int, jitter_deg: float) -> list[LabelledSequence]:
+def _humanoid(
+    spec: TaskSpec, per_source: int, seed: int, frames: bool, steps: int, jitter_deg: float
+) -> list[LabelledSequence]:
     from robrew.env_factory import make_env
     from robrew.envs.humanoid_poses import POSE_PRESETS, set_joint_pose
 
@@ -110,8 +122,16 @@ def _humanoid(spec: TaskSpec, per_source: int, seed: int, frames: bool, steps: i
                     ob.append(base.current_observation())
                     if frames:
                         fr.append(env.render())
-                out.append(LabelledSequence(source, np.stack(fr) if frames else None, np.asarray(ob, np.float32),
-                                            None, np.asarray(lab, np.float32), bool(lab[-1])))  # fmt: skip
+                out.append(
+                    LabelledSequence(
+                        source,
+                        np.stack(fr) if frames else None,
+                        np.asarray(ob, np.float32),
+                        None,
+                        np.asarray(lab, np.float32),
+                        bool(lab[-1]),
+                    )
+                )
     finally:
         env.close()
     return out

@@ -40,7 +40,7 @@ def overlay_trace(frames: list[np.ndarray], traces: dict[str, list[float]], min_
         canvas[:H] = cv2.resize(frame, (W, H), interpolation=cv2.INTER_NEAREST)
         canvas[H:] = 30
         label = []
-        for k, (name, s) in enumerate(scaled.items()):
+        for name, s in scaled.items():
             pts = np.stack([xs[: t + 1], H + strip - 8 - (s[: t + 1] * (strip - 26)).astype(int)], axis=1)
             color = TRACE_COLORS.get(name, (200, 200, 200))
             cv2.polylines(canvas, [pts.reshape(-1, 1, 2)], False, color, 1, cv2.LINE_AA)
@@ -49,7 +49,9 @@ def overlay_trace(frames: list[np.ndarray], traces: dict[str, list[float]], min_
         for text, color in label:
             cv2.putText(canvas, text, (x, H + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, color, 1, cv2.LINE_AA)
             x += 8 * len(text)
-        cv2.putText(canvas, f"t={t + 1}", (W - 50, H + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (220, 220, 220), 1, cv2.LINE_AA)
+        cv2.putText(
+            canvas, f"t={t + 1}", (W - 50, H + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (220, 220, 220), 1, cv2.LINE_AA
+        )
         out.append(canvas)
     return out
 
@@ -79,7 +81,12 @@ def plot_reward_traces(episodes, path: Path) -> Path:
     fig, axes = plt.subplots(1, 2 if has_model else 1, figsize=(10 if has_model else 5.5, 3.6), squeeze=False)
     for ax, key, title in zip(axes[0], ("env_rewards", "model_rewards"), ("env reward", "model reward")):
         for i, e in enumerate(episodes):
-            ax.plot(getattr(e, key), "-" if e.success else "--", lw=1, label=f"ep {i} ({'success' if e.success else 'fail'})")
+            ax.plot(
+                getattr(e, key),
+                "-" if e.success else "--",
+                lw=1,
+                label=f"ep {i} ({'success' if e.success else 'fail'})",
+            )
         ax.set_xlabel("step")
         ax.set_title(title)
     if len(episodes) <= 10:
@@ -100,10 +107,13 @@ def plot_model_vs_success(episodes, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     key = "model_return" if any(e.model_rewards for e in episodes) else "env_return"
     rng = np.random.default_rng(0)
-    for label, x in (("failure", 0), ("success", 1)):
+    for x in (0, 1):  # failure, success
         vals = [getattr(e, key) for e in episodes if e.success == bool(x)]
         ax.scatter(x + rng.uniform(-0.08, 0.08, len(vals)), vals, alpha=0.7)
-    ax.set_xticks([0, 1], [f"failure (n={sum(not e.success for e in episodes)})", f"success (n={sum(e.success for e in episodes)})"])
+    ax.set_xticks(
+        [0, 1],
+        [f"failure (n={sum(not e.success for e in episodes)})", f"success (n={sum(e.success for e in episodes)})"],
+    )
     ax.set_ylabel(key.replace("_", " "))
     ax.set_title(f"{key.replace('_', ' ')} vs ground-truth success")
     fig.tight_layout()

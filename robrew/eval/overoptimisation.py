@@ -55,7 +55,8 @@ class OverOptimisationWatch:
             warnings.warn(
                 f"reward over-optimisation at {timesteps} steps: over the last {self.window} evaluations the model "
                 f"reward rose ({self.proxy[-self.window]:.3g} -> {self.proxy[-1]:.3g}) while ground-truth success fell "
-                f"({max(self.success[-self.window:]):.0%} -> {self.success[-1]:.0%}). The policy is exploiting the reward "
+                f"({max(self.success[-self.window :]):.0%} -> {self.success[-1]:.0%}). The policy is "
+                "exploiting the reward "
                 "model: stop early, use an ensemble (mode=min or uncertainty), or fix the reward.",
                 OverOptimisationWarning,
                 stacklevel=2,
@@ -63,7 +64,9 @@ class OverOptimisationWatch:
         return hit
 
 
-def plot_proxy_vs_success(timesteps: Sequence[int], proxy: Sequence[float], success: Sequence[float], path: Path) -> Path:
+def plot_proxy_vs_success(
+    timesteps: Sequence[int], proxy: Sequence[float], success: Sequence[float], path: Path
+) -> Path:
     """Both curves over training on one plot (success left axis, proxy right axis)."""
     import matplotlib
 

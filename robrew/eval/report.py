@@ -20,9 +20,12 @@ def write_report(path: Path, title: str, summary: dict, plots: list[Path], video
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(v if isinstance(v, str) else json.dumps(v))}</td></tr>"
         for k, v in summary.items()
     )
-    figs = "".join(f'<figure><img src="data:image/png;base64,{_b64(p)}"><figcaption>{p.stem}</figcaption></figure>' for p in plots)
+    figs = "".join(
+        f'<figure><img src="data:image/png;base64,{_b64(p)}"><figcaption>{p.stem}</figcaption></figure>' for p in plots
+    )
     vids = "".join(
-        f'<figure><video controls loop muted src="data:video/mp4;base64,{_b64(v)}"></video><figcaption>{v.stem}</figcaption></figure>'
+        "<figure><video controls loop muted "
+        f'src="data:video/mp4;base64,{_b64(v)}"></video><figcaption>{v.stem}</figcaption></figure>'
         for v in videos
     )
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>

@@ -50,7 +50,9 @@ def clip_variants(alphas: Sequence[float], prompt_sets: Sequence[Sequence[str]] 
     return out
 
 
-def score_sequences(model: RewardModel, seqs: Sequence[LabelledSequence], use_instructions: bool = True) -> list[np.ndarray]:
+def score_sequences(
+    model: RewardModel, seqs: Sequence[LabelledSequence], use_instructions: bool = True
+) -> list[np.ndarray]:
     """The model's reward for every frame of every sequence (one batched call per sequence)."""
     return [
         model.score_episode(
@@ -77,7 +79,9 @@ def reward_metrics(scores: Sequence[np.ndarray], seqs: Sequence[LabelledSequence
         "success_fraction": float(np.mean([s.success for s in seqs])),
     }
     for source in sorted({s.source for s in seqs}):
-        out[f"mean_reward_{source}"] = float(np.mean(np.concatenate([sc for sc, s in zip(scores, seqs) if s.source == source])))
+        out[f"mean_reward_{source}"] = float(
+            np.mean(np.concatenate([sc for sc, s in zip(scores, seqs) if s.source == source]))
+        )
     return out
 
 
@@ -89,7 +93,9 @@ def _plot_landscape(task: str, curves: dict[str, np.ndarray], labels: np.ndarray
 
     fig, ax = plt.subplots(figsize=(5, 3))
     x = np.linspace(0, 1, len(labels))
-    ax.fill_between(x, 0, 1, where=labels > 0.5, color="#cfc", transform=ax.get_xaxis_transform(), label="goal holds (ground truth)")
+    ax.fill_between(
+        x, 0, 1, where=labels > 0.5, color="#cfc", transform=ax.get_xaxis_transform(), label="goal holds (ground truth)"
+    )
     for name, c in curves.items():
         c = np.asarray(c, np.float64)
         span = np.ptp(c)
@@ -145,9 +151,20 @@ def evaluate_reward(
             rows.append({"task": spec.name, "variant": v.label, **reward_metrics(scores, seqs)})
             curves[v.label] = scores[seqs.index(landscape_seq)]
         plots.append(_plot_landscape(spec.name, curves, landscape_seq.labels, out / f"landscape_{spec.name}.png"))
-    result = {"rows": rows, "per_source": per_source, "seed": seed, "tasks": list(tasks), "variants": [v.label for v in variants]}
+    result = {
+        "rows": rows,
+        "per_source": per_source,
+        "seed": seed,
+        "tasks": list(tasks),
+        "variants": [v.label for v in variants],
+    }
     write_json_atomic(out / "reward_eval.json", result)
-    summary = {f"{r['task']} | {r['variant']}": {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items() if k not in ("task", "variant")} for r in rows}
+    summary = {
+        f"{r['task']} | {r['variant']}": {
+            k: round(v, 3) if isinstance(v, float) else v for k, v in r.items() if k not in ("task", "variant")
+        }
+        for r in rows
+    }
     result["report"] = str(write_report(out / "reward_eval.html", "Reward model vs ground truth", summary, plots, []))
     return result
 
@@ -159,5 +176,7 @@ def format_rows(rows: Sequence[dict]) -> str:
     head = f"{'task':<{tw}}{'variant':<{vw}}{'pearson':>8}{'EPIC':>7}{'VOC':>7}{'AUC':>7}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['task']:<{tw}}{r['variant']:<{vw}}{r['pearson']:>8.3f}{r['epic_distance']:>7.3f}{r['voc']:>7.3f}{r['success_auc']:>7.3f}")
+        lines.append(
+            f"{r['task']:<{tw}}{r['variant']:<{vw}}{r['pearson']:>8.3f}{r['epic_distance']:>7.3f}{r['voc']:>7.3f}{r['success_auc']:>7.3f}"
+        )
     return "\n".join(lines)

@@ -24,16 +24,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="ViT-B-32", help="open_clip architecture (clip)")
     parser.add_argument("--pretrained", help="open_clip tag, checkpoint file or local directory (clip)")
     parser.add_argument("--alphas", nargs="+", type=float, default=[0.0, 0.5, 1.0], help="α sweep (clip)")
-    parser.add_argument("--prompts", action="append", help="a goal prompt set, prompts separated by '|'; repeat for a sweep (clip)")
-    parser.add_argument("--per-source", type=int, default=4, help="sequences per source (expert/noisy/random or near/away)")
+    parser.add_argument(
+        "--prompts", action="append", help="a goal prompt set, prompts separated by '|'; repeat for a sweep (clip)"
+    )
+    parser.add_argument(
+        "--per-source", type=int, default=4, help="sequences per source (expert/noisy/random or near/away)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="reward_eval")
     args = parser.parse_args(argv)
 
     from robrew.eval.reward_eval import Variant, clip_variants, evaluate_reward, format_rows
-    from robrew.taskspec import TaskSpecError
     from robrew.rewards.factory import RewardConfig, RewardConfigError, build_reward_model
+    from robrew.taskspec import TaskSpecError
 
     if args.per_source <= 0:
         parser.error(f"--per-source must be positive, got {args.per_source}")

@@ -75,7 +75,9 @@ def find_batch_size(
     return _search(probe, start, limit, margin, cleanup=torch.cuda.empty_cache)
 
 
-def _search(probe: Callable[[int], None], start: int, limit: int, margin: float, cleanup: Callable[[], None] = lambda: None) -> int:
+def _search(
+    probe: Callable[[int], None], start: int, limit: int, margin: float, cleanup: Callable[[], None] = lambda: None
+) -> int:
     """Doubling search over ``probe(batch)``; the largest size that fit, times ``margin``."""
     best, b = 0, start
     while b <= limit:
@@ -103,7 +105,9 @@ class ReplicatedReward(RewardModel):
 
     name = "replicated"
 
-    def __init__(self, model: RewardModel, devices: Sequence[str] | str = "auto", weights: Sequence[float] | None = None):
+    def __init__(
+        self, model: RewardModel, devices: Sequence[str] | str = "auto", weights: Sequence[float] | None = None
+    ):
         names = visible_devices() if devices == "auto" else list(devices)
         if not names:
             raise ValueError("devices must name at least one device")

@@ -135,9 +135,10 @@ class RewardModel(nn.Module):
 
             self._auto_batch = False
             self.batch_size = find_batch_size(
-                self, frame_shape=tuple(frames.shape[1:]) if frames is not None else None,
+                self,
+                frame_shape=tuple(frames.shape[1:]) if frames is not None else None,
                 obs_dim=obs.shape[1] if obs is not None else None,
-            )  # fmt: skip
+            )
         out = np.empty(n, dtype=np.float32)
         for start in range(0, n, self.batch_size):
             sl = slice(start, start + self.batch_size)

@@ -107,7 +107,9 @@ class ClipReward(RewardModel):
         if not goal_prompts or any(not p.strip() for p in goal_prompts):
             raise ValueError("goal_prompts needs at least one non-empty prompt")
         if (alpha > 0 or mode == "softmax") and not baseline_prompts:
-            raise ValueError(f"baseline_prompts are required for alpha > 0 or mode='softmax' (alpha={alpha}, mode={mode!r})")
+            raise ValueError(
+                f"baseline_prompts are required for alpha > 0 or mode='softmax' (alpha={alpha}, mode={mode!r})"
+            )
         self.goal_prompts, self.baseline_prompts = tuple(goal_prompts), tuple(baseline_prompts)
         self.model_name, self.pretrained = model, pretrained
         self.alpha, self.mode, self.resize_mode, self.precision = float(alpha), mode, resize_mode, precision
@@ -125,7 +127,9 @@ class ClipReward(RewardModel):
             goal_each = self._embed_text(self.goal_prompts)
             base_each = self._embed_text(self.baseline_prompts) if self.baseline_prompts else None
         self.register_buffer("goal", prompt_set_embedding(goal_each))
-        self.register_buffer("baseline", prompt_set_embedding(base_each) if base_each is not None else torch.zeros_like(self.goal))
+        self.register_buffer(
+            "baseline", prompt_set_embedding(base_each) if base_each is not None else torch.zeros_like(self.goal)
+        )
         # Per-prompt unit embeddings, for the softmax variant.
         prompts = goal_each if base_each is None else torch.cat([goal_each, base_each])
         self.register_buffer("prompt_embeddings", F.normalize(prompts.float(), dim=-1))

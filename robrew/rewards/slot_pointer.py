@@ -38,7 +38,16 @@ class SlotPointer(nn.Module):
         key_dim: Attention width.
     """
 
-    def __init__(self, proprio_dim: int, slot_dim: int, n_slots: int, text_dim: int, hidden: int, n_queries: int = 2, key_dim: int = 32):
+    def __init__(
+        self,
+        proprio_dim: int,
+        slot_dim: int,
+        n_slots: int,
+        text_dim: int,
+        hidden: int,
+        n_queries: int = 2,
+        key_dim: int = 32,
+    ):
         super().__init__()
         if proprio_dim < 3 or slot_dim < 4 or n_slots < 1 or n_queries < 1:
             raise ValueError(
@@ -93,5 +102,10 @@ class SlotPointer(nn.Module):
         pairs = [pos[:, j] - pos[:, i] for i in range(self.n_queries) for j in range(i + 1, self.n_queries)]
         if pairs:
             rel.append(torch.stack(pairs, dim=1))
-        feats = [obs_norm[:, : self.proprio_dim], torch.cat(rel, dim=1).flatten(1), w[..., -1], pooled[..., 3:].flatten(1)]
+        feats = [
+            obs_norm[:, : self.proprio_dim],
+            torch.cat(rel, dim=1).flatten(1),
+            w[..., -1],
+            pooled[..., 3:].flatten(1),
+        ]
         return self.mlp(torch.cat(feats, dim=1))

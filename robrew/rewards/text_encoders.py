@@ -65,11 +65,15 @@ def text_embedding(kind: str, texts: Sequence[str], dim: int = 64) -> np.ndarray
 
 def minilm_token_embeddings(texts: Sequence[str]) -> np.ndarray:
     """(N, MAX_TOKENS, 384) float32 contextual token embeddings, zero rows as padding."""
-    tokens = _minilm().encode(list(texts), output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False)
+    tokens = _minilm().encode(
+        list(texts), output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False
+    )
     out = np.zeros((len(texts), MAX_TOKENS, TEXT_DIMS["minilm"]), dtype=np.float32)
     for i, (text, t) in enumerate(zip(texts, tokens)):
         t = t.float().cpu().numpy()
         if len(t) > MAX_TOKENS:
-            raise ValueError(f"instruction {text!r} has {len(t)} word pieces; token-level encoders take at most {MAX_TOKENS}")
+            raise ValueError(
+                f"instruction {text!r} has {len(t)} word pieces; token-level encoders take at most {MAX_TOKENS}"
+            )
         out[i, : len(t)] = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-6)
     return out

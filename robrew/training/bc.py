@@ -61,11 +61,16 @@ class BCPolicy(nn.Module):
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
         self.net = nn.Sequential(
-            nn.Linear(obs_dim, hidden), nn.LayerNorm(hidden), nn.ReLU(),
-            nn.Linear(hidden, hidden), nn.ReLU(),
-            nn.Linear(hidden, hidden), nn.ReLU(),
-            nn.Linear(hidden, act_dim * self.chunk), nn.Tanh(),
-        )  # fmt: skip
+            nn.Linear(obs_dim, hidden),
+            nn.LayerNorm(hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, act_dim * self.chunk),
+            nn.Tanh(),
+        )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """(B, D) observations -> (B, chunk, A) actions."""

@@ -20,8 +20,17 @@ from hydra.core.config_store import ConfigStore
 from robrew.rewards.factory import RewardConfig
 from robrew.runs import ALGOS, FAMILY_DEFAULTS, AlgoConfig, TaskConfig, TrainConfig, algo_params
 
-__all__ = ["ALGOS", "FAMILY_DEFAULTS", "HYDRA_DIRS", "AlgoConfig", "RewardConfig", "TaskConfig", "TrainConfig",
-           "algo_params", "register_configs"]  # fmt: skip
+__all__ = [
+    "ALGOS",
+    "FAMILY_DEFAULTS",
+    "HYDRA_DIRS",
+    "AlgoConfig",
+    "RewardConfig",
+    "TaskConfig",
+    "TrainConfig",
+    "algo_params",
+    "register_configs",
+]
 
 HYDRA_DIRS = {
     # Run directories: runs/<task>/<time> for single runs, multirun/<time>/<job> for sweeps.

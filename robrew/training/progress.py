@@ -101,10 +101,20 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     used = trainable_demos(train)
     labels = label_demos(used, prior)
     model = ProgressReward(
-        n_stages, prior.tolist(), encoder=cfg.encoder, obs_dim=good[0].observations.shape[1],
-        text=cfg.text, hidden=cfg.hidden, device=cfg.device, clip_model=cfg.clip_model, clip_pretrained=cfg.clip_pretrained,
-        window=cfg.window, fusion=cfg.fusion, proprio_dim=cfg.proprio_dim, slot_dim=cfg.slot_dim,
-    )  # fmt: skip
+        n_stages,
+        prior.tolist(),
+        encoder=cfg.encoder,
+        obs_dim=good[0].observations.shape[1],
+        text=cfg.text,
+        hidden=cfg.hidden,
+        device=cfg.device,
+        clip_model=cfg.clip_model,
+        clip_pretrained=cfg.clip_pretrained,
+        window=cfg.window,
+        fusion=cfg.fusion,
+        proprio_dim=cfg.proprio_dim,
+        slot_dim=cfg.slot_dim,
+    )
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:
         model.set_obs_normalization(*obs_statistics(obs))
@@ -150,7 +160,13 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         opt.step()
         losses.append(float(loss.detach()))
     model.eval()
-    report = {"config": asdict(cfg), "prior": prior.tolist(), "train_episodes": len(used), "train_failed_episodes": len(used) - len(good), "losses": losses}
+    report = {
+        "config": asdict(cfg),
+        "prior": prior.tolist(),
+        "train_episodes": len(used),
+        "train_failed_episodes": len(used) - len(good),
+        "losses": losses,
+    }
     report.update(evaluate_progress_model(model, held_out))
     return model, report
 
@@ -160,12 +176,16 @@ def _referents(model, used: list[Demo], cfg: ProgressTrainConfig) -> torch.Tenso
     if model.encoder_name != "slots" or cfg.pointer_loss <= 0:
         return None
     if any(d.referents is None for d in used):
-        raise ValueError("pointer_loss needs demos with annotated referent slots (collect with an obs='objects' task); "
-                         "or set pointer_loss=0")  # fmt: skip
+        raise ValueError(
+            "pointer_loss needs demos with annotated referent slots (collect with an obs='objects' task); "
+            "or set pointer_loss=0"
+        )
     return torch.tensor([d.referents for d in used], dtype=torch.int64, device=model.device)
 
 
-def pointer_targets(referents: torch.Tensor, episodes: np.ndarray, source: np.ndarray, obs: torch.Tensor, pointer) -> torch.Tensor:
+def pointer_targets(
+    referents: torch.Tensor, episodes: np.ndarray, source: np.ndarray, obs: torch.Tensor, pointer
+) -> torch.Tensor:
     """(B, n_queries) slots each row's instruction names: its episode's referents, or for a
     mismatched row (``source >= 0``) the source episode's — the null slot where that object is absent."""
     swapped = source >= 0
@@ -185,18 +205,29 @@ def random_shift(frames: torch.Tensor, shift: int, rng: np.random.Generator) -> 
     x = F.pad(x, (shift, shift, shift, shift), mode="replicate")
     per = int(np.prod(lead[1:])) if len(lead) > 1 else 1  # a window's frames move together
     dy, dx = rng.integers(0, 2 * shift + 1, size=(2, lead[0]))
-    out = torch.stack([x[i][:, dy[i // per] : dy[i // per] + h, dx[i // per] : dx[i // per] + w] for i in range(x.shape[0])])
+    out = torch.stack(
+        [x[i][:, dy[i // per] : dy[i // per] + h, dx[i // per] : dx[i // per] + w] for i in range(x.shape[0])]
+    )
     return out.permute(0, 2, 3, 1).round().to(frames.dtype).reshape(frames.shape)
 
 
 def mismatch_pool(demos: list[Demo]) -> list[np.ndarray]:
     """Per demo, the demos whose target block differs (their instructions are mismatches)."""
     blocks = [(d.colors or {}).get("block") for d in demos]
-    return [np.array([j for j, b in enumerate(blocks) if own is not None and b is not None and b != own], dtype=np.int64) for own in blocks]
+    return [
+        np.array([j for j, b in enumerate(blocks) if own is not None and b is not None and b != own], dtype=np.int64)
+        for own in blocks
+    ]
 
 
-def mismatch_instructions(rng: np.random.Generator, texts: list[str], episodes: np.ndarray, pool: list[np.ndarray],
-                          demos: list[Demo], fraction: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def mismatch_instructions(
+    rng: np.random.Generator,
+    texts: list[str],
+    episodes: np.ndarray,
+    pool: list[np.ndarray],
+    demos: list[Demo],
+    fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Gives a ``fraction`` of rows (in place) the instruction of an episode with another
     target block; returns the mask of those rows (their label becomes "no progress") and,
     per row, the episode whose instruction it got (-1: its own)."""
@@ -212,8 +243,9 @@ def mismatch_instructions(rng: np.random.Generator, texts: list[str], episodes: 
     return mask, source
 
 
-def sample_windows(rng: np.random.Generator, target: np.ndarray, t_of: np.ndarray, start: np.ndarray,
-                   cfg: ProgressTrainConfig) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def sample_windows(
+    rng: np.random.Generator, target: np.ndarray, t_of: np.ndarray, start: np.ndarray, cfg: ProgressTrainConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Global input indices ((B,) or (B, W) windows) and the global index of each label.
 
     ``target`` are global frame indices, ``t_of`` their time within the episode, ``start``
@@ -267,7 +299,9 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
         with torch.no_grad():
             for d in good:
                 preds.append(predict_episode(model, d))
-                fr, obs = model.episode_inputs(d.frames if model.needs_frames else None, d.observations if model.needs_obs else None)
+                fr, obs = model.episode_inputs(
+                    d.frames if model.needs_frames else None, d.observations if model.needs_obs else None
+                )
                 obs = torch.from_numpy(obs).to(model.device) if obs is not None else None
                 fr = torch.from_numpy(fr).to(model.device) if fr is not None else None
                 logits = model.stage_head(model.features(fr, obs, [d.instruction] * len(d.subtask)))

@@ -103,9 +103,9 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     from robrew.eval.media import overlay_trace, write_mp4
     from robrew.eval.report import write_report
     from robrew.eval.rollouts import run_episodes, success_rate
+    from robrew.io import write_json_atomic
     from robrew.rewards import save_reward_model
     from robrew.training.bc import WEIGHTINGS, BCConfig, save_policy, train_bc
-    from robrew.io import write_json_atomic
     from robrew.training.progress import ProgressTrainConfig, fit_progress_model, split_demos
 
     bad = [m for m in cfg.methods if m not in WEIGHTINGS]
@@ -119,13 +119,22 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    data = Path(cfg.data_dir) if cfg.data_dir else collect_demos(cfg.task, out / "data", cfg.episodes, seed=cfg.seed, image_size=cfg.image_size)
+    data = (
+        Path(cfg.data_dir)
+        if cfg.data_dir
+        else collect_demos(cfg.task, out / "data", cfg.episodes, seed=cfg.seed, image_size=cfg.image_size)
+    )
     demos = load_demos(data)
     timings["collect_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    pcfg = ProgressTrainConfig(encoder=cfg.progress_encoder, steps=cfg.progress_steps, seed=cfg.seed,
-                               window=cfg.progress_window, rewind=cfg.rewind)  # fmt: skip
+    pcfg = ProgressTrainConfig(
+        encoder=cfg.progress_encoder,
+        steps=cfg.progress_steps,
+        seed=cfg.seed,
+        window=cfg.progress_window,
+        rewind=cfg.rewind,
+    )
     progress, preport = fit_progress_model(demos, pcfg)
     save_reward_model(progress, out / "progress_model")
     write_json_atomic(out / "progress_model" / "report.json", preport)
@@ -138,8 +147,14 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         bcfg = BCConfig(weighting=method, steps=cfg.bc_steps, chunk=cfg.chunk, kappa=cfg.kappa, seed=cfg.seed)
         policy, report = train_bc(demos, bcfg, progress_model=progress if method == "rabc" else None)
         save_policy(policy, out / "policies" / method, extra={"task": cfg.task, "weighting": method})
-        eps = run_episodes(env_fn, policy.actor(bcfg.ensemble_decay), cfg.eval_episodes, 10_000 + cfg.seed,
-                           reward_model=progress, record=cfg.videos)  # fmt: skip
+        eps = run_episodes(
+            env_fn,
+            policy.actor(bcfg.ensemble_decay),
+            cfg.eval_episodes,
+            10_000 + cfg.seed,
+            reward_model=progress,
+            record=cfg.videos,
+        )
         for i, ep in enumerate(eps[: cfg.videos]):
             frames = overlay_trace(ep.frames, {"predicted progress": ep.model_rewards})
             videos.append(write_mp4(out / f"{method}_episode{i}.mp4", frames))
@@ -154,19 +169,32 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
 
     _, held_out = split_demos(demos, pcfg.val_fraction, pcfg.seed)
     shown = [next((d for d in held_out if d.quality == q), None) for q in ("clean", "sloppy", "failing")]
-    plots = [_plot_progress(progress, [d for d in shown if d is not None], out / "progress_on_held_out_demos.png"),
-             _plot_success(policies, out / "success_rates.png")]  # fmt: skip
-    metrics = {k: preport[k] for k in ("voc_clean", "voc_reversed", "success_auc", "stage_accuracy", "progress_mae") if k in preport}
+    plots = [
+        _plot_progress(progress, [d for d in shown if d is not None], out / "progress_on_held_out_demos.png"),
+        _plot_success(policies, out / "success_rates.png"),
+    ]
+    metrics = {
+        k: preport[k]
+        for k in ("voc_clean", "voc_reversed", "success_auc", "stage_accuracy", "progress_mae")
+        if k in preport
+    }
     result = {
         "config": asdict(cfg),
-        "dataset": {"path": str(data), "episodes": len(demos),
-                    "by_quality": {q: sum(d.quality == q for d in demos) for q in sorted({d.quality for d in demos})},
-                    "success_fraction": float(np.mean([d.success for d in demos]))},  # fmt: skip
+        "dataset": {
+            "path": str(data),
+            "episodes": len(demos),
+            "by_quality": {q: sum(d.quality == q for d in demos) for q in sorted({d.quality for d in demos})},
+            "success_fraction": float(np.mean([d.success for d in demos])),
+        },
         "progress_model": {**metrics, "path": str(out / "progress_model")},
         "policies": policies,
         "timings_s": timings,
     }
-    summary = {"task": cfg.task, "demonstrations": result["dataset"]["by_quality"], **{f"progress {k}": round(v, 3) for k, v in metrics.items()}}
+    summary = {
+        "task": cfg.task,
+        "demonstrations": result["dataset"]["by_quality"],
+        **{f"progress {k}": round(v, 3) for k, v in metrics.items()},
+    }
     for m, p in policies.items():
         sr = p["success_rate"]
         summary[f"{METHOD_NAMES[m]} success"] = f"{sr['mean']:.0%} [{sr['low']:.0%}, {sr['high']:.0%}] (n={sr['n']})"

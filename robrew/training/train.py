@@ -4,7 +4,8 @@ reward wrapper -> SB3 learner, with checkpoints, ground-truth evaluation and res
 Example:
     >>> from robrew.runs import TrainConfig, TaskConfig, AlgoConfig
     >>> from robrew.rewards.factory import RewardConfig
-    >>> cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=AlgoConfig(), total_timesteps=2048)
+    >>> cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=AlgoConfig(),
+    ...                   total_timesteps=2048)
     >>> metrics = train(cfg, Path("runs/example"))
 """
 
@@ -37,8 +38,16 @@ from robrew.runs import (
 from robrew.taskspec import TaskSpec
 from robrew.training.checkpoints import CheckpointCallback
 
-__all__ = ["ConfigError", "GroundTruthEvalCallback", "dump", "load_run_config", "make_learner", "make_train_env",
-           "train", "validate"]  # fmt: skip
+__all__ = [
+    "ConfigError",
+    "GroundTruthEvalCallback",
+    "dump",
+    "load_run_config",
+    "make_learner",
+    "make_train_env",
+    "train",
+    "validate",
+]
 
 
 # ---- building blocks ---------------------------------------------------------------------
@@ -135,8 +144,16 @@ class GroundTruthEvalCallback(BaseCallback):
     proxy (``eval/model_return``, model reward per episode) and warns once when the proxy
     keeps rising while success falls (:class:`robrew.eval.overoptimisation.OverOptimisationWatch`)."""
 
-    def __init__(self, spec: TaskSpec, run_dir: Path, every: int, episodes: int, seed: int, vec_normalize=None,
-                 reward_model: RewardModel | None = None):  # fmt: skip
+    def __init__(
+        self,
+        spec: TaskSpec,
+        run_dir: Path,
+        every: int,
+        episodes: int,
+        seed: int,
+        vec_normalize=None,
+        reward_model: RewardModel | None = None,
+    ):
         from robrew.eval.overoptimisation import OverOptimisationWatch
 
         super().__init__()
@@ -159,8 +176,11 @@ class GroundTruthEvalCallback(BaseCallback):
         model = self.reward_model
         eps = run_episodes(
             lambda render: make_env(self.spec, render_mode="rgb_array" if render else None),
-            policy_fn(self.model, self.vec_normalize), self.episodes, self.seed, reward_model=model,
-        )  # fmt: skip
+            policy_fn(self.model, self.vec_normalize),
+            self.episodes,
+            self.seed,
+            reward_model=model,
+        )
         result = {
             "timesteps": int(self.model.num_timesteps),
             "success_rate": success_rate([e.success for e in eps]),
@@ -171,12 +191,16 @@ class GroundTruthEvalCallback(BaseCallback):
         self.logger.record("eval/env_return", result["env_return"])
         if model is not None:
             self.logger.record("eval/model_return", result["model_return"])
-            result["overoptimising"] = self.watch.update(result["timesteps"], result["model_return"], result["success_rate"]["mean"])
+            result["overoptimising"] = self.watch.update(
+                result["timesteps"], result["model_return"], result["success_rate"]["mean"]
+            )
         new = not self.csv.exists()
         with self.csv.open("a") as f:
             if new:
                 f.write("timesteps,success_rate,env_return,model_return\n")
-            f.write(f"{result['timesteps']},{result['success_rate']['mean']},{result['env_return']},{result['model_return']}\n")
+            f.write(
+                f"{result['timesteps']},{result['success_rate']['mean']},{result['env_return']},{result['model_return']}\n"
+            )
         self.latest = result
         return result
 
@@ -232,8 +256,15 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     from robrew.wrappers import RewardLoggingCallback
 
     ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
-    gt_eval = GroundTruthEvalCallback(spec, run_dir, cfg.eval_every, cfg.eval_episodes, seed=10_000 + cfg.seed,
-                                      vec_normalize=norm, reward_model=reward_model)  # fmt: skip
+    gt_eval = GroundTruthEvalCallback(
+        spec,
+        run_dir,
+        cfg.eval_every,
+        cfg.eval_episodes,
+        seed=10_000 + cfg.seed,
+        vec_normalize=norm,
+        reward_model=reward_model,
+    )
     remaining = cfg.total_timesteps - model.num_timesteps
     start, start_steps = time.perf_counter(), model.num_timesteps
     if remaining > 0:
@@ -248,7 +279,10 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     save_checkpoint(run_dir, model, norm)
     venv.close()
     if ckpt.stopped_by_signal:
-        print(f"stopped by signal at step {model.num_timesteps}; checkpoint saved. Resume with resume={run_dir}", flush=True)
+        print(
+            f"stopped by signal at step {model.num_timesteps}; checkpoint saved. Resume with resume={run_dir}",
+            flush=True,
+        )
         return {"num_timesteps": int(model.num_timesteps), "stopped_by_signal": True}
 
     final = gt_eval.evaluate() if cfg.eval_episodes else {}

@@ -45,7 +45,9 @@ class RewardComposition:
         """Whether the reward depends on the previous state's model value."""
         return self.mode in STATEFUL_MODES
 
-    def shaped(self, env_reward: np.ndarray, phi_prev: np.ndarray, phi_next: np.ndarray, terminated: np.ndarray) -> np.ndarray:
+    def shaped(
+        self, env_reward: np.ndarray, phi_prev: np.ndarray, phi_next: np.ndarray, terminated: np.ndarray
+    ) -> np.ndarray:
         """The ``potential`` / ``delta`` reward from Φ(s), Φ(s') and the termination flags."""
         env_reward = np.asarray(env_reward, dtype=np.float64)
         if self.mode == "potential":

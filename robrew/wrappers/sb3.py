@@ -29,8 +29,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
-from robrew.wrappers.frames import FRAME_KEY, FrameInInfo
 from robrew.wrappers.core import RewardScorer
+from robrew.wrappers.frames import FRAME_KEY, FrameInInfo
 
 
 class VecRewardModelWrapper(VecEnvWrapper):

@@ -117,8 +117,9 @@ class VectorRewardModelWrapper(VectorWrapper):
         rows = np.flatnonzero(scored)
         if rows.size:
             model_obs, frames, row_infos = self._inputs(rows, step_obs, sources)
-            s = self.scorer.step(rows.tolist(), np.asarray(rewards)[rows], model_obs, frames, row_infos,
-                                 np.asarray(terminated)[rows])  # fmt: skip
+            s = self.scorer.step(
+                rows.tolist(), np.asarray(rewards)[rows], model_obs, frames, row_infos, np.asarray(terminated)[rows]
+            )
             total[rows], model_reward[rows] = s.total, s.model
             if s.success is not None:
                 success[rows] = s.success

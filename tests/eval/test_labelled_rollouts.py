@@ -1,10 +1,10 @@
 """Labelled rollouts agree with the environment's own detectors."""
 
+import mujoco
 import numpy as np
 import pytest
 
 import robrew  # noqa: I001  (before mujoco)
-import mujoco
 from robrew.envs.humanoid_poses import pose_scores
 from robrew.eval.labelled_rollouts import labelled_rollouts
 

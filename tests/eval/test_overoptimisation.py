@@ -4,7 +4,12 @@ import warnings
 
 import pytest
 
-from robrew.eval.overoptimisation import OverOptimisationWarning, OverOptimisationWatch, is_overoptimising, plot_proxy_vs_success
+from robrew.eval.overoptimisation import (
+    OverOptimisationWarning,
+    OverOptimisationWatch,
+    is_overoptimising,
+    plot_proxy_vs_success,
+)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +31,9 @@ def test_watch_warns_once(tmp_path):
     watch = OverOptimisationWatch(window=3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        flags = [watch.update(t * 1000, p, s) for t, (p, s) in enumerate([(1, 0.6), (2, 0.4), (3, 0.2), (4, 0.1), (5, 0.0)])]
+        flags = [
+            watch.update(t * 1000, p, s) for t, (p, s) in enumerate([(1, 0.6), (2, 0.4), (3, 0.2), (4, 0.1), (5, 0.0)])
+        ]
     assert flags == [False, False, True, True, True]
     ours = [w for w in caught if issubclass(w.category, OverOptimisationWarning)]
     assert len(ours) == 1 and "2000 steps" in str(ours[0].message) and "60% -> 20%" in str(ours[0].message)

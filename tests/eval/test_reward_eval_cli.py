@@ -13,17 +13,45 @@ from robrew.eval.reward_eval import clip_variants, reward_metrics
 
 
 def run(args, cwd):
-    proc = subprocess.run([sys.executable, "-m", "robrew.eval.reward_eval_cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "robrew.eval.reward_eval_cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return proc
 
 
 def test_clip_alpha_and_prompt_sweep(tmp_path, tiny_clip_dir):
-    proc = run(["--tasks", "humanoid_kneeling", "--pretrained", str(tiny_clip_dir), "--alphas", "0", "1",
-                "--prompts", "a humanoid robot kneeling", "--prompts", "a robot on its knees|a kneeling robot",
-                "--per-source", "1", "--out", str(tmp_path / "out")], tmp_path)  # fmt: skip
+    proc = run(
+        [
+            "--tasks",
+            "humanoid_kneeling",
+            "--pretrained",
+            str(tiny_clip_dir),
+            "--alphas",
+            "0",
+            "1",
+            "--prompts",
+            "a humanoid robot kneeling",
+            "--prompts",
+            "a robot on its knees|a kneeling robot",
+            "--per-source",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "out" / "reward_eval.json").read_text())
-    assert [r["variant"] for r in result["rows"]] == ["alpha=0, prompts#0", "alpha=1, prompts#0", "alpha=0, prompts#1", "alpha=1, prompts#1"]
+    assert [r["variant"] for r in result["rows"]] == [
+        "alpha=0, prompts#0",
+        "alpha=1, prompts#0",
+        "alpha=0, prompts#1",
+        "alpha=1, prompts#1",
+    ]
     for r in result["rows"]:
         assert -1 <= r["pearson"] <= 1 and 0 <= r["epic_distance"] <= 1
         assert r["epic_distance"] == pytest.approx(np.sqrt((1 - r["pearson"]) / 2))
@@ -37,10 +65,24 @@ def test_saved_progress_model(tmp_path):
     from robrew.rewards.progress import ProgressReward
 
     save_reward_model(ProgressReward(2, [0.5, 0.5], encoder="state", obs_dim=26), tmp_path / "pm")
-    proc = run(["--tasks", "tabletop_reach", "--checkpoint", str(tmp_path / "pm"), "--per-source", "1", "--out", str(tmp_path / "o")], tmp_path)
+    proc = run(
+        [
+            "--tasks",
+            "tabletop_reach",
+            "--checkpoint",
+            str(tmp_path / "pm"),
+            "--per-source",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads((tmp_path / "o" / "reward_eval.json").read_text())["rows"]
-    assert len(rows) == 1 and rows[0]["variant"] == "pm" and set(rows[0]) >= {"mean_reward_expert", "mean_reward_random"}
+    assert (
+        len(rows) == 1 and rows[0]["variant"] == "pm" and set(rows[0]) >= {"mean_reward_expert", "mean_reward_random"}
+    )
 
 
 def test_bad_task_is_one_clear_error(tmp_path):

@@ -35,6 +35,13 @@ def test_pearson_epic_and_simple_metrics():
 def test_table_columns_stay_apart_for_long_names():
     from robrew.eval.reward_eval import format_rows
 
-    row = {"task": "tabletop_pick_place_objects", "variant": "pm", "pearson": 0.5, "epic_distance": 0.5, "voc": 0.5, "success_auc": 1.0}
+    row = {
+        "task": "tabletop_pick_place_objects",
+        "variant": "pm",
+        "pearson": 0.5,
+        "epic_distance": 0.5,
+        "voc": 0.5,
+        "success_auc": 1.0,
+    }
     line = format_rows([row, {**row, "task": "cartpole"}]).splitlines()[2]
     assert line.split()[:2] == ["tabletop_pick_place_objects", "pm"]

@@ -27,7 +27,13 @@ def test_device_and_precision_selection():
 
 @pytest.mark.parametrize(
     ("n", "parts", "weights", "expected"),
-    [(10, 2, None, [5, 5]), (7, 3, None, [3, 2, 2]), (10, 2, [1, 3], [3, 7]), (2, 4, None, [1, 1, 0, 0]), (0, 2, None, [0, 0])],
+    [
+        (10, 2, None, [5, 5]),
+        (7, 3, None, [3, 2, 2]),
+        (10, 2, [1, 3], [3, 7]),
+        (2, 4, None, [1, 1, 0, 0]),
+        (0, 2, None, [0, 0]),
+    ],
 )
 def test_split_sizes(n, parts, weights, expected):
     assert split_sizes(n, parts, weights) == expected
@@ -78,8 +84,9 @@ def test_replicated_clip_matches_one_device(tiny_clip_dir):
     np.testing.assert_allclose(
         ReplicatedReward(model, ["cpu", "cpu"]).score(frames=frames, instructions=instructions),
         model.score(frames=frames, instructions=instructions),
-        rtol=1e-5, atol=1e-6,
-    )  # fmt: skip
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_replicated_progress_model_with_observations():
@@ -87,5 +94,8 @@ def test_replicated_progress_model_with_observations():
     model = ProgressReward(3, [0.2, 0.3, 0.5], encoder="state", obs_dim=6)
     obs = np.random.default_rng(1).normal(size=(9, 6)).astype(np.float32)
     rep = ReplicatedReward(model, ["cpu", "cpu", "cpu"])
-    np.testing.assert_allclose(rep.score(obs=obs, instructions="put the red block on the pad"),
-                               model.score(obs=obs, instructions="put the red block on the pad"), atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        rep.score(obs=obs, instructions="put the red block on the pad"),
+        model.score(obs=obs, instructions="put the red block on the pad"),
+        atol=1e-6,
+    )

@@ -79,7 +79,9 @@ def test_preprocessing_matches_open_clip_and_keeps_aspect_ratio(clip):
     _, _, ref = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
     f = frames(2, h=120, w=200, seed=3)
     mean, std = clip.clip.visual.preprocess_cfg["mean"], clip.clip.visual.preprocess_cfg["std"]
-    ours = preprocess_frames(torch.from_numpy(f), (224, 224), (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
+    ours = preprocess_frames(
+        torch.from_numpy(f), (224, 224), (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+    )
     theirs = torch.stack([ref(Image.fromarray(x)) for x in f])
     assert ours.shape == theirs.shape == (2, 3, 224, 224)
     assert (ours - theirs).abs().mean() < 0.03  # PIL rounds to uint8 after resizing; we do not

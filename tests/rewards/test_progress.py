@@ -8,20 +8,24 @@ import numpy as np
 import pytest
 
 from robrew.data.demos import collect_demos, load_demos
+from robrew.envs.tabletop.scene import COLORS
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
 from robrew.rewards.progress import ProgressReward, hash_text_embedding
-from robrew.envs.tabletop.scene import COLORS
 from robrew.training.progress import ProgressTrainConfig, fit_progress_model
 
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory):
-    return load_demos(collect_demos("tabletop_pick_place", tmp_path_factory.mktemp("ds"), episodes=8, seed=1, image_size=32))
+    return load_demos(
+        collect_demos("tabletop_pick_place", tmp_path_factory.mktemp("ds"), episodes=8, seed=1, image_size=32)
+    )
 
 
 @pytest.mark.parametrize("encoder", ["state", "cnn"])
 def test_training_lowers_loss_and_round_trips(demos, encoder, tmp_path):
-    model, report = fit_progress_model(demos, ProgressTrainConfig(encoder=encoder, steps=300, batch_size=64, val_fraction=0.25))
+    model, report = fit_progress_model(
+        demos, ProgressTrainConfig(encoder=encoder, steps=300, batch_size=64, val_fraction=0.25)
+    )
     losses = np.array(report["losses"])
     assert losses[-20:].mean() < 0.6 * losses[:20].mean()
     assert report["held_out_episodes"] == 2 and "success_auc" in report
@@ -44,7 +48,13 @@ def test_progress_is_registered_and_validates():
 
 
 def test_hash_text_embedding_is_deterministic_and_discriminative():
-    a, b, c = hash_text_embedding(["put the red block on the green pad", "put the red block on the green pad", "put the blue block on the green pad"])
+    a, b, c = hash_text_embedding(
+        [
+            "put the red block on the green pad",
+            "put the red block on the green pad",
+            "put the blue block on the green pad",
+        ]
+    )
     assert np.array_equal(a, b) and np.linalg.norm(a) == pytest.approx(1.0) and not np.allclose(a, c)
 
 
@@ -53,10 +63,23 @@ def test_progress_model_as_rl_reward(demos, tmp_path):
     save_reward_model(model, tmp_path / "pm")
     bin_dir = Path(sys.executable).parent
     out = subprocess.run(
-        [str(bin_dir / "robrew-train"), "task=tabletop_pick_place", "reward.name=progress", f"reward.checkpoint={tmp_path / 'pm'}",
-         "total_timesteps=256", "n_envs=2", "++algo.params.n_steps=128", "++algo.params.batch_size=64", "eval_episodes=1",
-         "progress_bar=false", f"run_dir={tmp_path / 'run'}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            str(bin_dir / "robrew-train"),
+            "task=tabletop_pick_place",
+            "reward.name=progress",
+            f"reward.checkpoint={tmp_path / 'pm'}",
+            "total_timesteps=256",
+            "n_envs=2",
+            "++algo.params.n_steps=128",
+            "++algo.params.batch_size=64",
+            "eval_episodes=1",
+            "progress_bar=false",
+            f"run_dir={tmp_path / 'run'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert '"name": "progress"' in (tmp_path / "run" / "reward.json").read_text()
@@ -87,11 +110,16 @@ def test_mismatched_instructions_name_another_block():
 
     from robrew.training.progress import mismatch_instructions, mismatch_pool
 
-    demos = [SimpleNamespace(colors={"block": c}, instruction=f"put the {c} block on the pad") for c in ("red", "red", "blue")]
+    demos = [
+        SimpleNamespace(colors={"block": c}, instruction=f"put the {c} block on the pad")
+        for c in ("red", "red", "blue")
+    ]
     pool = mismatch_pool(demos)
     assert [p.tolist() for p in pool] == [[2], [2], [0, 1]]
     texts = ["put the red block on the pad"] * 4
-    mask, source = mismatch_instructions(np.random.default_rng(0), texts, np.array([0, 1, 0, 1]), pool, demos, fraction=1.0)
+    mask, source = mismatch_instructions(
+        np.random.default_rng(0), texts, np.array([0, 1, 0, 1]), pool, demos, fraction=1.0
+    )
     assert mask.all() and texts == ["put the blue block on the pad"] * 4 and source.tolist() == [2] * 4
     mask, source = mismatch_instructions(np.random.default_rng(0), ["x"], np.array([0]), pool, demos, fraction=0.0)
     assert not mask.any() and source.tolist() == [-1]
@@ -122,8 +150,11 @@ def test_film_fusion_trains_round_trips_and_makes_the_instruction_matter(demos, 
     loaded = load_reward_model(tmp_path / "pm")
     assert loaded.fusion == "film"
     d = demos[0]
-    np.testing.assert_allclose(loaded.score(obs=d.observations, instructions=d.instruction),
-                               model.score(obs=d.observations, instructions=d.instruction), atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        loaded.score(obs=d.observations, instructions=d.instruction),
+        model.score(obs=d.observations, instructions=d.instruction),
+        atol=1e-6,
+    )
     other = model.score(obs=d.observations, instructions="stack the purple block on the orange block")
     assert not np.allclose(other, model.score(obs=d.observations, instructions=d.instruction))
     with pytest.raises(ValueError, match="fusion"):
@@ -134,13 +165,17 @@ def test_film_fusion_trains_round_trips_and_makes_the_instruction_matter(demos, 
 
 @pytest.fixture(scope="module")
 def object_demos(tmp_path_factory):
-    return load_demos(collect_demos("tabletop_pick_place_objects", tmp_path_factory.mktemp("ods"), episodes=8, seed=2, image_size=16))
+    return load_demos(
+        collect_demos("tabletop_pick_place_objects", tmp_path_factory.mktemp("ods"), episodes=8, seed=2, image_size=16)
+    )
 
 
 def test_slots_encoder_learns_to_point_at_the_named_objects(object_demos, tmp_path):
     d = object_demos[0]
     assert d.referents == [2 * list(COLORS).index(d.colors["block"]), 2 * list(COLORS).index(d.colors["pad"]) + 1]
-    cfg = ProgressTrainConfig(encoder="slots", proprio_dim=7, text="minilm_tokens", steps=400, batch_size=64, mismatch=0.3)
+    cfg = ProgressTrainConfig(
+        encoder="slots", proprio_dim=7, text="minilm_tokens", steps=400, batch_size=64, mismatch=0.3
+    )
     model, report = fit_progress_model(object_demos, cfg)
     losses = np.array(report["losses"])
     assert losses[-20:].mean() < 0.6 * losses[:20].mean()
@@ -148,13 +183,18 @@ def test_slots_encoder_learns_to_point_at_the_named_objects(object_demos, tmp_pa
 
     hits = []
     for demo in object_demos:
-        w = model.encoder.attention(torch.as_tensor(demo.observations[:1]), model.embed_instructions([demo.instruction], 1))[0]
+        w = model.encoder.attention(
+            torch.as_tensor(demo.observations[:1]), model.embed_instructions([demo.instruction], 1)
+        )[0]
         hits.append(w.argmax(-1).tolist() == demo.referents)
     assert np.mean(hits) >= 0.75  # training episodes: the pointers found the block and the pad
     save_reward_model(model, tmp_path / "pm")
     loaded = load_reward_model(tmp_path / "pm")
-    np.testing.assert_allclose(loaded.score(obs=d.observations, instructions=d.instruction),
-                               model.score(obs=d.observations, instructions=d.instruction), atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        loaded.score(obs=d.observations, instructions=d.instruction),
+        model.score(obs=d.observations, instructions=d.instruction),
+        atol=1e-6,
+    )
     with pytest.raises(ValueError, match="multiple of slot_dim"):
         ProgressReward(2, [0.5, 0.5], encoder="slots", obs_dim=10, proprio_dim=7, slot_dim=4)
     with pytest.raises(ValueError, match="referent slots"):

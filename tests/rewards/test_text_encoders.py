@@ -8,8 +8,14 @@ from robrew.rewards.text_encoders import text_embedding
 
 
 def test_minilm_is_offline_normalised_and_semantic():
-    a, b, c = text_embedding("minilm", ["put the red block on the green pad", "place the red cube onto the green pad",
-                                        "move the gripper above the table"])  # fmt: skip
+    a, b, c = text_embedding(
+        "minilm",
+        [
+            "put the red block on the green pad",
+            "place the red cube onto the green pad",
+            "move the gripper above the table",
+        ],
+    )
     assert a.shape == (384,) and abs(np.linalg.norm(a) - 1) < 1e-5
     assert a @ b > a @ c + 0.2  # a paraphrase is much closer than another task
 
@@ -18,7 +24,11 @@ def test_progress_model_with_minilm_round_trips(tmp_path):
     model = ProgressReward(2, [0.5, 0.5], encoder="state", obs_dim=4, text="minilm")
     assert model.text_dim == 384
     obs = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
-    ins = ["put the red block on the green pad", "put the blue block on the green pad", "put the red block on the green pad"]
+    ins = [
+        "put the red block on the green pad",
+        "put the blue block on the green pad",
+        "put the red block on the green pad",
+    ]
     r = model.score(obs=obs, instructions=ins)
     save_reward_model(model, tmp_path / "m")
     np.testing.assert_allclose(load_reward_model(tmp_path / "m").score(obs=obs, instructions=ins), r, atol=1e-6)
@@ -27,7 +37,9 @@ def test_progress_model_with_minilm_round_trips(tmp_path):
 def test_progress_model_on_a_frozen_clip_tower(tiny_clip_dir, tmp_path):
     import torch
 
-    model = ProgressReward(2, [0.5, 0.5], encoder="clip", text="clip", clip_model="ViT-B-32", clip_pretrained=str(tiny_clip_dir))
+    model = ProgressReward(
+        2, [0.5, 0.5], encoder="clip", text="clip", clip_model="ViT-B-32", clip_pretrained=str(tiny_clip_dir)
+    )
     assert model.needs_frames and not model.needs_obs and model.text_dim == 32
     frozen = [p for n, p in model.named_parameters() if n.startswith("clip_tower.")]
     assert frozen and not any(p.requires_grad for p in frozen)
@@ -39,7 +51,9 @@ def test_progress_model_on_a_frozen_clip_tower(tiny_clip_dir, tmp_path):
 
     assert not any(k.startswith("clip_tower.") for k in load_file(str(tmp_path / "m" / "model.safetensors")))
     loaded = load_reward_model(tmp_path / "m")
-    np.testing.assert_allclose(loaded.score(frames=frames, instructions="put the red block on the green pad"), r, atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.score(frames=frames, instructions="put the red block on the green pad"), r, atol=1e-5
+    )
     model.train()
     assert not model.clip_tower.training and torch.is_tensor(model.prior)
 

@@ -37,7 +37,9 @@ def test_history_matches_offline_windows():
 
 def test_sb3_wrapper_scores_windows_like_score_episode():
     model = ProgressReward(2, [0.5, 0.5], encoder="state", obs_dim=2, text="none", window=3)
-    venv = VecRewardModelWrapper(DummyVecEnv([partial(FrameCounterEnv, length=5, tag=i, render_mode=None) for i in range(2)]), model)
+    venv = VecRewardModelWrapper(
+        DummyVecEnv([partial(FrameCounterEnv, length=5, tag=i, render_mode=None) for i in range(2)]), model
+    )
     venv.reset()
     rewards = [venv.step(np.zeros(2, dtype=np.int64))[1][1] for _ in range(8)]  # env 1, across the autoreset at step 5
     episode = np.array([[t, 1] for t in range(6)], np.float32)  # obs [t, tag]: the same episode offline

@@ -10,7 +10,9 @@ from robrew.training.bc import BCConfig, BCPolicy, ChunkActor, action_chunks, sa
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory):
-    return load_demos(collect_demos("tabletop_pick_place", tmp_path_factory.mktemp("ds"), episodes=6, seed=2, image_size=16))
+    return load_demos(
+        collect_demos("tabletop_pick_place", tmp_path_factory.mktemp("ds"), episodes=6, seed=2, image_size=16)
+    )
 
 
 def test_plain_bc_loss_falls(demos):
@@ -36,7 +38,9 @@ def test_action_chunks_repeat_the_last_action():
 
 def test_temporal_ensembling_exact():
     policy = BCPolicy(obs_dim=1, act_dim=1, chunk=3)
-    outputs = iter([np.array([[1.0], [2.0], [3.0]]), np.array([[10.0], [20.0], [30.0]]), np.array([[5.0], [6.0], [7.0]])])
+    outputs = iter(
+        [np.array([[1.0], [2.0], [3.0]]), np.array([[10.0], [20.0], [30.0]]), np.array([[5.0], [6.0], [7.0]])]
+    )
     policy.forward = lambda x: __import__("torch").tensor(next(outputs))[None]
     actor = ChunkActor(policy, decay=np.log(2.0))  # weights 1, 1/2, 1/4 newest first
     assert actor(np.zeros(1)) == pytest.approx(1.0)

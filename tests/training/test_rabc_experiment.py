@@ -10,8 +10,15 @@ from robrew.training.rabc_experiment import RabcExperimentConfig, format_table, 
 
 
 def test_main_job_runs_end_to_end(tmp_path):
-    cfg = RabcExperimentConfig(episodes=6, image_size=16, progress_steps=30, bc_steps=30, eval_episodes=2,
-                               methods=["none", "rabc", "return"], out_dir=str(tmp_path / "run"))  # fmt: skip
+    cfg = RabcExperimentConfig(
+        episodes=6,
+        image_size=16,
+        progress_steps=30,
+        bc_steps=30,
+        eval_episodes=2,
+        methods=["none", "rabc", "return"],
+        out_dir=str(tmp_path / "run"),
+    )
     result = run_rabc_experiment(cfg)
     assert set(result["policies"]) == {"none", "rabc", "return"}
     assert result["policies"]["none"]["mean_weight"] == 1.0

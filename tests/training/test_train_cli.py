@@ -17,7 +17,9 @@ TINY = ["progress_bar=false", "checkpoint_every=256", "eval_every=256", "eval_ep
 
 def run(args, cwd, timeout=300, check=True):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    out = subprocess.run(
+        [str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
     if check:
         assert out.returncode == 0, out.stderr[-3000:]
     return out
@@ -58,7 +60,18 @@ def assert_eval_files(out: Path, with_model_reward: bool):
     ],
 )
 def test_train_then_eval(tmp_path, task, algo, extra):
-    out = run(["robrew-train", f"task={task}", f"algo={algo}", "total_timesteps=512", f"run_dir={tmp_path}/run", *TINY, *extra], tmp_path)
+    out = run(
+        [
+            "robrew-train",
+            f"task={task}",
+            f"algo={algo}",
+            "total_timesteps=512",
+            f"run_dir={tmp_path}/run",
+            *TINY,
+            *extra,
+        ],
+        tmp_path,
+    )
     assert "true success" in out.stdout
     assert_run_files(tmp_path / "run", algo)
     run(["robrew-eval", str(tmp_path / "run"), "--episodes", "2", "--videos", "1"], tmp_path)
@@ -66,8 +79,18 @@ def test_train_then_eval(tmp_path, task, algo, extra):
 
 
 def test_clip_reward_through_the_cli(tmp_path, tiny_clip_dir):
-    args = ["robrew-train", "task=humanoid_kneeling", "reward=clip", f"reward.kwargs.pretrained={tiny_clip_dir}",
-            "total_timesteps=256", "n_envs=2", "algo.params.n_steps=128", "algo.params.batch_size=64", f"run_dir={tmp_path}/run", *TINY]
+    args = [
+        "robrew-train",
+        "task=humanoid_kneeling",
+        "reward=clip",
+        f"reward.kwargs.pretrained={tiny_clip_dir}",
+        "total_timesteps=256",
+        "n_envs=2",
+        "algo.params.n_steps=128",
+        "algo.params.batch_size=64",
+        f"run_dir={tmp_path}/run",
+        *TINY,
+    ]
     run(args, tmp_path)
     reward = json.loads((tmp_path / "run/reward.json").read_text())
     assert reward["name"] == "clip" and reward["config"]["goal_prompts"] == ["a humanoid robot kneeling"]
@@ -87,8 +110,17 @@ def wait_for_checkpoint(run_dir: Path, proc, timeout=120):
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_run_resumes(tmp_path, sig):
     run_dir = tmp_path / "run"
-    args = [str(BIN / "robrew-train"), "task=tabletop_reach", "total_timesteps=60000", f"run_dir={run_dir}",
-            "progress_bar=false", "checkpoint_every=1024", "eval_every=100000", "eval_episodes=0", "++algo.params.n_steps=256"]
+    args = [
+        str(BIN / "robrew-train"),
+        "task=tabletop_reach",
+        "total_timesteps=60000",
+        f"run_dir={run_dir}",
+        "progress_bar=false",
+        "checkpoint_every=1024",
+        "eval_every=100000",
+        "eval_episodes=0",
+        "++algo.params.n_steps=256",
+    ]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = wait_for_checkpoint(run_dir, proc)
     proc.send_signal(sig)
@@ -150,7 +182,9 @@ def test_plot_aggregates_runs(tmp_path):
     for seed, offset in enumerate((0.0, 0.2, 0.4)):
         d = tmp_path / f"run{seed}"
         d.mkdir()
-        (d / "curve.csv").write_text("timesteps,success_rate,env_return\n0,0.0,0\n1000,%f,1\n2000,%f,2\n" % (offset, 2 * offset))
+        (d / "curve.csv").write_text(
+            f"timesteps,success_rate,env_return\n0,0.0,0\n1000,{offset:f},1\n2000,{2 * offset:f},2\n"
+        )
         runs.append(d)
     from robrew.eval.curves import read_curve
 

@@ -170,8 +170,9 @@ def test_all_adapters_agree_with_the_offline_reference(model_name, comp_name):
     }
     for name, got in runs.items():
         for i in range(N_ENVS):
-            np.testing.assert_allclose(np.array(got[i], np.float64), np.array(expected[i]), rtol=1e-5, atol=1e-6,
-                                       err_msg=f"{name} env {i}")  # fmt: skip
+            np.testing.assert_allclose(
+                np.array(got[i], np.float64), np.array(expected[i]), rtol=1e-5, atol=1e-6, err_msg=f"{name} env {i}"
+            )
     # The truncation rule is visible: env 2's last step keeps Φ(s_T), env 0's (terminated) drops it.
     if comp_name == "potential":
         assert expected[0][2][0] != pytest.approx(3 + 2.0 * (0.9 * expected[0][2][1] - expected[0][1][1]))
