@@ -14,14 +14,16 @@ Example:
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from robrew.rewards.base import RewardModel
+from robrew.rewards.batching import _search, find_batch_size
+
+__all__ = ["ReplicatedReward", "_search", "find_batch_size", "split_sizes", "visible_devices"]
 
 
 def visible_devices() -> list[str]:
@@ -43,55 +45,6 @@ def split_sizes(n: int, parts: int, weights: Sequence[float] | None = None) -> l
     for i in np.argsort(-(exact - sizes), kind="stable")[: n - sizes.sum()]:  # largest remainders
         sizes[i] += 1
     return sizes.tolist()
-
-
-def _is_oom(e: BaseException) -> bool:
-    return isinstance(e, torch.OutOfMemoryError) or "out of memory" in str(e).lower()
-
-
-def find_batch_size(
-    model: RewardModel,
-    frame_shape: tuple[int, int, int] | None = None,
-    obs_dim: int | None = None,
-    start: int = 16,
-    limit: int = 4096,
-    margin: float = 0.8,
-) -> int:
-    """Largest power-of-two batch (times ``margin``) that runs without running out of memory.
-
-    Doubles from ``start`` until a forward pass raises out-of-memory or ``limit`` is
-    reached. On CPU there is no device memory to fill: returns ``model.batch_size``.
-    """
-    if model.device.type == "cpu":
-        return model.batch_size
-
-    def probe(b: int) -> None:
-        frames = torch.zeros((b, *frame_shape), dtype=torch.uint8, device=model.device) if model.needs_frames else None
-        obs = torch.zeros((b, obs_dim), device=model.device) if model.needs_obs else None
-        with torch.no_grad():
-            model(frames, obs, None)
-        torch.cuda.synchronize(model.device)
-
-    return _search(probe, start, limit, margin, cleanup=torch.cuda.empty_cache)
-
-
-def _search(
-    probe: Callable[[int], None], start: int, limit: int, margin: float, cleanup: Callable[[], None] = lambda: None
-) -> int:
-    """Doubling search over ``probe(batch)``; the largest size that fit, times ``margin``."""
-    best, b = 0, start
-    while b <= limit:
-        try:
-            probe(b)
-        except (torch.OutOfMemoryError, RuntimeError) as e:
-            if not _is_oom(e):
-                raise
-            cleanup()
-            break
-        best, b = b, b * 2
-    if best == 0:
-        raise RuntimeError(f"even a batch of {start} does not fit in device memory")
-    return max(1, int(best * margin)) if best < limit else best
 
 
 class ReplicatedReward(RewardModel):
@@ -117,7 +70,7 @@ class ReplicatedReward(RewardModel):
         split_sizes(0, len(names), weights)  # fails now, not at the first score, on bad weights
         self._weights = weights
         self.replicas = torch.nn.ModuleList(
-            [model if torch.device(d) == model.device and i == 0 else _copy_to(model, d) for i, d in enumerate(names)]
+            [model if torch.device(d) == model.device and i == 0 else model.copy_to(d) for i, d in enumerate(names)]
         )
         self._pool = ThreadPoolExecutor(max_workers=len(names)) if len(names) > 1 else None
 
@@ -151,19 +104,3 @@ class ReplicatedReward(RewardModel):
         else:
             parts = list(self._pool.map(lambda job: job[0].score(**job[1]), jobs))
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
-
-
-def _copy_to(model: RewardModel, device: str) -> RewardModel:
-    compiled = getattr(model, "_compiled_image_tower", None)
-    if compiled is not None:  # compiled graphs are per device: the copy compiles its own
-        model._compiled_image_tower = None
-    try:
-        clone = copy.deepcopy(model).to(device)
-    finally:
-        if compiled is not None:
-            model._compiled_image_tower = compiled
-    clone.device = torch.device(device)
-    for attr in ("_text_cache", "_instruction_cache"):  # caches hold tensors on the old device
-        if isinstance(getattr(clone, attr, None), dict):
-            setattr(clone, attr, {})
-    return clone

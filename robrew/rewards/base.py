@@ -78,6 +78,33 @@ class RewardModel(nn.Module):
             raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
         self.batch_size = int(batch_size)
 
+    #: Attributes a copy on another device must not share (e.g. a compiled graph, built per device).
+    per_device_attrs: ClassVar[tuple[str, ...]] = ()
+
+    def clear_caches(self) -> None:
+        """Drops cached tensors (e.g. instruction embeddings) that live on the old device;
+        subclasses with caches override it. Called on the copy by :meth:`copy_to`."""
+
+    def copy_to(self, device: str | torch.device) -> RewardModel:
+        """An independent copy of this model on ``device`` (replicas over GPUs use it).
+
+        Example:
+            >>> replica = model.copy_to("cuda:1")
+        """
+        import copy
+
+        held = {a: getattr(self, a) for a in self.per_device_attrs if getattr(self, a, None) is not None}
+        for a in held:
+            setattr(self, a, None)
+        try:
+            clone = copy.deepcopy(self).to(device)
+        finally:
+            for a, v in held.items():
+                setattr(self, a, v)
+        clone.device = torch.device(device)
+        clone.clear_caches()
+        return clone
+
     def config(self) -> dict:
         """JSON-serialisable constructor arguments (used by :func:`save_reward_model`)."""
         return {"batch_size": self.batch_size}
@@ -131,7 +158,7 @@ class RewardModel(nn.Module):
         if instructions is not None and len(instructions) != n:
             raise ValueError(f"got {len(instructions)} instructions for a batch of {n}")
         if self._auto_batch and n > 0:
-            from robrew.rewards.accel import find_batch_size
+            from robrew.rewards.batching import find_batch_size
 
             self._auto_batch = False
             self.batch_size = find_batch_size(

@@ -135,6 +135,11 @@ class ClipReward(RewardModel):
         self.register_buffer("prompt_embeddings", F.normalize(prompts.float(), dim=-1))
         self._instruction_cache: dict[str, torch.Tensor] = {}
 
+    per_device_attrs = ("_compiled_image_tower",)  # compiled graphs are per device: a copy compiles its own
+
+    def clear_caches(self) -> None:
+        self._instruction_cache = {}
+
     def config(self) -> dict:
         return {
             **super().config(),

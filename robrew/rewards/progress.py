@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from robrew.data.obs_stats import normalize_obs
 from robrew.rewards.base import RewardModel
+from robrew.rewards.obs_stats import normalize_obs
 from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
 
 ENCODERS = ("state", "slots", "cnn", "clip")
@@ -219,6 +219,9 @@ class ProgressReward(RewardModel):
         self._text_cache: dict[str, torch.Tensor] = {}  # instruction -> embedding (they repeat all episode)
         self.to(self.device)
 
+    def clear_caches(self) -> None:
+        self._text_cache = {}
+
     def config(self) -> dict:
         return {
             **super().config(),
@@ -248,7 +251,7 @@ class ProgressReward(RewardModel):
 
     def set_obs_normalization(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Stores observation statistics (state / slots encoders; see
-        :func:`robrew.data.obs_stats.obs_statistics`: ``inf`` std ignores a feature); saved
+        :func:`robrew.rewards.obs_stats.obs_statistics`: ``inf`` std ignores a feature); saved
         with the weights."""
         self.obs_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.obs_std.copy_(torch.as_tensor(std, dtype=torch.float32))

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from robrew.data.demos import Demo
-from robrew.data.obs_stats import normalize_obs, obs_statistics
+from robrew.rewards.obs_stats import normalize_obs, obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
 

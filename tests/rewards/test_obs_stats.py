@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from robrew.data.obs_stats import CLIP_STD, normalize_obs, obs_statistics
+from robrew.rewards.obs_stats import CLIP_STD, normalize_obs, obs_statistics
 
 
 def test_statistics_exact_and_near_constant_features_ignored():

@@ -1,0 +1,96 @@
+"""The floors of the house (shared/house.md) hold: evaluation never imports training, and the
+package has no import cycles. Every import counts, the ones inside functions too, since a
+lazy import still ties the two modules together."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = {"robrew": ROOT / "robrew", "robrew.envs": ROOT / "envs"}
+
+
+def module_files() -> dict[str, Path]:
+    """Dotted module name -> source file, for robrew and its envs subpackage (robrew.envs)."""
+    out = {}
+    for prefix, root in SOURCES.items():
+        for path in root.rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join([prefix, *parts])] = path
+    return out
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+    """robrew modules that ``name`` imports (absolute and relative, at any depth of the file)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            # `from pkg import mod` imports the module pkg.mod; `from mod import name` imports mod.
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+        else:
+            continue
+        for t in targets:
+            while t and t not in known:  # `import robrew.envs.tabletop.env` -> the deepest known module
+                t = t.rsplit(".", 1)[0] if "." in t else ""
+            if t and t != name:
+                found.add(t)
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    files = module_files()
+    return {name: imports_of(name, path, set(files)) for name, path in files.items()}
+
+
+def test_eval_never_imports_training(graph):
+    bad = {m: sorted(d for d in deps if d.startswith("robrew.training")) for m, deps in graph.items()}
+    bad = {m: d for m, d in bad.items() if m.startswith("robrew.eval") and d}
+    assert not bad, f"robrew.eval imports robrew.training: {bad}"
+
+
+def test_training_never_imports_eval_apps(graph):
+    """Training and evaluation sit side by side; both may use the run format (robrew.runs)."""
+    assert not any(
+        d.startswith("robrew.apps") for m, deps in graph.items() if not m.startswith("robrew.apps") for d in deps
+    )
+
+
+def test_no_import_cycles(graph):
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == "open":
+                cycles.append(stack[stack.index(dep) :] + [dep])
+            elif dep not in state:
+                visit(dep, stack)
+        stack.pop()
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_graph_sees_real_imports(graph):
+    """The checker itself: it finds edges that certainly exist (a broken parser would pass the tests above)."""
+    assert "robrew.rewards.base" in graph["robrew.rewards.clip"]
+    assert "robrew.runs" in graph["robrew.eval.evaluate"]  # a lazy import inside a function counts too
+    assert (
+        "robrew.render" in graph["robrew.envs.tabletop.env"]
+        or "robrew.envs.rendering" in graph["robrew.envs.tabletop.env"]
+    )
