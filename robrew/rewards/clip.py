@@ -21,15 +21,33 @@ import torch
 import torch.nn.functional as F
 
 from robrew.rewards.base import RewardModel, RewardModelError, resolve_precision
-from robrew.rewards.preprocess import RESIZE_MODES, preprocess_frames
+from robrew.rewards.preprocess import ClipPreprocess, resize_mode_name
 from robrew.rewards.vlm_rm import prompt_set_embedding, vlm_rm_reward
 
 MODES = ("projection", "softmax")
 _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
-def _load_open_clip(model: str, pretrained: str | None, device: torch.device):
-    """Returns (model, tokenizer) or raises :class:`RewardModelError` saying how to fix it."""
+def load_open_clip(model: str, pretrained: str | None, device: torch.device | str):
+    """An open_clip model in eval mode and its tokenizer, offline-friendly.
+
+    Args:
+        model: open_clip architecture name (e.g. ``"ViT-B-32"``).
+        pretrained: open_clip tag (downloaded once, then cached), a checkpoint file, a directory
+            with ``open_clip_config.json`` and weights (open_clip's ``local-dir``), or ``None``
+            for random weights.
+        device: Where the model lives.
+
+    Returns:
+        ``(model, tokenizer)``.
+
+    Raises:
+        RewardModelError: a missing checkpoint, or a tag that cannot be downloaded (offline);
+            the message says how to fix it.
+
+    Example:
+        >>> clip, tokenizer = load_open_clip("ViT-B-32", "/models/vit-b-32", "cpu")
+    """
     import open_clip
 
     name = model
@@ -70,7 +88,9 @@ class ClipReward(RewardModel):
         alpha: Goal-baseline projection strength; 0 is cosine similarity.
         mode: ``"projection"`` (the VLM-RM formula) or ``"softmax"`` (probability mass of
             the goal prompts in a softmax over all goal and baseline prompts).
-        resize_mode: ``"crop"`` (open_clip's default) or ``"pad"`` (letterbox).
+        resize_mode: ``"crop"`` (scale the shortest side, centre-crop), ``"pad"`` (letterbox) or
+            ``"squash"``; ``None`` (default) takes the model's own (its ``preprocess_cfg``,
+            e.g. ``squash`` for SigLIP), as does its interpolation.
         batch_size: Frames per forward pass, or ``"auto"`` (the largest that fits on a GPU).
         device: ``"cpu"``, ``"cuda"``, ``"auto"``.
         precision: ``"auto"`` (bf16 autocast on GPU, fp32 on CPU), ``"fp32"``, ``"bf16"``, ``"fp16"``.
@@ -91,7 +111,7 @@ class ClipReward(RewardModel):
         pretrained: str | None = None,
         alpha: float = 0.0,
         mode: str = "projection",
-        resize_mode: str = "crop",
+        resize_mode: str | None = None,
         batch_size: int | str = 64,
         device: str = "cpu",
         precision: str = "auto",
@@ -100,8 +120,8 @@ class ClipReward(RewardModel):
         super().__init__(device=device, batch_size=batch_size)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if resize_mode not in RESIZE_MODES:
-            raise ValueError(f"resize_mode must be one of {RESIZE_MODES}, got {resize_mode!r}")
+        if resize_mode is not None:
+            resize_mode = resize_mode_name(resize_mode)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if not goal_prompts or any(not p.strip() for p in goal_prompts):
@@ -114,15 +134,13 @@ class ClipReward(RewardModel):
         self.model_name, self.pretrained = model, pretrained
         self.alpha, self.mode, self.resize_mode, self.precision = float(alpha), mode, resize_mode, precision
         self._autocast_dtype = resolve_precision(precision, self.device)
-        self.clip, self._tokenizer = _load_open_clip(model, pretrained, self.device)
+        self.clip, self._tokenizer = load_open_clip(model, pretrained, self.device)
         self.clip.requires_grad_(False)
         if self.device.type == "cuda":
             self.clip = self.clip.to(memory_format=torch.channels_last)
         self.compile = bool(compile)
         self._compiled_image_tower = None  # built at the first forward pass when compile=True
-        cfg = self.clip.visual.preprocess_cfg
-        self._size = tuple(cfg["size"]) if isinstance(cfg["size"], (tuple, list)) else (cfg["size"], cfg["size"])
-        self._mean, self._std = tuple(cfg["mean"]), tuple(cfg["std"])
+        self.preprocess = ClipPreprocess.from_open_clip(self.clip.visual.preprocess_cfg, resize_mode)
         with torch.no_grad():
             goal_each = self._embed_text(self.goal_prompts)
             base_each = self._embed_text(self.baseline_prompts) if self.baseline_prompts else None
@@ -173,7 +191,7 @@ class ClipReward(RewardModel):
 
     def embed_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (B, H, W, 3) on the device -> L2-normalised float32 image embeddings (B, D)."""
-        x = preprocess_frames(frames, self._size, self._mean, self._std, self.resize_mode)
+        x = self.preprocess(frames)
         with self._autocast():
             if self.compile and self._compiled_image_tower is None:
                 self._compiled_image_tower = torch.compile(self.clip.encode_image, dynamic=False)

@@ -44,22 +44,19 @@ class FrozenClipTower(nn.Module):
 
     def __init__(self, model: str, pretrained: str | None, device: torch.device):
         super().__init__()
-        from robrew.rewards.clip import _load_open_clip
+        from robrew.rewards.clip import load_open_clip
+        from robrew.rewards.preprocess import ClipPreprocess
 
-        self.clip, self._tokenizer = _load_open_clip(model, pretrained, device)
+        self.clip, self._tokenizer = load_open_clip(model, pretrained, device)
         self.clip.requires_grad_(False)
-        cfg = self.clip.visual.preprocess_cfg
-        self.size = tuple(cfg["size"]) if isinstance(cfg["size"], (tuple, list)) else (cfg["size"], cfg["size"])
-        self.mean, self.std = tuple(cfg["mean"]), tuple(cfg["std"])
+        self.preprocess = ClipPreprocess.from_open_clip(self.clip.visual.preprocess_cfg)
         with torch.no_grad():
             self.dim = int(self.clip.encode_text(self._tokenizer(["a"]).to(device)).shape[-1])
 
     @torch.no_grad()
     def images(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (B, H, W, 3) frames on the device -> (B, D) unit image embeddings."""
-        from robrew.rewards.preprocess import preprocess_frames
-
-        x = preprocess_frames(frames, self.size, self.mean, self.std)
+        x = self.preprocess(frames)
         return F.normalize(self.clip.encode_image(x).float(), dim=-1)
 
     @torch.no_grad()

@@ -72,23 +72,61 @@ def test_instructions_replace_goal_and_are_embedded_once(clip):
     assert r[0] == pytest.approx(alone[0], abs=1e-6)
 
 
-def test_preprocessing_matches_open_clip_and_keeps_aspect_ratio(clip):
+SHAPES = [(240, 320), (320, 240), (480, 640), (123, 457)]
+OPEN_CLIP_MODE = {"crop": "shortest", "pad": "longest", "squash": "squash"}
+
+
+def smooth_frames(h, w, seed):
+    """Frames with structure at several scales (noise alone is the one input no resize agrees on)."""
+    rng = np.random.default_rng(seed)
+    coarse = torch.from_numpy(rng.uniform(0, 255, (2, 3, 12, 16)).astype(np.float32))
+    x = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    x = x + torch.from_numpy(rng.normal(0, 12, (2, 3, h, w)).astype(np.float32))
+    return x.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
+@pytest.mark.parametrize("mode", ["crop", "pad", "squash"])
+def test_preprocessing_equals_open_clips_pil_transform(tiny_clip_dir, mode, interpolation):
+    """Pixels and embeddings of our batched tensor path against open_clip's own PIL transform."""
     import open_clip
     from PIL import Image
 
-    _, _, ref = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
+    from robrew.rewards.preprocess import ClipPreprocess
+
+    model = ClipReward(GOAL, BASE, pretrained=str(tiny_clip_dir), resize_mode=mode)
+    cfg = {**model.clip.visual.preprocess_cfg, "interpolation": interpolation, "fill_color": 0}
+    ours = ClipPreprocess.from_open_clip(cfg, mode)
+    for size in (32, 224):  # the model's own input, and CLIP's usual one
+        pre = ClipPreprocess((size, size), ours.mean, ours.std, mode, interpolation)
+        ref = open_clip.image_transform(
+            size, is_train=False, mean=ours.mean, std=ours.std, resize_mode=OPEN_CLIP_MODE[mode],
+            interpolation=interpolation,
+        )  # fmt: skip
+        for i, (h, w) in enumerate(SHAPES):
+            f = smooth_frames(h, w, seed=i)
+            got = pre(torch.from_numpy(f))
+            want = torch.stack([ref(Image.fromarray(x)) for x in f])
+            assert got.shape == want.shape == (2, 3, size, size), (h, w)
+            assert (got - want).abs().mean() < 0.01, (size, h, w, float((got - want).abs().mean()))
+            if size == 32:
+                with torch.no_grad():
+                    a = torch.nn.functional.normalize(model.clip.encode_image(got), dim=-1)
+                    b = torch.nn.functional.normalize(model.clip.encode_image(want), dim=-1)
+                cos = torch.nn.functional.cosine_similarity(a, b)
+                assert cos.min() >= 0.9999, (mode, interpolation, h, w, cos.tolist())
+
+
+def test_model_default_resize_mode_and_letterbox(tiny_clip_dir):
+    """No resize_mode: the model's preprocess config decides (open_clip's default is the crop)."""
+    model = ClipReward(GOAL, BASE, pretrained=str(tiny_clip_dir))
+    assert model.preprocess.mode == "crop" and model.config()["resize_mode"] is None
     f = frames(2, h=120, w=200, seed=3)
-    mean, std = clip.clip.visual.preprocess_cfg["mean"], clip.clip.visual.preprocess_cfg["std"]
-    ours = preprocess_frames(
-        torch.from_numpy(f), (224, 224), (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
-    )
-    theirs = torch.stack([ref(Image.fromarray(x)) for x in f])
-    assert ours.shape == theirs.shape == (2, 3, 224, 224)
-    assert (ours - theirs).abs().mean() < 0.03  # PIL rounds to uint8 after resizing; we do not
-    # Letterboxing keeps the whole wide frame: top and bottom rows are the fill.
     padded = preprocess_frames(torch.from_numpy(f), (224, 224), (0, 0, 0), (1, 1, 1), mode="pad")
+    # Letterboxing keeps the whole wide frame: top and bottom rows are the fill.
     assert torch.all(padded[:, :, :20] == 0) and padded[:, :, 112].abs().sum() > 0
-    assert mean and std
+    with pytest.raises(ValueError, match="resize mode"):
+        ClipReward(GOAL, BASE, pretrained=str(tiny_clip_dir), resize_mode="stretch")
 
 
 def test_missing_checkpoint_and_offline_tag_fail_clearly(tmp_path):
