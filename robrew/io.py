@@ -42,7 +42,8 @@ def atomic_path(path: str | os.PathLike, write: Callable[[str], Any]) -> Path:
         any, is untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The temporary name ends in the target's suffix: writers that pick a format by it (ffmpeg) keep working.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
     os.close(fd)
     try:
         write(tmp)
