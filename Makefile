@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export MUJOCO_GL ?= egl
 
-.PHONY: demo quickstart test install bench clean
+.PHONY: demo test install bench clean
 
 $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,6 @@ install: $(VENV)/.deps
 
 demo: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-rabc hydra.run.dir=$(abspath runs)/rabc/hydra out_dir=$(abspath runs)/rabc
-
-quickstart: install
-	cd /tmp && $(abspath $(VENV))/bin/robrew-demo hydra.run.dir=$(abspath runs)/demo/hydra out_dir=$(abspath runs)/demo
 
 test: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -29,12 +29,13 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING, OmegaConf, open_dict
 
 from robrew.io import write_json_atomic
 from robrew.rewards.factory import RewardConfig
@@ -47,7 +48,15 @@ MODEL_FILE = "model.zip"
 NORMALIZER_FILE = "vecnormalize.pkl"
 REPLAY_FILE = "replay_buffer.pkl"
 
-ALGOS = ("ppo", "sac")
+
+class Algo(StrEnum):
+    """The SB3 learners ``robrew-train`` runs."""
+
+    ppo = "ppo"
+    sac = "sac"
+
+
+ALGOS = tuple(a.value for a in Algo)
 
 # Per task family (first matching tag wins); explicit algo.params override these. SB3
 # allocates the whole replay buffer up front and checkpoints save all of it (humanoid:
@@ -82,12 +91,53 @@ class TaskConfig:
 
 
 @dataclass
+class AlgoParams:
+    """SB3 hyperparameters; ``None`` keeps the task family's default (:data:`FAMILY_DEFAULTS`), else
+    SB3's. Each is passed to the SB3 constructor under its own name, except ``net_arch`` and
+    ``log_std_init``, which go into ``policy_kwargs``. A parameter of the other algorithm is an error.
+    """
+
+    # both
+    learning_rate: float | None = None
+    gamma: float | None = None
+    batch_size: int | None = None
+    use_sde: bool | None = None
+    net_arch: list[int] | None = None  # hidden layer sizes of actor and critic
+    log_std_init: float | None = None  # initial log std of the Gaussian policy
+    # PPO
+    n_steps: int | None = None
+    n_epochs: int | None = None
+    gae_lambda: float | None = None
+    clip_range: float | None = None
+    ent_coef: Any = None  # PPO: a float; SAC: a float or "auto" / "auto_0.1"
+    vf_coef: float | None = None
+    max_grad_norm: float | None = None
+    target_kl: float | None = None
+    normalize_advantage: bool | None = None
+    # SAC
+    buffer_size: int | None = None
+    learning_starts: int | None = None
+    tau: float | None = None
+    train_freq: int | None = None
+    gradient_steps: int | None = None
+    target_update_interval: int | None = None
+
+
+ONLY_FOR = {
+    Algo.ppo: ("n_steps", "n_epochs", "gae_lambda", "clip_range", "vf_coef", "max_grad_norm", "target_kl",
+               "normalize_advantage"),
+    Algo.sac: ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "target_update_interval"),
+}  # fmt: skip
+POLICY_KWARGS = ("net_arch", "log_std_init")
+
+
+@dataclass
 class AlgoConfig:
     """SB3 algorithm and hyperparameters (``params`` override the task-family defaults)."""
 
-    name: str = "ppo"
+    name: Algo = Algo.ppo
     policy: str = "MlpPolicy"
-    params: dict[str, Any] = field(default_factory=dict)
+    params: AlgoParams = field(default_factory=AlgoParams)
 
 
 @dataclass
@@ -119,13 +169,43 @@ class TrainConfig:
     torch_threads: int = 0  # 0: torch's default; 1 is fastest for small MLP policies when runs share a CPU
     resume: str | None = None  # a run directory to continue
     run_dir: str | None = None  # default: Hydra's output directory
+    # Hydra's own settings (read by Hydra, never saved with the run): where runs and sweeps go.
+    hydra: Any = field(
+        default_factory=lambda: {
+            "run": {"dir": "runs/${task.name}/${now:%Y-%m-%d_%H-%M-%S}"},
+            "sweep": {
+                "dir": "multirun/${now:%Y-%m-%d_%H-%M-%S}",
+                "subdir": "${hydra.job.num}-${task.name}-seed${seed}",
+            },
+        }
+    )
 
 
 def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
-    """The task family's defaults for ``algo``, overridden by ``algo.params``."""
-    table = FAMILY_DEFAULTS[algo.name]
+    """SB3 constructor arguments: the task family's defaults for ``algo``, overridden by the
+    ``algo.params`` that are set.
+
+    Raises:
+        ConfigError: a parameter of the other algorithm is set (``algo.params.n_steps`` with SAC).
+    """
+    name = Algo(algo.name)
+    table = FAMILY_DEFAULTS[name]
     family = next((t for t in tags if t in table), "default")
-    return {**table[family], **dict(algo.params)}
+    out, policy_kwargs = dict(table[family]), {}
+    for f in fields(AlgoParams):
+        value = getattr(algo.params, f.name)
+        if value is None:
+            continue
+        other = next((a for a, names in ONLY_FOR.items() if f.name in names and a != name), None)
+        if other is not None:
+            raise ConfigError(f"algo.params.{f.name} is a {other.value.upper()} parameter, but algo={name.value}")
+        if f.name in POLICY_KWARGS:
+            policy_kwargs[f.name] = list(value) if f.name == "net_arch" else value
+        else:
+            out[f.name] = value
+    if policy_kwargs:
+        out["policy_kwargs"] = policy_kwargs
+    return out
 
 
 def resolve_task(cfg: TrainConfig) -> TaskSpec:
@@ -140,7 +220,10 @@ def save_run_config(run_dir: Path, cfg: TrainConfig) -> None:
     """Writes ``config.yaml`` (atomically)."""
     from robrew.io import write_text_atomic
 
-    write_text_atomic(Path(run_dir) / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    saved = OmegaConf.structured(cfg)
+    with open_dict(saved):
+        del saved["hydra"]  # Hydra's settings, not the run's
+    write_text_atomic(Path(run_dir) / CONFIG_FILE, OmegaConf.to_yaml(saved))
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
@@ -152,8 +235,10 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a robrew run directory (no {CONFIG_FILE})")
-    schema = OmegaConf.structured(TrainConfig)
-    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
+    merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), OmegaConf.load(path))
+    with open_dict(merged):
+        del merged["hydra"]  # its interpolations mean something only inside Hydra
+    return OmegaConf.to_object(merged)
 
 
 # ---- checkpoints --------------------------------------------------------------------------

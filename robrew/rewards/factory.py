@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
 
 #: ``RewardConfig.name`` for "no reward model: the env's own reward".
 ENV_REWARD = "env"
+
+
+class Composition(StrEnum):
+    """How a model reward combines with the env reward (see :class:`robrew.wrappers.RewardComposition`)."""
+
+    replace = "replace"
+    add = "add"
+    weighted = "weighted"
+    potential = "potential"
+    delta = "delta"
 
 
 class RewardConfigError(ValueError):
@@ -46,7 +57,7 @@ class RewardConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = None
     device: str = "cpu"
-    composition: str = "replace"
+    composition: Composition = Composition.replace
     env_weight: float = 1.0
     model_weight: float = 1.0
     success_threshold: float | None = None
@@ -91,7 +102,7 @@ def build_reward_model(cfg: RewardConfig, spec: TaskSpec | None = None) -> Rewar
 def reward_record(cfg: RewardConfig, model: RewardModel | None) -> dict:
     """What a run records about its reward (``reward.json``): the config, the model's
     constructor config and, for a checkpoint, the sha256 of each of its files."""
-    record = {"name": cfg.name, "device": cfg.device, "composition": cfg.composition}
+    record = {"name": cfg.name, "device": cfg.device, "composition": str(cfg.composition)}
     if model is not None:
         record["config"] = model.config()
     if cfg.checkpoint:

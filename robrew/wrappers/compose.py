@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COMPOSE_MODES = ("replace", "add", "weighted", "potential", "delta")
+from robrew.rewards.factory import Composition
+
+COMPOSE_MODES = tuple(m.value for m in Composition)
 #: Modes that need the model's value of the previous state (kept per env by the wrapper).
 STATEFUL_MODES = ("potential", "delta")
 
@@ -37,6 +39,7 @@ class RewardComposition:
     def __post_init__(self):
         if self.mode not in COMPOSE_MODES:
             raise ValueError(f"reward composition must be one of {COMPOSE_MODES}, got {self.mode!r}")
+        object.__setattr__(self, "mode", str(Composition(self.mode)))
         if not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
 

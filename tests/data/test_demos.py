@@ -104,7 +104,7 @@ def test_exploration_episodes_are_labelled_no_progress(tmp_path):
 
 
 def test_collect_cli_rejects_a_bad_exploration_fraction(capsys):
-    from robrew.data.collect_cli import main
+    from robrew.apps.collect import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--task", "tabletop_push", "--episodes", "2", "--explore", "1.5"])

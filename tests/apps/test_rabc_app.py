@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from robrew.apps.rabc import RabcExperimentConfig, format_table, run_rabc_experiment
 from robrew.training.bc import BCPolicy, load_policy, save_policy
-from robrew.training.rabc_experiment import RabcExperimentConfig, format_table, run_rabc_experiment
 
 
 def test_main_job_runs_end_to_end(tmp_path):

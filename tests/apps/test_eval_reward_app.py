@@ -14,7 +14,7 @@ from robrew.eval.reward_eval import clip_variants, reward_metrics
 
 def run(args, cwd):
     proc = subprocess.run(
-        [sys.executable, "-m", "robrew.eval.reward_eval_cli", *args],
+        [sys.executable, "-m", "robrew.apps.eval_reward", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -176,7 +176,8 @@ def test_bad_configs_fail_before_training(tmp_path, tiny_clip_dir, overrides, me
 
 
 def test_plot_aggregates_runs(tmp_path):
-    from robrew.eval.curves import aggregate, main
+    from robrew.apps.plot import main
+    from robrew.eval.curves import aggregate
 
     runs = []
     for seed, offset in enumerate((0.0, 0.2, 0.4)):

@@ -1,0 +1,77 @@
+"""``robrew-train``: train a policy on a task with a chosen reward (a Hydra app).
+
+Usage:
+    robrew-train task=tabletop_push algo=ppo total_timesteps=200000
+    robrew-train task=humanoid_kneeling reward=clip reward.kwargs.pretrained=/models/clip reward.device=cuda
+    robrew-train resume=runs/tabletop_push/2026-11-22_10-00-00      # continue from the last checkpoint
+    robrew-train -m seed=0,1,2 task=tabletop_reach                   # sweep (joblib launcher)
+
+Each run writes to its Hydra output directory (``runs/<task>/<date_time>``): config.yaml,
+command.txt, reward.json, checkpoints/, tb/ (TensorBoard), curve.csv and metrics.json.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from robrew.rewards.factory import RewardConfig
+from robrew.runs import Algo, AlgoConfig, ConfigError, TaskConfig, TrainConfig, load_run_config
+from robrew.training.train import dump, train
+
+
+def _reward_option(cfg: RewardConfig):
+    """A reward group option whose ``kwargs`` take new keys without Hydra's ``+``
+    (``reward.kwargs.pretrained=...``): they are the model's own arguments, checked by it."""
+    node = OmegaConf.structured(cfg)
+    OmegaConf.set_struct(node.kwargs, False)
+    return node
+
+
+def register_configs() -> None:
+    """Registers the schema and group options with Hydra (idempotent)."""
+    from robrew.taskspec import list_tasks
+
+    cs = ConfigStore.instance()
+    cs.store(name="train", node=TrainConfig)
+    for name in list_tasks():
+        cs.store(group="task", name=name, node=TaskConfig(name=name))
+    cs.store(group="reward", name="env", node=_reward_option(RewardConfig(name="env")))
+    clip = {"model": "ViT-B-32", "pretrained": None, "alpha": 0.5}
+    cs.store(group="reward", name="clip", node=_reward_option(RewardConfig(name="clip", kwargs=clip)))
+    members = [{"name": "clip", "alpha": 0.0}, {"name": "clip", "alpha": 1.0}]
+    ensemble = RewardConfig(name="ensemble", kwargs={"mode": "min", "members": members})
+    cs.store(group="reward", name="ensemble", node=_reward_option(ensemble))
+    for algo in Algo:
+        cs.store(group="algo", name=algo.value, node=AlgoConfig(name=algo))
+
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path=None, config_name="train")
+def main(cfg: DictConfig) -> None:
+    """Console entry ``robrew-train``."""
+    config: TrainConfig = OmegaConf.to_object(cfg)
+    try:
+        if config.resume:
+            run_dir = Path(config.resume)
+            config = load_run_config(run_dir)
+            config.resume = str(run_dir)
+        else:
+            run_dir = Path(config.run_dir or HydraConfig.get().runtime.output_dir)
+        metrics = train(config, run_dir)
+    except ConfigError as e:
+        print(f"robrew-train: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(dump(metrics))
+    print(f"run directory: {run_dir}")
+
+
+if __name__ == "__main__":
+    main()
