@@ -124,10 +124,18 @@ class AlgoParams:
 
 
 ONLY_FOR = {
-    Algo.ppo: ("n_steps", "n_epochs", "gae_lambda", "clip_range", "vf_coef", "max_grad_norm", "target_kl",
-               "normalize_advantage"),
+    Algo.ppo: (
+        "n_steps",
+        "n_epochs",
+        "gae_lambda",
+        "clip_range",
+        "vf_coef",
+        "max_grad_norm",
+        "target_kl",
+        "normalize_advantage",
+    ),
     Algo.sac: ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "target_update_interval"),
-}  # fmt: skip
+}
 POLICY_KWARGS = ("net_arch", "log_std_init")
 
 

@@ -31,65 +31,24 @@ from torch import nn
 
 from robrew.rewards.base import RewardModel
 from robrew.rewards.obs_stats import normalize_obs
-from robrew.rewards.text_encoders import TEXT_DIMS, hash_text_embedding, text_embedding  # noqa: F401  (re-export)
+from robrew.rewards.progress_parts import (
+    INPUT_ENCODERS,
+    OBS_ENCODERS,
+    Dims,
+    Encoder,
+    EncoderInputs,
+    FrozenClipTower,
+    Fusion,
+    TextEncoder,
+    check_options,
+    embed_texts,
+)
+from robrew.rewards.progress_parts import text_dim as embedding_size
 
-ENCODERS = ("state", "slots", "cnn", "clip")
-TEXT_ENCODERS = ("none", "hash", "minilm", "minilm_tokens", "clip")
-FUSIONS = ("concat", "film")
+ENCODERS = tuple(e.value for e in Encoder)
+TEXT_ENCODERS = tuple(t.value for t in TextEncoder)
+FUSIONS = tuple(f.value for f in Fusion)
 FROZEN_PREFIX = "clip_tower."  # not saved: rebuilt from clip_model / clip_pretrained
-
-
-class FrozenClipTower(nn.Module):
-    """A frozen open_clip model: L2-normalised image and text embeddings (no gradients)."""
-
-    def __init__(self, model: str, pretrained: str | None, device: torch.device):
-        super().__init__()
-        from robrew.rewards.clip import load_open_clip
-        from robrew.rewards.preprocess import ClipPreprocess
-
-        self.clip, self._tokenizer = load_open_clip(model, pretrained, device)
-        self.clip.requires_grad_(False)
-        self.preprocess = ClipPreprocess.from_open_clip(self.clip.visual.preprocess_cfg)
-        with torch.no_grad():
-            self.dim = int(self.clip.encode_text(self._tokenizer(["a"]).to(device)).shape[-1])
-
-    @torch.no_grad()
-    def images(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, H, W, 3) frames on the device -> (B, D) unit image embeddings."""
-        x = self.preprocess(frames)
-        return F.normalize(self.clip.encode_image(x).float(), dim=-1)
-
-    @torch.no_grad()
-    def texts(self, texts: Sequence[str]) -> torch.Tensor:
-        """N strings -> (N, D) unit text embeddings on the tower's device."""
-        tokens = self._tokenizer(list(texts)).to(next(self.clip.parameters()).device)
-        return F.normalize(self.clip.encode_text(tokens).float(), dim=-1)
-
-    def train(self, mode: bool = True):  # always in eval mode: frozen
-        return super().train(False)
-
-
-class SmallCNN(nn.Module):
-    """uint8 (B, H, W, 3) frames -> (B, out) features."""
-
-    def __init__(self, out: int = 128):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(3, 32, 5, stride=2, padding=2),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.AdaptiveAvgPool2d(4),
-            nn.Flatten(),
-            nn.Linear(64 * 16, out),
-            nn.ReLU(),
-        )
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames.permute(0, 3, 1, 2).float() / 255.0
-        return self.net(x)
 
 
 class ProgressReward(RewardModel):
@@ -129,7 +88,7 @@ class ProgressReward(RewardModel):
         obs_dim: int | None = None,
         text: str = "hash",
         hidden: int = 256,
-        text_dim: int = 64,
+        text_dim: int = 64,  # the hash encoder's size (the others have their own)
         device: str = "cpu",
         batch_size: int = 1024,
         clip_model: str = "ViT-B-32",
@@ -140,68 +99,29 @@ class ProgressReward(RewardModel):
         slot_dim: int = 4,
     ):
         super().__init__(device=device, batch_size=batch_size)
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
-        if fusion == "film" and text == "none":
-            raise ValueError("fusion='film' needs an instruction encoder (text != 'none')")
-        self.fusion = fusion
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-        if text not in TEXT_ENCODERS:
-            raise ValueError(f"text must be one of {TEXT_ENCODERS}, got {text!r}")
+        check_options(encoder, text, fusion, obs_dim, proprio_dim, slot_dim)
         if len(prior) != n_stages or abs(sum(prior) - 1.0) > 1e-4 or min(prior) < 0:
             raise ValueError(f"prior must be {n_stages} non-negative values summing to 1, got {list(prior)}")
-        if encoder in ("state", "slots") and not obs_dim:
-            raise ValueError(f"the {encoder} encoder needs obs_dim")
-        if text == "minilm_tokens" and encoder != "slots":
-            raise ValueError(
-                "text='minilm_tokens' (token embeddings) is read by the slots encoder only; use text='minilm' here"
-            )
-        if text == "minilm_tokens" and fusion == "film":
-            raise ValueError("fusion='film' needs a sentence embedding; use fusion='concat' with text='minilm_tokens'")
-        if encoder == "slots" and (
-            text == "none" or not proprio_dim or (obs_dim - proprio_dim) % slot_dim or obs_dim <= proprio_dim
-        ):
-            raise ValueError(
-                "the slots encoder needs an instruction encoder (text != 'none') and obs_dim - proprio_dim "
-                f"to be a positive multiple of slot_dim; got text={text!r}, obs_dim={obs_dim}, "
-                f"proprio_dim={proprio_dim}, slot_dim={slot_dim}"
-            )
-        self.proprio_dim, self.slot_dim = proprio_dim, int(slot_dim)
-        if text == "clip" and encoder != "clip":
-            raise ValueError(
-                "text='clip' uses the CLIP tower of encoder='clip'; pick encoder='clip' or another text encoder"
-            )
-        self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
-        self.window = int(window)
-        self.n_stages, self.encoder_name, self.text = int(n_stages), encoder, text
-        self.obs_dim, self.hidden, self.text_dim = obs_dim, int(hidden), int(TEXT_DIMS.get(text, text_dim))
-        self.needs_obs = encoder in ("state", "slots")
-        self.needs_frames = encoder in ("cnn", "clip")
-        if encoder == "clip":  # frozen open_clip image tower + a trainable projection
-            self.clip_tower = FrozenClipTower(clip_model, clip_pretrained, self.device)
-            if text == "clip":
-                self.text_dim = self.clip_tower.dim
-            self.encoder = nn.Sequential(nn.Linear(self.clip_tower.dim, hidden), nn.ReLU())
-        elif encoder in ("state", "slots"):
+        self.encoder_name, self.text, self.fusion = Encoder(encoder), TextEncoder(text), Fusion(fusion)
+        self.n_stages, self.window, self.obs_dim, self.hidden = int(n_stages), int(window), obs_dim, int(hidden)
+        self.proprio_dim, self.slot_dim = proprio_dim, int(slot_dim)
+        self.clip_model, self.clip_pretrained = clip_model, clip_pretrained
+        self.clip_tower = FrozenClipTower(clip_model, clip_pretrained, self.device) if encoder == Encoder.clip else None
+        self.text_dim = embedding_size(self.text, text_dim, self.clip_tower)
+        self.needs_obs = self.encoder_name in OBS_ENCODERS
+        self.needs_frames = not self.needs_obs
+        if self.needs_obs:
             self.register_buffer("obs_mean", torch.zeros(obs_dim))
             self.register_buffer("obs_std", torch.ones(obs_dim))
-            if encoder == "slots":
-                from robrew.rewards.slot_pointer import SlotPointer
-
-                self.encoder = SlotPointer(
-                    proprio_dim, self.slot_dim, (obs_dim - proprio_dim) // self.slot_dim, self.text_dim, hidden
-                )
-            else:
-                self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU())
-        else:
-            self.encoder = SmallCNN(hidden)
+        tower_dim = self.clip_tower.dim if self.clip_tower is not None else None
+        dims = Dims(hidden, obs_dim, proprio_dim, self.slot_dim, self.text_dim, tower_dim)
+        self.encoder = INPUT_ENCODERS[self.encoder_name].build(dims)
         # slots: the instruction acts only through the pointers, so the trunk cannot memorise instruction -> layout
-        self._text_to_trunk = text != "none" and encoder != "slots"
+        self._text_to_trunk = self.text != TextEncoder.none and self.encoder_name != Encoder.slots
         in_dim = self.window * hidden + (self.text_dim if self._text_to_trunk else 0)
-        if fusion == "film":  # starts as the identity (γ = β = 0)
+        if self.fusion == Fusion.film:  # starts as the identity (γ = β = 0)
             self.film = nn.Linear(self.text_dim, 2 * self.window * hidden)
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
@@ -224,15 +144,15 @@ class ProgressReward(RewardModel):
             **super().config(),
             "n_stages": self.n_stages,
             "prior": [float(v) for v in self.prior.tolist()],
-            "encoder": self.encoder_name,
+            "encoder": str(self.encoder_name),
             "obs_dim": self.obs_dim,
-            "text": self.text,
+            "text": str(self.text),
             "hidden": self.hidden,
             "text_dim": self.text_dim,
             "clip_model": self.clip_model,
             "clip_pretrained": self.clip_pretrained,
             "window": self.window,
-            "fusion": self.fusion,
+            "fusion": str(self.fusion),
             "proprio_dim": self.proprio_dim,
             "slot_dim": self.slot_dim,
         }
@@ -290,26 +210,18 @@ class ProgressReward(RewardModel):
         return self.score(frames=f, obs=o, instructions=instructions)
 
     def _encode(self, frames, obs, text: torch.Tensor | None) -> torch.Tensor:
-        if self.encoder_name == "state":
-            return self.encoder(normalize_obs(obs, self.obs_mean, self.obs_std))
-        if self.encoder_name == "slots":
-            return self.encoder(normalize_obs(obs, self.obs_mean, self.obs_std), obs, text)
-        if self.encoder_name == "clip":
-            return self.encoder(self.clip_tower.images(frames))
-        return self.encoder(frames)
+        norm = normalize_obs(obs, self.obs_mean, self.obs_std) if self.needs_obs else None
+        return self.encoder.encode(EncoderInputs(frames, norm, obs, text, self.clip_tower))
 
     def embed_instructions(self, instructions, n: int) -> torch.Tensor | None:
         """(n, text_dim) instruction embeddings ((n, tokens, dim) for ``minilm_tokens``), cached per
         instruction; None without text."""
-        if self.text == "none":
+        if self.text == TextEncoder.none:
             return None
         texts = list(instructions) if instructions is not None else [""] * n
         missing = sorted({t for t in texts if t not in self._text_cache})
         if missing:
-            if self.text == "clip":
-                emb = self.clip_tower.texts(missing).to(self.device)
-            else:
-                emb = torch.from_numpy(text_embedding(self.text, missing, self.text_dim)).to(self.device)
+            emb = embed_texts(self.text, missing, self.text_dim, self.clip_tower).to(self.device)
             self._text_cache.update(zip(missing, emb))
         return torch.stack([self._text_cache[t] for t in texts])
 

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +28,19 @@ from robrew.rewards.obs_stats import normalize_obs, obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
 
-WEIGHTINGS = ("none", "rabc", "return")
+#: How BC weights each sample: ``none`` (plain BC), ``rabc`` (reward-aligned: progress gain over
+#: the chunk), ``return`` (resampled by episode return). Functional form: ``return`` is a keyword.
+Weighting = StrEnum("Weighting", {"none": "none", "rabc": "rabc", "return": "return"}, module=__name__)
+
+
+WEIGHTINGS = tuple(w.value for w in Weighting)
 
 
 @dataclass
 class BCConfig:
     """Behaviour-cloning settings."""
 
-    weighting: str = "none"
+    weighting: Weighting = Weighting.none
     steps: int = 4000
     batch_size: int = 256
     lr: float = 1e-3

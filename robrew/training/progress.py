@@ -28,25 +28,26 @@ from robrew.data.labels import active_spans, dataset_prior, episode_labels
 from robrew.eval.reward_metrics import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
+from robrew.rewards.progress_parts import Encoder, Fusion, TextEncoder
 
 
 @dataclass
 class ProgressTrainConfig:
     """Progress-model training settings."""
 
-    encoder: str = "state"
-    text: str = "hash"
-    fusion: str = "concat"  # instruction fusion: concat | film
+    encoder: Encoder = Encoder.state
+    text: TextEncoder = TextEncoder.hash
+    fusion: Fusion = Fusion.concat  # instruction fusion
     proprio_dim: int | None = None  # encoder="slots": leading non-slot observation values (gripper xyz first)
     slot_dim: int = 4  # encoder="slots": values per object slot [present, x, y, z, ...]
     pointer_loss: float = 1.0  # encoder="slots": weight of the grounding loss on the demos' annotated referent slots
-    steps: int = 2000
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-5
-    teacher_forcing: float = 0.5
-    val_fraction: float = 0.25
-    hidden: int = 256
+    steps: int = 2000  # optimiser steps
+    batch_size: int = 256  # frames per step
+    lr: float = 1e-3  # AdamW learning rate
+    weight_decay: float = 1e-5  # AdamW weight decay
+    teacher_forcing: float = 0.5  # fraction of rows whose progress head sees the true stage
+    val_fraction: float = 0.25  # held-out episodes for the report (VOC, AUC, stage accuracy)
+    hidden: int = 256  # width of the trunk
     clip_model: str = "ViT-B-32"  # encoder="clip" / text="clip"
     clip_pretrained: str | None = None  # open_clip tag, checkpoint file or local directory
     window: int = 1  # frames per input: episode start, evenly spaced past frames, now
@@ -54,8 +55,8 @@ class ProgressTrainConfig:
     max_rewind: int = 15  # frames played backwards at most
     mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
     shift: int = 0  # frame encoders: random translation by up to this many pixels (DrQ-style augmentation)
-    seed: int = 0
-    device: str = "cpu"
+    seed: int = 0  # seeds the split, the model and the batches
+    device: str = "cpu"  # cpu, cuda, cuda:1 or auto
 
 
 def split_demos(demos: list[Demo], val_fraction: float, seed: int) -> tuple[list[Demo], list[Demo]]:

@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 
 from robrew.apps.rabc import RabcExperimentConfig, format_table, run_rabc_experiment
-from robrew.training.bc import BCPolicy, load_policy, save_policy
+from robrew.training.bc import BCConfig, BCPolicy, load_policy, save_policy
+from robrew.training.progress import ProgressTrainConfig
 
 
 def test_main_job_runs_end_to_end(tmp_path):
     cfg = RabcExperimentConfig(
         episodes=6,
         image_size=16,
-        progress_steps=30,
-        bc_steps=30,
+        progress=ProgressTrainConfig(steps=30),
+        bc=BCConfig(steps=30, chunk=4),
         eval_episodes=2,
         methods=["none", "rabc", "return"],
         out_dir=str(tmp_path / "run"),
@@ -30,7 +31,7 @@ def test_main_job_runs_end_to_end(tmp_path):
     assert (tmp_path / "run" / "report.html").stat().st_size > 10_000  # plots and a video inlined
     assert (tmp_path / "run" / "progress_model" / "reward_model.json").is_file()
     policy = load_policy(tmp_path / "run" / "policies" / "rabc")
-    assert policy.chunk == cfg.chunk
+    assert policy.chunk == cfg.bc.chunk == 4
     table = format_table(result)
     assert "RA-BC" in table and "VOC" in table
 

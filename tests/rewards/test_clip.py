@@ -100,9 +100,13 @@ def test_preprocessing_equals_open_clips_pil_transform(tiny_clip_dir, mode, inte
     for size in (32, 224):  # the model's own input, and CLIP's usual one
         pre = ClipPreprocess((size, size), ours.mean, ours.std, mode, interpolation)
         ref = open_clip.image_transform(
-            size, is_train=False, mean=ours.mean, std=ours.std, resize_mode=OPEN_CLIP_MODE[mode],
+            size,
+            is_train=False,
+            mean=ours.mean,
+            std=ours.std,
+            resize_mode=OPEN_CLIP_MODE[mode],
             interpolation=interpolation,
-        )  # fmt: skip
+        )
         for i, (h, w) in enumerate(SHAPES):
             f = smooth_frames(h, w, seed=i)
             got = pre(torch.from_numpy(f))

@@ -10,7 +10,8 @@ import pytest
 from robrew.data.demos import collect_demos, load_demos
 from robrew.envs.tabletop.scene import COLORS
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
-from robrew.rewards.progress import ProgressReward, hash_text_embedding
+from robrew.rewards.progress import ProgressReward
+from robrew.rewards.text_encoders import hash_text_embedding
 from robrew.training.progress import ProgressTrainConfig, fit_progress_model
 
 
