@@ -26,50 +26,7 @@ import time
 import numpy as np
 
 import robrew  # noqa: F401  (sets MUJOCO_GL=egl before mujoco loads)
-
-
-def _sync(device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_peak(device, dtype, n: int, reps: int) -> float:
-    """FLOP/s of an n x n x n matmul, best of ``reps``."""
-    import torch
-
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    _sync(device)
-    best = 0.0
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in range(10):
-            a @ b
-        _sync(device)
-        best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t))
-    return best
-
-
-def image_flops(model) -> int:
-    """FLOPs of one frame through the image tower (preprocessing excluded)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    size = model._size
-    x = torch.zeros(1, 3, *size, device=model.device)
-    # In eval mode nn.MultiheadAttention takes a fused fast path the counter cannot see;
-    # train mode (CLIP has no dropout) runs the same maths through countable ops.
-    model.clip.train()
-    try:
-        with FlopCounterMode(display=False) as counter, torch.no_grad(), model._autocast():
-            model.clip.encode_image(x)
-    finally:
-        model.clip.eval()
-    return int(counter.get_total_flops())
+from robrew.rewards.accel import image_flops, matmul_peak, synchronize
 
 
 def scoring_rate(model, batch: int, seconds: float) -> float:
@@ -80,12 +37,12 @@ def scoring_rate(model, batch: int, seconds: float) -> float:
     with torch.no_grad():
         for _ in range(2):
             model(frames)
-        _sync(model.device)
+        synchronize(model.device)
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             model(frames)
             n += 1
-        _sync(model.device)
+        synchronize(model.device)
     return n * batch / (time.perf_counter() - t0)
 
 

@@ -23,7 +23,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import time
 
@@ -58,26 +57,6 @@ def collect(task, root, n, pairs, templates, seed, image_size):
     return load_demos(path)
 
 
-def confusion(model, demos) -> tuple[np.ndarray, list[str]]:
-    """Mean final progress of clean successful rollouts (rows: true block colour) scored with
-    the instruction naming each block colour (columns), same pad and phrasing."""
-    from robrew.training.progress import predict_episode
-
-    colours = list(COLORS)
-    template = TASKS["pick_place"].instructions[0]
-    sums, counts = np.zeros((len(colours), len(colours))), np.zeros(len(colours))
-    for d in demos:
-        if d.quality != "clean" or not d.success:
-            continue
-        row = colours.index(d.colors["block"])
-        counts[row] += 1
-        for col, c in enumerate(colours):
-            named = dataclasses.replace(d, instruction=template.format(block=c, pad=d.colors["pad"]))
-            sums[row, col] += float(predict_episode(model, named)[-5:].mean())
-    seen_rows = counts > 0
-    return sums[seen_rows] / counts[seen_rows, None], [c for c, k in zip(colours, seen_rows) if k]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=400)
@@ -106,7 +85,12 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench_language")
     args = parser.parse_args()
     args.image_size = args.image_size or (48 if args.encoder == "cnn" else 16)
-    from robrew.training.progress import ProgressTrainConfig, evaluate_progress_model, fit_progress_model
+    from robrew.training.progress import (
+        ProgressTrainConfig,
+        evaluate_progress_model,
+        fit_progress_model,
+        instruction_confusion,
+    )
 
     start = time.perf_counter()
     seen_templates = [t for t in range(len(TASKS["pick_place"].instructions)) if t != HELD_OUT_TEMPLATE]
@@ -147,7 +131,7 @@ def main() -> None:
     print(f"{'instructions':<12}{'VOC clean':>11}{'reversed':>10}{'success AUC':>13}{'matched':>9}{'mismatched':>12}")
     for name, demos in (("seen", test_seen), ("held-out", test_held)):
         m = evaluate_progress_model(model, demos)
-        conf, _ = confusion(model, demos)
+        conf, _ = instruction_confusion(model, demos, TASKS["pick_place"].instructions[0], list(COLORS))
         rows = np.arange(len(conf))
         cols = [list(COLORS).index(c) for c in _]
         matched = float(np.mean(conf[rows, cols]))

@@ -53,7 +53,7 @@ def clip_throughput(model, n_frames: int, batch: int) -> tuple[float, float, flo
 
 def hardware_bound(model) -> tuple[int, float]:
     """Takes a ClipReward; returns (FLOPs of one frame through its image tower, best fp32 matmul FLOP/s here)."""
-    from bench_gpu import image_flops, matmul_peak  # scripts/ is on sys.path when run as a script
+    from robrew.rewards.accel import image_flops, matmul_peak
 
     return image_flops(model), matmul_peak(torch.device("cpu"), torch.float32, 4096, 3)
 

@@ -30,57 +30,11 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.vec_env import VecEnvWrapper
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
-from robrew.envs.tabletop.task_defs import PUSH_STANDOFF
+from robrew.envs.tabletop.wrappers import HoldClosed
 from robrew.rewards.base import RewardModel
-
-# obs="goal" layout of the tabletop envs (envs/tabletop/env.py): grip 0:3, block 0 at 7:10, pad 0 at 19:21.
-GRIP, BLOCK, PAD = slice(0, 3), slice(7, 10), slice(19, 21)
-
-
-class OraclePotential(RewardModel):
-    """Ground-truth distance potential read from tabletop ``goal`` observations (diagnostics only)."""
-
-    name = "oracle_potential"
-    needs_frames = False
-    needs_obs = True
-
-    def __init__(self, task: str):
-        super().__init__()
-        self.task = task
-
-    def forward(self, frames=None, obs: torch.Tensor | None = None, instructions=None) -> torch.Tensor:
-        grip, block, pad = obs[:, GRIP], obs[:, BLOCK], obs[:, PAD]
-        if self.task == "reach":
-            return -(grip - block).norm(dim=1)
-        direction = pad - block[:, :2]
-        direction = direction / (direction.norm(dim=1, keepdim=True) + 1e-9)
-        behind = torch.cat([block[:, :2] - PUSH_STANDOFF * direction, block[:, 2:]], dim=1)
-        return -0.5 * (grip - behind).norm(dim=1) - 2.0 * (block[:, :2] - pad).norm(dim=1)
-
-
-class HoldClosed(gym.ActionWrapper):
-    """Ignores the grip command and keeps the fingers closed (as a blocked-gripper push task does)."""
-
-    def action(self, action):
-        action = np.array(action, dtype=np.float32)
-        action[..., 3] = 1.0
-        return action
-
-
-class NoTimeoutBootstrap(VecEnvWrapper):
-    """Reports time-limit truncations as plain episode ends, so PPO does not bootstrap there."""
-
-    def reset(self):
-        return self.venv.reset()
-
-    def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        for info in infos:
-            info.pop("TimeLimit.truncated", None)
-        return obs, rewards, dones, infos
+from robrew.training.diagnostics import NoTimeoutBootstrap, OraclePotential
 
 
 def evaluate(model, task: str, episodes: int, norm, hold_closed: bool = False, phi: RewardModel | None = None) -> dict:

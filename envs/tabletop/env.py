@@ -40,6 +40,18 @@ CAMERA_PRESETS: dict[str, CameraSpec] = {
 
 
 OBS_DIMS = {"goal": 26, "objects": 7 + 8 * len(scene.COLORS)}
+#: Where each quantity sits in an ``obs="goal"`` observation (target block and pad first).
+GOAL_OBS = {
+    "grip": slice(0, 3),
+    "grip_vel": slice(3, 6),
+    "finger": slice(6, 7),
+    "blocks": slice(7, 16),
+    "block": slice(7, 10),
+    "block_vel": slice(16, 19),
+    "pads": slice(19, 23),
+    "pad": slice(19, 21),
+    "goal": slice(23, 26),
+}
 
 
 class TabletopEnv(gym.Env):

@@ -23,7 +23,59 @@ import torch
 from robrew.rewards.base import RewardModel
 from robrew.rewards.batching import _search, find_batch_size
 
-__all__ = ["ReplicatedReward", "_search", "find_batch_size", "split_sizes", "visible_devices"]
+__all__ = [
+    "ReplicatedReward",
+    "_search",
+    "find_batch_size",
+    "image_flops",
+    "matmul_peak",
+    "split_sizes",
+    "synchronize",
+    "visible_devices",
+]
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for the device's queued work (timing on a GPU needs it; a no-op on CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: str | torch.device, dtype: torch.dtype = torch.float32, n: int = 4096, reps: int = 3) -> float:
+    """FLOP/s of an n x n x n matmul on ``device``, best of ``reps`` (the hardware bound to compare against)."""
+    import time
+
+    device = torch.device(device)
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    synchronize(device)
+    best = 0.0
+    for _ in range(reps):
+        t = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        synchronize(device)
+        best = max(best, 10 * 2 * n**3 / (time.perf_counter() - t))
+    return best
+
+
+def image_flops(model) -> int:
+    """FLOPs of one frame through a :class:`~robrew.rewards.clip.ClipReward`'s image tower
+    (preprocessing excluded), counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.zeros(1, 3, *model.preprocess.size, device=model.device)
+    # In eval mode nn.MultiheadAttention takes a fused fast path the counter cannot see;
+    # train mode (CLIP has no dropout) runs the same maths through countable ops.
+    model.clip.train()
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad(), model.autocast():
+            model.clip.encode_image(x)
+    finally:
+        model.clip.eval()
+    return int(counter.get_total_flops())
 
 
 def visible_devices() -> list[str]:

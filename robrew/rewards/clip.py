@@ -172,14 +172,15 @@ class ClipReward(RewardModel):
             "compile": self.compile,
         }
 
-    def _autocast(self):
+    def autocast(self):
+        """The autocast context of this model's precision (a no-op in fp32)."""
         if self._autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self._autocast_dtype)
 
     def _embed_text(self, prompts: Sequence[str]) -> torch.Tensor:
         tokens = self._tokenizer(list(prompts)).to(self.device)
-        with self._autocast():
+        with self.autocast():
             return self.clip.encode_text(tokens).float()
 
     def _goal_for(self, instructions: Sequence[str]) -> torch.Tensor:
@@ -192,7 +193,7 @@ class ClipReward(RewardModel):
     def embed_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (B, H, W, 3) on the device -> L2-normalised float32 image embeddings (B, D)."""
         x = self.preprocess(frames)
-        with self._autocast():
+        with self.autocast():
             if self.compile and self._compiled_image_tower is None:
                 self._compiled_image_tower = torch.compile(self.clip.encode_image, dynamic=False)
             encode = self._compiled_image_tower if self.compile else self.clip.encode_image

@@ -314,3 +314,28 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
     finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
     out["success_auc"] = success_auc(finals, [d.success for d in attempts])
     return out
+
+
+def instruction_confusion(
+    model: ProgressReward, demos: list[Demo], template: str, colours: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    """Language grounding as a matrix: mean final progress (last 5 frames) of clean successful
+    demos (rows: the true block colour) scored with the instruction naming each colour (columns),
+    same pad and phrasing. A grounded model has a bright diagonal.
+
+    Returns:
+        (matrix over the colours that occur, those colours).
+    """
+    import dataclasses
+
+    sums, counts = np.zeros((len(colours), len(colours))), np.zeros(len(colours))
+    for d in demos:
+        if d.quality != "clean" or not d.success:
+            continue
+        row = colours.index(d.colors["block"])
+        counts[row] += 1
+        for col, c in enumerate(colours):
+            named = dataclasses.replace(d, instruction=template.format(block=c, pad=d.colors["pad"]))
+            sums[row, col] += float(predict_episode(model, named)[-5:].mean())
+    seen = counts > 0
+    return sums[seen] / counts[seen, None], [c for c, k in zip(colours, seen) if k]
