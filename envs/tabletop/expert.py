@@ -19,7 +19,7 @@ Example:
     >>> expert = ScriptedExpert(env, ExpertConfig(noise=0.1), seed=0)
     >>> for t in range(env.unwrapped.horizon):
     ...     obs, r, term, trunc, info = env.step(expert.act())
-    >>> expert.spans()   # [SubtaskSpan(stage=0, name='reach the red block', start=0, end=17), ...]
+    >>> expert.spans()   # [Span(stage=0, start=0, end=18, name='reach the red block'), ...]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import numpy as np
 from robrew.envs.tabletop.env import MAX_STEP
 from robrew.envs.tabletop.scene import BLOCK_HALF, GRIP_OFFSET, WORKSPACE_HIGH, WORKSPACE_LOW
 from robrew.envs.tabletop.task_defs import REST_Z, SceneState
+from robrew.spans import Span, spans_from_steps
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,6 @@ class ExpertConfig:
             value = getattr(self, name)
             if value < 0 or (name != "noise" and value > 1):
                 raise ValueError(f"ExpertConfig.{name} must be in [0, 1] (noise >= 0), got {value}")
-
-
-@dataclass(frozen=True)
-class SubtaskSpan:
-    """Steps ``start..end`` (inclusive) of one subtask in an episode."""
-
-    stage: int
-    name: str
-    start: int
-    end: int
 
 
 LIFT_HEIGHT = 0.12
@@ -134,16 +125,9 @@ class ScriptedExpert:
             move = np.clip(move + self.rng.normal(0.0, self.config.noise, 3), -1.0, 1.0)
         return np.array([*move, grip], dtype=np.float32)
 
-    def spans(self) -> list[SubtaskSpan]:
-        """Contiguous runs of each phase so far, as subtask spans (a phase may recur)."""
-        names = self.env.subtasks
-        out: list[SubtaskSpan] = []
-        for t, p in enumerate(self.phases):
-            if out and out[-1].stage == p:
-                out[-1] = SubtaskSpan(p, names[p], out[-1].start, t)
-            else:
-                out.append(SubtaskSpan(p, names[p], t, t))
-        return out
+    def spans(self) -> list[Span]:
+        """Contiguous runs of each phase so far, as named half-open subtask spans (a phase may recur)."""
+        return spans_from_steps(self.phases, self.env.subtasks)
 
     def off_task_from(self) -> int | None:
         """First frame of a deliberate failure, or None (frame t follows action t - 1).

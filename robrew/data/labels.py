@@ -25,14 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robrew.spans import Span, spans_from_steps
 
-@dataclass(frozen=True)
-class Span:
-    """Subtask ``stage`` on steps ``start <= t < end``."""
-
-    stage: int
-    start: int
-    end: int
+__all__ = ["Labels", "Span", "active_spans", "check_spans", "dataset_prior", "episode_labels", "spans_from_steps"]
 
 
 @dataclass(frozen=True)
@@ -145,14 +140,3 @@ def active_spans(stages: Sequence[int], done_at: int | None = None) -> tuple[lis
     """(spans, length) of the frames before ``done_at``: what the dataset prior is computed on."""
     active = len(stages) if done_at is None else max(1, min(done_at, len(stages)))
     return spans_from_steps(list(stages)[:active]), active
-
-
-def spans_from_steps(stages: Sequence[int]) -> list[Span]:
-    """Half-open spans from a per-step stage sequence (runs of equal values)."""
-    out: list[Span] = []
-    for t, k in enumerate(stages):
-        if out and out[-1].stage == k:
-            out[-1] = Span(k, out[-1].start, t + 1)
-        else:
-            out.append(Span(int(k), t, t + 1))
-    return out

@@ -38,8 +38,8 @@ def test_expert_spans_cover_subtasks_in_order(kind):
     env, expert, infos = run_expert(kind, 0)
     spans = expert.spans()
     assert [s.stage for s in spans] == list(range(len(TASKS[kind].subtasks)))
-    assert spans[0].start == 0 and spans[-1].end == env.unwrapped.horizon - 1
-    assert all(a.end + 1 == b.start for a, b in zip(spans, spans[1:]))
+    assert spans[0].start == 0 and spans[-1].end == env.unwrapped.horizon  # half-open: one span per phase step
+    assert all(a.end == b.start for a, b in zip(spans, spans[1:]))
     assert [s.name for s in spans] == infos[0]["subtasks"]
     # The env's ground-truth stage passes through every stage and ends in the last one.
     stages = [i["stage"] for i in infos]
