@@ -26,6 +26,7 @@ import numpy as np
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
+from robrew.plotting import figure
 from robrew.training.bc import BCConfig, Weighting
 from robrew.training.progress import ProgressTrainConfig
 
@@ -56,46 +57,33 @@ class RabcExperimentConfig:
 
 
 def _plot_progress(model, demos, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from robrew.training.progress import label_demos, predict_episode
 
     prior = model.prior.cpu().numpy()
-    fig, axes = plt.subplots(1, len(demos), figsize=(4 * len(demos), 3), squeeze=False)
-    for ax, d in zip(axes[0], demos):
-        ax.plot(label_demos([d], prior)[0].progress, "k--", label="label")
-        ax.plot(predict_episode(model, d), label="predicted")
-        ax.set_title(f"{d.quality}, {'success' if d.success else 'failure'}", fontsize=10)
-        ax.set_xlabel("frame")
-        ax.set_ylim(-0.05, 1.05)
-    axes[0][0].set_ylabel("progress")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    size = (4 * len(demos), 3)
+    with figure(path, 1, len(demos), dpi=90, figsize=size, squeeze=False) as (fig, axes):
+        for ax, d in zip(axes[0], demos):
+            ax.plot(label_demos([d], prior)[0].progress, "k--", label="label")
+            ax.plot(predict_episode(model, d), label="predicted")
+            ax.set_title(f"{d.quality}, {'success' if d.success else 'failure'}", fontsize=10)
+            ax.set_xlabel("frame")
+            ax.set_ylim(-0.05, 1.05)
+        axes[0][0].set_ylabel("progress")
+        axes[0][0].legend(fontsize=7)
     return path
 
 
 def _plot_success(policies: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(policies)
     rates = [policies[n]["success_rate"] for n in names]
     mean = np.array([r["mean"] for r in rates])
-    err = np.array([[r["mean"] - r["low"] for r in rates], [r["high"] - r["mean"] for r in rates]])
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.bar([METHOD_NAMES[n] for n in names], mean, yerr=err, capsize=4, color=["#999", "#2a7", "#27a"][: len(names)])
-    ax.set_ylabel("ground-truth success (95% CI)")
-    ax.set_ylim(0, 1)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    # Rounded interval ends can sit a hair inside the mean at 0% / 100%: an error bar is never negative.
+    err = np.clip([[r["mean"] - r["low"] for r in rates], [r["high"] - r["mean"] for r in rates]], 0.0, None)
+    colors = ["#999", "#2a7", "#27a"][: len(names)]
+    with figure(path, dpi=90, figsize=(4, 3)) as (fig, ax):
+        ax.bar([METHOD_NAMES[n] for n in names], mean, yerr=err, capsize=4, color=colors)
+        ax.set_ylabel("ground-truth success (95% CI)")
+        ax.set_ylim(0, 1)
     return path
 
 

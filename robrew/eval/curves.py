@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from robrew.plotting import figure
+
 METRICS = ("success_rate", "env_return")
 
 
@@ -50,24 +52,16 @@ def aggregate(curves: list[dict[str, np.ndarray]], metric: str, points: int = 50
 
 def plot_curves(groups: dict[str, list[Path]], metric: str, out: Path, title: str = "") -> Path:
     """One line with a band per group of runs; writes ``out`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for label, runs in groups.items():
-        agg = aggregate([read_curve(r) for r in runs], metric)
-        ax.plot(agg["timesteps"], agg["mean"], label=f"{label} (n={len(runs)})")
-        low, high = agg["low"], agg["high"]
-        if metric == "success_rate":  # a rate's band stays inside [0, 1]
-            low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
-        ax.fill_between(agg["timesteps"], low, high, alpha=0.25)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel(f"{metric.replace('_', ' ')} (ground truth)")
-    ax.set_title(title or metric)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    with figure(out, dpi=120, figsize=(6.5, 4)) as (fig, ax):
+        for label, runs in groups.items():
+            agg = aggregate([read_curve(r) for r in runs], metric)
+            ax.plot(agg["timesteps"], agg["mean"], label=f"{label} (n={len(runs)})")
+            low, high = agg["low"], agg["high"]
+            if metric == "success_rate":  # a rate's band stays inside [0, 1]
+                low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+            ax.fill_between(agg["timesteps"], low, high, alpha=0.25)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel(f"{metric.replace('_', ' ')} (ground truth)")
+        ax.set_title(title or metric)
+        ax.legend()
     return out

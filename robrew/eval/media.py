@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robrew.plotting import figure
+
 TRACE_COLORS = {"env": (80, 200, 255), "model": (255, 170, 40)}  # RGB
 
 
@@ -72,51 +74,36 @@ def write_mp4(path: Path, frames: list[np.ndarray], fps: int = 20) -> Path:
 
 def plot_reward_traces(episodes, path: Path) -> Path:
     """Env (and model) reward over time, one line per episode; success solid, failure dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     has_model = any(e.model_rewards for e in episodes)
-    fig, axes = plt.subplots(1, 2 if has_model else 1, figsize=(10 if has_model else 5.5, 3.6), squeeze=False)
-    for ax, key, title in zip(axes[0], ("env_rewards", "model_rewards"), ("env reward", "model reward")):
-        for i, e in enumerate(episodes):
-            ax.plot(
-                getattr(e, key),
-                "-" if e.success else "--",
-                lw=1,
-                label=f"ep {i} ({'success' if e.success else 'fail'})",
-            )
-        ax.set_xlabel("step")
-        ax.set_title(title)
-    if len(episodes) <= 10:
-        axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    size = (10 if has_model else 5.5, 3.6)
+    with figure(path, 1, 2 if has_model else 1, dpi=110, figsize=size, squeeze=False) as (fig, axes):
+        for ax, key, title in zip(axes[0], ("env_rewards", "model_rewards"), ("env reward", "model reward")):
+            for i, e in enumerate(episodes):
+                ax.plot(
+                    getattr(e, key),
+                    "-" if e.success else "--",
+                    lw=1,
+                    label=f"ep {i} ({'success' if e.success else 'fail'})",
+                )
+            ax.set_xlabel("step")
+            ax.set_title(title)
+        if len(episodes) <= 10:
+            axes[0][0].legend(fontsize=7)
     return path
 
 
 def plot_model_vs_success(episodes, path: Path) -> Path:
     """Episode model return (and env return) split by ground-truth success."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    key = "model_return" if any(e.model_rewards for e in episodes) else "env_return"
-    rng = np.random.default_rng(0)
-    for x in (0, 1):  # failure, success
-        vals = [getattr(e, key) for e in episodes if e.success == bool(x)]
-        ax.scatter(x + rng.uniform(-0.08, 0.08, len(vals)), vals, alpha=0.7)
-    ax.set_xticks(
-        [0, 1],
-        [f"failure (n={sum(not e.success for e in episodes)})", f"success (n={sum(e.success for e in episodes)})"],
-    )
-    ax.set_ylabel(key.replace("_", " "))
-    ax.set_title(f"{key.replace('_', ' ')} vs ground-truth success")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with figure(path, dpi=110, figsize=(5.5, 3.6)) as (fig, ax):
+        key = "model_return" if any(e.model_rewards for e in episodes) else "env_return"
+        rng = np.random.default_rng(0)
+        for x in (0, 1):  # failure, success
+            vals = [getattr(e, key) for e in episodes if e.success == bool(x)]
+            ax.scatter(x + rng.uniform(-0.08, 0.08, len(vals)), vals, alpha=0.7)
+        ax.set_xticks(
+            [0, 1],
+            [f"failure (n={sum(not e.success for e in episodes)})", f"success (n={sum(e.success for e in episodes)})"],
+        )
+        ax.set_ylabel(key.replace("_", " "))
+        ax.set_title(f"{key.replace('_', ' ')} vs ground-truth success")
     return path

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robrew.plotting import figure
+
 
 class OverOptimisationWarning(UserWarning):
     """The proxy reward rises while ground-truth success falls."""
@@ -68,21 +70,13 @@ def plot_proxy_vs_success(
     timesteps: Sequence[int], proxy: Sequence[float], success: Sequence[float], path: Path
 ) -> Path:
     """Both curves over training on one plot (success left axis, proxy right axis)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(timesteps, success, "g-o", ms=3, label="ground-truth success")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("success rate", color="g")
-    ax2 = ax.twinx()
-    ax2.plot(timesteps, proxy, "b--s", ms=3, label="model reward per episode")
-    ax2.set_ylabel("model reward / episode", color="b")
-    ax.set_title("proxy reward vs ground truth during training", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    with figure(path, dpi=90, figsize=(5, 3)) as (fig, ax):
+        ax.plot(timesteps, success, "g-o", ms=3, label="ground-truth success")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("success rate", color="g")
+        ax2 = ax.twinx()
+        ax2.plot(timesteps, proxy, "b--s", ms=3, label="model reward per episode")
+        ax2.set_ylabel("model reward / episode", color="b")
+        ax.set_title("proxy reward vs ground truth during training", fontsize=10)
     return path

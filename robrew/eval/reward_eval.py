@@ -23,6 +23,7 @@ import numpy as np
 
 from robrew.eval.labelled_rollouts import LabelledSequence, labelled_rollouts
 from robrew.eval.reward_metrics import epic_distance, pearson, success_auc, voc
+from robrew.plotting import figure
 from robrew.rewards.base import RewardModel
 from robrew.taskspec import TaskSpec, load_task
 
@@ -86,27 +87,25 @@ def reward_metrics(scores: Sequence[np.ndarray], seqs: Sequence[LabelledSequence
 
 
 def _plot_landscape(task: str, curves: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3))
-    x = np.linspace(0, 1, len(labels))
-    ax.fill_between(
-        x, 0, 1, where=labels > 0.5, color="#cfc", transform=ax.get_xaxis_transform(), label="goal holds (ground truth)"
-    )
-    for name, c in curves.items():
-        c = np.asarray(c, np.float64)
-        span = np.ptp(c)
-        ax.plot(x, (c - c.min()) / span if span > 0 else c * 0, label=name)
-    ax.set_xlabel("from a non-goal state (0) to the goal (1)")
-    ax.set_ylabel("reward (min-max per curve)")
-    ax.set_title(f"reward landscape: {task}", fontsize=10)
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    with figure(path, dpi=90, figsize=(5, 3)) as (fig, ax):
+        x = np.linspace(0, 1, len(labels))
+        ax.fill_between(
+            x,
+            0,
+            1,
+            where=labels > 0.5,
+            color="#cfc",
+            transform=ax.get_xaxis_transform(),
+            label="goal holds (ground truth)",
+        )
+        for name, c in curves.items():
+            c = np.asarray(c, np.float64)
+            span = np.ptp(c)
+            ax.plot(x, (c - c.min()) / span if span > 0 else c * 0, label=name)
+        ax.set_xlabel("from a non-goal state (0) to the goal (1)")
+        ax.set_ylabel("reward (min-max per curve)")
+        ax.set_title(f"reward landscape: {task}", fontsize=10)
+        ax.legend(fontsize=6)
     return path
 
 
