@@ -103,4 +103,5 @@ def success_rate(successes: list[bool], confidence: float = 0.95) -> dict[str, f
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return {"mean": p, "low": float(max(0.0, centre - half)), "high": float(min(1.0, centre + half)), "n": n}
+    low, high = min(max(0.0, centre - half), p), max(min(1.0, centre + half), p)  # rounding never excludes p
+    return {"mean": p, "low": float(low), "high": float(high), "n": n}
