@@ -13,6 +13,7 @@ from robrew.wrappers.sb3 import make_scored_vec_env
 
 def test_workers_get_their_render_device_round_robin():
     env_fn = partial(FrameCounterEnv, length=4, tag=0)
+    before = os.environ.get("MUJOCO_EGL_DEVICE_ID")
     venv = make_scored_vec_env(env_fn, 3, FrameMeanReward(), subprocess=True, seed=0, render_devices=[0, 1])
     try:
         assert venv.get_attr("egl_device") == ["0", "1", "0"]
@@ -25,7 +26,7 @@ def test_workers_get_their_render_device_round_robin():
         assert all("model_reward" in info for info in infos)
     finally:
         venv.close()
-    assert os.environ.get("MUJOCO_EGL_DEVICE_ID") != "1"  # set in the workers only
+    assert os.environ.get("MUJOCO_EGL_DEVICE_ID") == before  # set in the workers only, never here
 
 
 def test_render_devices_need_subprocesses():
