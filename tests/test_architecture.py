@@ -94,3 +94,10 @@ def test_the_graph_sees_real_imports(graph):
         "robrew.render" in graph["robrew.envs.tabletop.env"]
         or "robrew.envs.rendering" in graph["robrew.envs.tabletop.env"]
     )
+
+
+def test_training_and_eval_side_by_side(graph):
+    """Training and evaluation share the run format and robrew.metrics; neither imports the other."""
+    for a, b in (("robrew.training", "robrew.eval"), ("robrew.eval", "robrew.training")):
+        bad = {m: sorted(d for d in deps if d.startswith(b)) for m, deps in graph.items() if m.startswith(a)}
+        assert not {m: d for m, d in bad.items() if d}, f"{a} imports {b}: {bad}"

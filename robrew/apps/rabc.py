@@ -100,8 +100,8 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4
     from robrew.eval.report import write_report
-    from robrew.eval.rollouts import run_episodes, success_rate
     from robrew.io import write_json_atomic
+    from robrew.metrics.rollouts import run_episodes, success_rate
     from robrew.rewards import save_reward_model
     from robrew.training.bc import WEIGHTINGS, save_policy, train_bc
     from robrew.training.progress import fit_progress_model, split_demos

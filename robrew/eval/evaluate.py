@@ -56,7 +56,7 @@ def evaluate_run(
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, plot_model_vs_success, plot_reward_traces, write_mp4
     from robrew.eval.report import write_report
-    from robrew.eval.rollouts import run_episodes, success_rate
+    from robrew.metrics.rollouts import run_episodes, success_rate
 
     if episodes <= 0:
         raise ConfigError(f"episodes must be positive, got {episodes}")
@@ -91,7 +91,7 @@ def evaluate_run(
     ]
     training_curve = _proxy_curve(run_dir)
     if training_curve is not None:  # the over-optimisation view: proxy and ground truth over training
-        from robrew.eval.overoptimisation import plot_proxy_vs_success
+        from robrew.eval.media import plot_proxy_vs_success
 
         plots.append(plot_proxy_vs_success(*training_curve, out / "proxy_vs_success_during_training.png"))
     result = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,4 +107,20 @@ def plot_model_vs_success(episodes, path: Path) -> Path:
         )
         ax.set_ylabel(key.replace("_", " "))
         ax.set_title(f"{key.replace('_', ' ')} vs ground-truth success")
+    return path
+
+
+def plot_proxy_vs_success(
+    timesteps: Sequence[int], proxy: Sequence[float], success: Sequence[float], path: Path
+) -> Path:
+    """Both curves over training on one plot (success left axis, proxy right axis)."""
+    with figure(path, dpi=90, figsize=(5, 3)) as (fig, ax):
+        ax.plot(timesteps, success, "g-o", ms=3, label="ground-truth success")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("success rate", color="g")
+        ax2 = ax.twinx()
+        ax2.plot(timesteps, proxy, "b--s", ms=3, label="model reward per episode")
+        ax2.set_ylabel("model reward / episode", color="b")
+        ax.set_title("proxy reward vs ground truth during training", fontsize=10)
     return path

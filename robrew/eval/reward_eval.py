@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from robrew.eval.labelled_rollouts import LabelledSequence, labelled_rollouts
-from robrew.eval.reward_metrics import epic_distance, pearson, success_auc, voc
+from robrew.metrics.reward import epic_distance, pearson, success_auc, voc
 from robrew.plotting import figure
 from robrew.rewards.base import RewardModel
 from robrew.taskspec import TaskSpec, load_task

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from robrew.data.demos import EXPLORE, Demo
 from robrew.data.labels import active_spans, dataset_prior, episode_labels
-from robrew.eval.reward_metrics import progress_mae, stage_accuracy, success_auc, voc
+from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.rewards.progress_parts import Encoder, Fusion, TextEncoder

@@ -136,7 +136,7 @@ class GroundTruthEvalCallback(BaseCallback):
     env's ground truth (``eval/true_success_rate``, ``eval/env_return``) to TensorBoard
     and to ``curve.csv`` in the run directory. With a reward model it also logs the
     proxy (``eval/model_return``, model reward per episode) and warns once when the proxy
-    keeps rising while success falls (:class:`robrew.eval.overoptimisation.OverOptimisationWatch`)."""
+    keeps rising while success falls (:class:`robrew.metrics.overoptimisation.OverOptimisationWatch`)."""
 
     def __init__(
         self,
@@ -148,7 +148,7 @@ class GroundTruthEvalCallback(BaseCallback):
         vec_normalize=None,
         reward_model: RewardModel | None = None,
     ):
-        from robrew.eval.overoptimisation import OverOptimisationWatch
+        from robrew.metrics.overoptimisation import OverOptimisationWatch
 
         super().__init__()
         self.spec, self.csv, self.every, self.episodes = spec, run_dir / "curve.csv", int(every), int(episodes)
@@ -163,7 +163,7 @@ class GroundTruthEvalCallback(BaseCallback):
     def evaluate(self) -> dict:
         """Runs the ground-truth evaluation now; logs it, appends to curve.csv, returns the result dict."""
         from robrew.env_factory import make_env
-        from robrew.eval.rollouts import run_episodes, success_rate
+        from robrew.metrics.rollouts import run_episodes, success_rate
 
         if self.episodes == 0:
             return {}

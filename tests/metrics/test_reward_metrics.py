@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from robrew.eval.reward_metrics import epic_distance, pearson, progress_mae, stage_accuracy, success_auc, voc
+from robrew.metrics.reward import epic_distance, pearson, progress_mae, stage_accuracy, success_auc, voc
 
 
 def test_voc_is_mean_spearman():

@@ -4,11 +4,11 @@ import warnings
 
 import pytest
 
-from robrew.eval.overoptimisation import (
+from robrew.eval.media import plot_proxy_vs_success
+from robrew.metrics.overoptimisation import (
     OverOptimisationWarning,
     OverOptimisationWatch,
     is_overoptimising,
-    plot_proxy_vs_success,
 )
 
 

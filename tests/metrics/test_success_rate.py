@@ -2,7 +2,7 @@
 
 import pytest
 
-from robrew.eval.rollouts import success_rate
+from robrew.metrics.rollouts import success_rate
 
 
 @pytest.mark.parametrize("value", [False, True])

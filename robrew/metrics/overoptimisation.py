@@ -1,6 +1,6 @@
 """Watch for reward over-optimisation: the proxy (model) reward keeps rising while the
-ground-truth success falls. Used during training (one clear warning) and in reports
-(both curves on one plot).
+ground-truth success falls. Used during training (one clear warning); reports draw both
+curves (:func:`robrew.eval.media.plot_proxy_vs_success`).
 
 Example:
     >>> is_overoptimising([1.0, 2.0, 3.0, 4.0], [0.6, 0.5, 0.3, 0.2], window=4)
@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-
-from robrew.plotting import figure
 
 
 class OverOptimisationWarning(UserWarning):
@@ -64,19 +61,3 @@ class OverOptimisationWatch:
                 stacklevel=2,
             )
         return hit
-
-
-def plot_proxy_vs_success(
-    timesteps: Sequence[int], proxy: Sequence[float], success: Sequence[float], path: Path
-) -> Path:
-    """Both curves over training on one plot (success left axis, proxy right axis)."""
-    with figure(path, dpi=90, figsize=(5, 3)) as (fig, ax):
-        ax.plot(timesteps, success, "g-o", ms=3, label="ground-truth success")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("env steps")
-        ax.set_ylabel("success rate", color="g")
-        ax2 = ax.twinx()
-        ax2.plot(timesteps, proxy, "b--s", ms=3, label="model reward per episode")
-        ax2.set_ylabel("model reward / episode", color="b")
-        ax.set_title("proxy reward vs ground truth during training", fontsize=10)
-    return path
