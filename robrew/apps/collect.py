@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing dataset of this task in --out (only once the new one is complete)",
+    )
+    parser.add_argument(
         "--explore",
         type=float,
         default=0.0,
@@ -27,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     from robrew.data.demos import DatasetError, collect_demos, load_demos, mix_with_exploration
+    from robrew.taskspec import TaskSpecError
 
     if args.episodes <= 0:
         parser.error(f"--episodes must be positive, got {args.episodes}")
@@ -35,11 +41,22 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         parser.error(f"--explore: {e}")
     try:
-        path = collect_demos(args.task, args.out, args.episodes, mix=mix, seed=args.seed, image_size=args.image_size)
+        path = collect_demos(
+            args.task,
+            args.out,
+            args.episodes,
+            mix=mix,
+            seed=args.seed,
+            image_size=args.image_size,
+            overwrite=args.overwrite,
+        )
         demos = load_demos(path)
-    except DatasetError as e:
+    except (DatasetError, TaskSpecError) as e:
         print(f"robrew-collect: error: {e}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"robrew-collect: interrupted; nothing in {args.out} was changed", file=sys.stderr)
+        sys.exit(130)
     counts = collections.Counter((d.quality, d.success) for d in demos)
     print(f"wrote {len(demos)} episodes to {path}")
     for (quality, success), n in sorted(counts.items()):

@@ -120,7 +120,9 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     data = (
         Path(cfg.data_dir)
         if cfg.data_dir
-        else collect_demos(cfg.task, out / "data", cfg.episodes, seed=cfg.seed, image_size=cfg.image_size)
+        else collect_demos(
+            cfg.task, out / "data", cfg.episodes, seed=cfg.seed, image_size=cfg.image_size, overwrite=True
+        )  # the job's own data: a rerun replaces it (swapped in only once complete)
     )
     demos = load_demos(data)
     timings["collect_s"] = time.perf_counter() - t0

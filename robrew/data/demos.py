@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -113,7 +114,7 @@ def collect_demos(
     mix: dict[str, tuple[float, ExpertConfig]] | None = None,
     seed: int = 0,
     image_size: int = 64,
-    overwrite: bool = True,
+    overwrite: bool = False,
     reset_options: Callable[[int], dict | None] | None = None,
 ) -> Path:
     """Records ``episodes`` expert episodes of a tabletop task into ``out_root``.
@@ -125,17 +126,23 @@ def collect_demos(
         mix: Quality name -> (fraction, expert config); default :data:`DEFAULT_MIX`.
         seed: Episode i uses env seed ``seed + i`` and expert seed ``seed + i``.
         image_size: Frames are square ``image_size`` pixels (the model's resolution).
-        overwrite: Replace an existing dataset of the same id.
+        overwrite: Replace an existing dataset of the same id (else it is an error). Either way
+            the new dataset is collected beside it and swapped in only when complete: a failure
+            or Ctrl-C part-way leaves the old dataset as it was.
         reset_options: ``i -> options`` for episode i's ``env.reset`` (e.g. fixed colours
             and phrasing: ``{"block": "red", "pad": "green", "template": 0}``).
 
     Returns:
         The dataset directory.
+
+    Raises:
+        DatasetError: bad arguments, ``out_root`` is a file, the dataset exists without
+            ``overwrite``, or the task has no scripted expert; nothing is written then.
     """
     from minari import DataCollector, StepDataCallback
 
     from robrew.env_factory import make_env
-    from robrew.envs.tabletop.expert import ScriptedExpert
+    from robrew.io import write_json_atomic
 
     mix = mix or DEFAULT_MIX
     names = list(mix)
@@ -160,20 +167,39 @@ def collect_demos(
             }
             return step
 
+    if episodes <= 0 or image_size <= 0:
+        raise DatasetError(f"episodes and image_size must be positive, got {episodes} and {image_size}")
     root = Path(out_root).resolve()  # Minari joins a relative root twice (data/tmp/data/tmp/...)
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root} is a file; --out must be a directory (the datasets root)")
     ds_id = dataset_id(task)
     target = root / ds_id
-    if target.exists():
-        if not overwrite:
-            raise DatasetError(f"{target} exists; pass overwrite=True or choose another --out")
-        shutil.rmtree(target)
-    root.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not overwrite:
+        raise DatasetError(f"{target} exists; pass --overwrite (overwrite=True) or choose another --out")
     env = make_env(task, render_mode="rgb_array", width=image_size, height=image_size)
     if not hasattr(env.unwrapped, "scene_state"):
+        env.close()
         raise DatasetError(f"task {task!r} has no scripted expert (only tabletop tasks do)")
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".collect-"))  # the new dataset grows here
+    try:
+        meta = _record(env, collector_cls=DataCollector, callback=Annotate, experts=experts, plan=plan, mix=mix,
+                       seed=seed, reset_options=reset_options, staging=staging, ds_id=ds_id, task=task)  # fmt: skip
+        write_json_atomic(staging / ds_id / ANNOTATIONS, {"task": task, "episodes": meta})
+        _swap_in(staging / ds_id, target)
+    finally:
+        env.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _record(env, collector_cls, callback, experts, plan, mix, seed, reset_options, staging, ds_id, task) -> list[dict]:
+    """Runs the scripted experts through Minari's collector into ``staging``; returns the per-episode records."""
+    from robrew.envs.tabletop.expert import ScriptedExpert
+
     meta = []
-    with _minari_root(root):
-        collector = DataCollector(env, step_data_callback=Annotate, record_infos=True, data_format="hdf5")
+    with _minari_root(staging):
+        collector = collector_cls(env, step_data_callback=callback, record_infos=True, data_format="hdf5")
         for i, quality in enumerate(plan):
             _, info = collector.reset(seed=seed + i, options=reset_options(i) if reset_options else None)
             expert = ScriptedExpert(env, mix[quality][1], seed=seed + i)
@@ -202,9 +228,25 @@ def collect_demos(
                 author="robrew",
                 description=f"{task}: mixed-quality scripted demonstrations with subtask annotations",
             )
-    (target / ANNOTATIONS).write_text(json.dumps({"task": task, "episodes": meta}, indent=1))
-    env.close()
-    return target
+    return meta
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Moves the complete dataset ``new`` to ``target``; an old dataset there is moved aside first
+    and deleted only once the new one is in place (a kill in between leaves it as ``.old-*``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _first_true(flags) -> int | None:
