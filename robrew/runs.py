@@ -6,8 +6,9 @@ A run directory holds::
     config.yaml          the resolved TrainConfig (task, reward, algo, seed, ...)
     reward.json          the reward config, the model's constructor config, checkpoint hashes
     command.txt          every command line that wrote to the run
-    checkpoints/         step_<N>/ {model.zip, vecnormalize.pkl?, replay_buffer.pkl?, state.json}
-                         and latest.json, the pointer to the live checkpoint
+    checkpoints/         step_<N>/ {learner.safetensors, learner.json, normalizer.npz/.json?,
+                         replay.npz?, state.json} (no pickles: robrew.learner_state) and
+                         latest.json, the pointer to the live checkpoint
     curve.csv, tb/       ground-truth evaluations during training, TensorBoard logs
     metrics.json         the final summary
 
@@ -18,7 +19,7 @@ complete, never a half-written one.
 Example:
     >>> cfg = load_run_config(Path("runs/tabletop_push/2026-11-22_10-00-00"))
     >>> run_dir, ckpt = resolve_checkpoint("runs/tabletop_push/2026-11-22_10-00-00")
-    >>> learner = load_learner(cfg, ckpt, venv=None)
+    >>> learner = load_learner(cfg, ckpt)             # rebuilt from the config, state loaded
     >>> act = policy_fn(learner, load_obs_normalizer(ckpt))
 """
 
@@ -38,15 +39,15 @@ import numpy as np
 from omegaconf import MISSING, OmegaConf, open_dict
 
 from robrew.io import write_json_atomic
+from robrew.learner_state import LEARNER_JSON, LEARNER_TENSORS, NORMALIZER_NPZ, save_learner_state, save_normalizer
 from robrew.rewards.factory import RewardConfig
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
 
 CONFIG_FILE = "config.yaml"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest.json"
-MODEL_FILE = "model.zip"
+MODEL_FILE = "model.zip"  # SB3 pickles of older robrew versions: recognised, never loaded
 NORMALIZER_FILE = "vecnormalize.pkl"
-REPLAY_FILE = "replay_buffer.pkl"
 
 
 class Algo(StrEnum):
@@ -158,6 +159,7 @@ class TrainConfig:
             {"reward": "env"},
             {"algo": "ppo"},
             {"override hydra/launcher": "joblib"},
+            {"override hydra/job_logging": "none"},  # robrew prints; no cli.log beside the run
             "_self_",
         ]
     )
@@ -180,7 +182,9 @@ class TrainConfig:
     # Hydra's own settings (read by Hydra, never saved with the run): where runs and sweeps go.
     hydra: Any = field(
         default_factory=lambda: {
-            "run": {"dir": "runs/${task.name}/${now:%Y-%m-%d_%H-%M-%S}"},
+            "output_subdir": None,  # no .hydra/: the run writes its own config.yaml
+            # Microseconds in the name: two runs started in the same second get two directories.
+            "run": {"dir": "runs/${task.name}/${now:%Y-%m-%d_%H-%M-%S-%f}"},
             "sweep": {
                 "dir": "multirun/${now:%Y-%m-%d_%H-%M-%S}",
                 "subdir": "${hydra.job.num}-${task.name}-seed${seed}",
@@ -249,11 +253,73 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     return OmegaConf.to_object(merged)
 
 
-# ---- checkpoints --------------------------------------------------------------------------
+# ---- one writer per run --------------------------------------------------------------------
+
+LOCK_FILE = ".lock"
+
+
+class RunLock:
+    """One writer per run directory: an exclusive ``fcntl`` lock on ``<run_dir>/.lock``, held
+    until :meth:`release` (or until the process ends, however it ends: the kernel drops it).
+
+    Example:
+        >>> with RunLock(run_dir):
+        ...     train(...)
+
+    Raises:
+        ConfigError: another process holds the lock (the message names its pid).
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ConfigError(
+                f"{self.path.parent} is in use by another robrew process (pid {holder}); "
+                "wait for it to finish, or use another run directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# ---- checkpoints ----------------------------------------------------------------------------
+
+
+def _is_checkpoint(path: Path) -> bool:
+    return (path / LEARNER_JSON).is_file() and (path / LEARNER_TENSORS).is_file()
 
 
 def save_checkpoint(run_dir: Path, model, vec_normalize=None, keep: int = 3) -> Path:
-    """Saves model (+ VecNormalize stats, + SAC replay buffer) as a new checkpoint.
+    """Saves the learner (+ VecNormalize statistics, + SAC replay buffer) as a new checkpoint,
+    no pickles (:mod:`robrew.learner_state`).
+
+    Written under a temporary name and renamed into place; then ``latest.json`` is replaced.
+    A checkpoint of the same step that is already complete is kept as it is (nothing trained
+    since), so the live checkpoint is never deleted before its replacement exists. Stale
+    temporary directories of killed saves are removed (the run lock makes this the only writer).
 
     Args:
         run_dir: The run directory.
@@ -266,22 +332,24 @@ def save_checkpoint(run_dir: Path, model, vec_normalize=None, keep: int = 3) -> 
     """
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     step = int(model.num_timesteps)
     final = root / f"step_{step:010d}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-    try:
-        model.save(tmp / MODEL_FILE)
-        if vec_normalize is not None:
-            vec_normalize.save(str(tmp / NORMALIZER_FILE))
-        if getattr(model, "replay_buffer", None) is not None:
-            model.save_replay_buffer(tmp / REPLAY_FILE)
-        write_json_atomic(tmp / "state.json", {"num_timesteps": step, "saved_at": time.time()})
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    if not _is_checkpoint(final):
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+        try:
+            os.chmod(tmp, 0o777 & ~_umask())
+            save_learner_state(model, tmp)
+            if vec_normalize is not None:
+                save_normalizer(vec_normalize, tmp)
+            write_json_atomic(tmp / "state.json", {"num_timesteps": step, "saved_at": time.time()})
+            if final.exists():  # an incomplete leftover of the same step
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     write_json_atomic(root / LATEST, {"checkpoint": final.name, "num_timesteps": step})
     for old in sorted(root.glob("step_*"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
@@ -289,57 +357,115 @@ def save_checkpoint(run_dir: Path, model, vec_normalize=None, keep: int = 3) -> 
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The live checkpoint directory of ``run_dir``, or ``None`` if it has none."""
-    pointer = Path(run_dir) / CHECKPOINTS / LATEST
-    if not pointer.is_file():
-        return None
-    path = Path(run_dir) / CHECKPOINTS / json.loads(pointer.read_text())["checkpoint"]
-    return path if (path / MODEL_FILE).is_file() else None
+    """The live checkpoint of ``run_dir``: the one ``latest.json`` names, or, when that pointer
+    is missing, garbage or dangling, the newest complete ``step_*``; ``None`` if there is none."""
+    root = Path(run_dir) / CHECKPOINTS
+    try:
+        path = root / json.loads((root / LATEST).read_text())["checkpoint"]
+        if _is_checkpoint(path):
+            return path
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    complete = [p for p in sorted(root.glob("step_*")) if _is_checkpoint(p)]
+    return complete[-1] if complete else None
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """(run directory, checkpoint directory) for a run dir (its live checkpoint) or a checkpoint dir.
 
     Raises:
-        ConfigError: ``path`` is neither, or the run has no checkpoint yet.
+        ConfigError: ``path`` is neither, the run has no checkpoint yet, or it was written by an
+            older robrew (SB3 pickles, which robrew does not load).
     """
     path = Path(path)
-    if (path / MODEL_FILE).is_file():
+    if (path / MODEL_FILE).is_file() or list(path.glob(f"{CHECKPOINTS}/step_*/{MODEL_FILE}")):
+        if not _is_checkpoint(path) and latest_checkpoint(path) is None:
+            raise ConfigError(
+                f"{path}: written by an older robrew (SB3 {MODEL_FILE} / {NORMALIZER_FILE} pickles, which run code "
+                "when loaded); robrew no longer loads them: retrain the run with this version"
+            )
+    if _is_checkpoint(path):
         return path.parents[1], path
     if (path / CONFIG_FILE).is_file():
         ckpt = latest_checkpoint(path)
         if ckpt is None:
             raise ConfigError(f"{path}: run has no checkpoint yet ({CHECKPOINTS}/{LATEST})")
         return path, ckpt
-    raise ConfigError(f"{path}: neither a run directory ({CONFIG_FILE}) nor a checkpoint ({MODEL_FILE})")
+    raise ConfigError(f"{path}: neither a run directory ({CONFIG_FILE}) nor a checkpoint ({LEARNER_JSON})")
 
 
-# ---- loading a learner ----------------------------------------------------------------------
+# ---- building and loading a learner ---------------------------------------------------------
 
 
-def load_learner(cfg: TrainConfig, checkpoint: Path, venv):
-    """The SB3 model saved in ``checkpoint`` (with its replay buffer if saved), bound to ``venv`` (may be None)."""
+def build_learner(cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str | None = None, **overrides):
+    """A new SB3 PPO/SAC on ``venv`` with the task family's defaults and ``cfg.algo.params``.
+
+    Raises:
+        ConfigError: SB3 rejects the hyperparameters (the message names the algorithm and the problem).
+    """
     from stable_baselines3 import PPO, SAC
 
-    cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
-    model = cls.load(Path(checkpoint) / MODEL_FILE, env=venv, device=cfg.device)
-    if (Path(checkpoint) / REPLAY_FILE).is_file():
-        model.load_replay_buffer(Path(checkpoint) / REPLAY_FILE)
+    cls = {Algo.ppo: PPO, Algo.sac: SAC}[Algo(cfg.algo.name)]
+    params = {**algo_params(cfg.algo, spec.tags), **overrides}
+    try:
+        return cls(cfg.algo.policy, venv, seed=cfg.seed, device=cfg.device, tensorboard_log=tensorboard_log,
+                   verbose=0, **params)  # fmt: skip
+    except (TypeError, ValueError, AssertionError, RuntimeError) as e:
+        raise ConfigError(f"algo '{cfg.algo.name}': {e}") from None
+
+
+def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log: str | None = None):
+    """The learner saved in ``checkpoint``, rebuilt from ``cfg`` and bound to ``venv``.
+
+    Without a ``venv`` (evaluation) it is bound to one plain env of the task, for the spaces,
+    and the replay buffer is neither allocated nor loaded.
+
+    Raises:
+        ConfigError: a state file is missing, unreadable, or does not fit the config.
+    """
+    from robrew.learner_state import StateFileError, load_learner_state
+
+    spec = resolve_task(cfg)
+    overrides = {}
+    if venv is None:
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        from robrew.env_factory import make_env
+
+        venv = DummyVecEnv([lambda: make_env(spec)])
+        if Algo(cfg.algo.name) == Algo.sac:
+            overrides = {"buffer_size": 1, "learning_starts": 0}
+    model = build_learner(cfg, spec, venv, tensorboard_log, **overrides)
+    try:
+        load_learner_state(model, checkpoint, replay=not overrides)
+    except StateFileError as e:
+        raise ConfigError(str(e)) from None
     return model
 
 
 def load_obs_normalizer(checkpoint: Path):
-    """The checkpoint's observation normaliser (a ``VecNormalize`` set to evaluation mode:
-    no updates, rewards untouched), or ``None`` if the run did not normalise."""
-    path = Path(checkpoint) / NORMALIZER_FILE
-    if not path.is_file():
-        return None
-    import pickle
+    """The checkpoint's frozen observation normaliser (``normalize_obs``), or ``None`` if the run
+    did not normalise."""
+    from robrew.learner_state import ObsNormalizer, StateFileError
 
-    with open(path, "rb") as f:  # our own run's file
-        norm = pickle.load(f)
-    norm.training, norm.norm_reward = False, False
-    return norm
+    if not (Path(checkpoint) / NORMALIZER_NPZ).is_file():
+        return None
+    try:
+        return ObsNormalizer(checkpoint)
+    except (StateFileError, KeyError) as e:
+        raise ConfigError(str(e)) from None
+
+
+def restore_normalizer(vec_normalize, checkpoint: Path) -> None:
+    """Loads the checkpoint's VecNormalize statistics into a freshly built ``vec_normalize`` (resume)."""
+    from robrew.learner_state import StateFileError, load_normalizer_stats
+
+    if not (Path(checkpoint) / NORMALIZER_NPZ).is_file():
+        return
+    try:
+        load_normalizer_stats(vec_normalize, checkpoint)
+    except (StateFileError, KeyError) as e:
+        raise ConfigError(str(e)) from None
 
 
 def policy_fn(model, vec_normalize=None):
@@ -351,3 +477,9 @@ def policy_fn(model, vec_normalize=None):
         return model.predict(obs, deterministic=True)[0]
 
     return act
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

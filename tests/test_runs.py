@@ -2,12 +2,10 @@
 atomic checkpoints with a live pointer, loading a learner back bit-exactly."""
 
 import json
-from functools import partial
 
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from robrew.rewards.factory import Composition, RewardConfig
@@ -26,7 +24,6 @@ from robrew.runs import (
     save_checkpoint,
     save_run_config,
 )
-from robrew.testing import FrameCounterEnv
 
 
 def make_cfg(**algo):
@@ -62,10 +59,22 @@ def test_algo_params_defaults_overrides_and_errors():
         algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(n_steps=8)), ())
 
 
-def tiny_ppo(steps=64):
-    venv = DummyVecEnv([partial(FrameCounterEnv, length=5, render_mode=None)])
-    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
-    return model.learn(steps)
+def tiny_learner(algo: Algo, normalize: bool = False, steps: int = 192):
+    """A real learner on tabletop_reach, trained a little, built the way robrew-train builds it."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from robrew.env_factory import make_env
+    from robrew.runs import build_learner, resolve_task
+
+    params = AlgoParams(n_steps=64, batch_size=64, n_epochs=1) if algo == Algo.ppo else AlgoParams(
+        buffer_size=500, learning_starts=32, batch_size=32)  # fmt: skip
+    cfg = make_cfg()
+    cfg.algo = AlgoConfig(name=algo, params=params)
+    spec = resolve_task(cfg)
+    venv = DummyVecEnv([lambda: make_env(spec)])
+    norm = VecNormalize(venv) if normalize else None
+    model = build_learner(cfg, spec, norm or venv)
+    return cfg, model.learn(steps), norm
 
 
 def test_checkpoints_are_atomic_pruned_and_load_bit_exactly(tmp_path):
@@ -73,11 +82,11 @@ def test_checkpoints_are_atomic_pruned_and_load_bit_exactly(tmp_path):
     assert latest_checkpoint(tmp_path) is None
     with pytest.raises(ConfigError, match="no checkpoint yet"):
         resolve_checkpoint(tmp_path)
-    model = tiny_ppo()
+    cfg, model, _ = tiny_learner(Algo.ppo)
     dirs = []
     for _ in range(3):
         dirs.append(save_checkpoint(tmp_path, model, keep=2))
-        model.learn(32, reset_num_timesteps=False)
+        model.learn(64, reset_num_timesteps=False)
     root = tmp_path / "checkpoints"
     assert sorted(p.name for p in root.glob("step_*")) == [d.name for d in dirs[1:]]  # the oldest pruned
     assert not list(root.glob(".tmp-*"))
@@ -85,9 +94,49 @@ def test_checkpoints_are_atomic_pruned_and_load_bit_exactly(tmp_path):
     assert resolve_checkpoint(tmp_path) == (tmp_path, dirs[-1]) == resolve_checkpoint(dirs[-1])
     with pytest.raises(ConfigError, match="neither a run directory"):
         resolve_checkpoint(tmp_path / "checkpoints")
-    loaded = load_learner(make_cfg(), dirs[-1], venv=None)
-    saved_state = PPO.load(dirs[-1] / "model.zip").policy.state_dict()
-    for k, v in loaded.policy.state_dict().items():
-        assert torch.equal(v, saved_state[k]), k
-    obs = np.array([[2.0, 0.0]], np.float32)
-    assert loaded.predict(obs, deterministic=True)[0] == PPO.load(dirs[-1] / "model.zip").predict(obs, True)[0]
+    # Saving the same step again keeps the live checkpoint (nothing trained since).
+    again = save_checkpoint(tmp_path, model, keep=2)
+    assert again.name == f"step_{model.num_timesteps:010d}"
+
+
+@pytest.mark.parametrize("algo", [Algo.ppo, Algo.sac])
+def test_learner_state_round_trips_bit_exactly_without_pickles(tmp_path, algo):
+    cfg, model, norm = tiny_learner(algo, normalize=True)
+    ckpt = save_checkpoint(tmp_path, model, norm)
+    names = sorted(p.name for p in ckpt.iterdir())
+    assert not any(n.endswith((".zip", ".pkl", ".pt", ".pth")) for n in names), names
+    for npz in ckpt.glob("*.npz"):
+        assert np.load(npz, allow_pickle=False).files  # readable without pickles
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from robrew.env_factory import make_env
+    from robrew.runs import load_obs_normalizer, resolve_task, restore_normalizer
+
+    spec = resolve_task(cfg)
+    fresh_norm = VecNormalize(DummyVecEnv([lambda: make_env(spec)]))
+    restore_normalizer(fresh_norm, ckpt)
+    loaded = load_learner(cfg, ckpt, fresh_norm)
+    for k, v in model.policy.state_dict().items():
+        assert torch.equal(v, loaded.policy.state_dict()[k]), k
+    opt_names = [n for n in model._get_torch_save_params()[0] if "optimizer" in n]
+    for name in opt_names:
+        from robrew.learner_state import _get
+
+        sa, sb = _get(model, name).state_dict(), _get(loaded, name).state_dict()
+        for idx in sa["state"]:
+            for key, value in sa["state"][idx].items():
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(sb["state"][idx][key])), (name, idx, key)
+    assert loaded.num_timesteps == model.num_timesteps and loaded._n_updates == model._n_updates
+    np.testing.assert_array_equal(fresh_norm.obs_rms.mean, norm.obs_rms.mean)
+    obs = np.asarray(norm.get_original_obs()[:1], np.float32)
+    frozen = load_obs_normalizer(ckpt)
+    np.testing.assert_allclose(frozen.normalize_obs(obs), norm.normalize_obs(obs), rtol=1e-6)
+    if algo == Algo.sac:
+        n = model.replay_buffer.pos
+        assert n > 0 and loaded.replay_buffer.pos == n
+        np.testing.assert_array_equal(loaded.replay_buffer.observations[:n], model.replay_buffer.observations[:n])
+        assert torch.equal(loaded.log_ent_coef, model.log_ent_coef)
+    # Evaluation rebuilds without a replay buffer of the training size.
+    eval_model = load_learner(cfg, ckpt)
+    act = np.asarray(loaded.predict(obs, deterministic=True)[0])
+    np.testing.assert_array_equal(np.asarray(eval_model.predict(obs, deterministic=True)[0]), act)

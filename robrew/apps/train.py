@@ -54,21 +54,67 @@ def register_configs() -> None:
 register_configs()
 
 
+#: What a resumed run may change on the command line; the rest is the run's and stays as saved.
+RESUME_OVERRIDABLE = (
+    "total_timesteps",
+    "checkpoint_every",
+    "eval_every",
+    "eval_episodes",
+    "progress_bar",
+    "torch_threads",
+    "subprocess",
+    "device",
+    "reward.device",
+)
+
+
+def _resume_config(given: TrainConfig, overrides: list[str]) -> TrainConfig:
+    """The saved config of ``given.resume``, with the command line's resumable overrides applied."""
+    config = load_run_config(Path(given.resume))
+    config.resume = given.resume
+    for item in overrides:
+        key = item.lstrip("+~").split("=", 1)[0]
+        if key in ("resume", "run_dir") or key.startswith("hydra"):
+            continue
+        if key not in RESUME_OVERRIDABLE:
+            raise ConfigError(
+                f"{key} cannot change when resuming (the run was trained with the saved value); "
+                f"resume may change {', '.join(RESUME_OVERRIDABLE)}"
+            )
+        target, source = config, given
+        *parents, leaf = key.split(".")
+        for p in parents:
+            target, source = getattr(target, p), getattr(source, p)
+        setattr(target, leaf, getattr(source, leaf))
+    return config
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Hydra makes its output directory before the app runs; one that stayed empty is litter."""
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
 @hydra.main(version_base="1.3", config_path=None, config_name="train")
 def main(cfg: DictConfig) -> None:
     """Console entry ``robrew-train``."""
     config: TrainConfig = OmegaConf.to_object(cfg)
+    hydra_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         if config.resume:
             run_dir = Path(config.resume)
-            config = load_run_config(run_dir)
-            config.resume = str(run_dir)
+            config = _resume_config(config, list(HydraConfig.get().overrides.task))
         else:
-            run_dir = Path(config.run_dir or HydraConfig.get().runtime.output_dir)
+            run_dir = Path(config.run_dir or hydra_dir)
         metrics = train(config, run_dir)
     except ConfigError as e:
         print(f"robrew-train: error: {e}", file=sys.stderr)
         sys.exit(2)
+    finally:
+        _remove_if_empty(hydra_dir)
+        _remove_if_empty(hydra_dir.parent)  # runs/<task>/, when Hydra made it for nothing
     print(dump(metrics))
     print(f"run directory: {run_dir}")
 

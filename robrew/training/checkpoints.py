@@ -30,7 +30,7 @@ class CheckpointCallback(BaseCallback):
         self._signal = signum
 
     def _on_training_start(self) -> None:
-        self._last = self.model.num_timesteps
+        self._last = self.model.num_timesteps // self.every * self.every  # a resumed run keeps the schedule
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -48,5 +48,5 @@ class CheckpointCallback(BaseCallback):
             return False
         if self.model.num_timesteps - self._last >= self.every:
             save_checkpoint(self.run_dir, self.model, self.vec_normalize)
-            self._last = self.model.num_timesteps
+            self._last = self.model.num_timesteps // self.every * self.every
         return True

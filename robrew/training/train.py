@@ -24,13 +24,16 @@ from robrew.rewards.base import RewardModel
 from robrew.rewards.factory import RewardConfigError, build_reward_model, reward_record
 from robrew.runs import (
     ConfigError,
+    RunLock,
     TrainConfig,
     algo_params,
+    build_learner,
     latest_checkpoint,
     load_learner,
     load_run_config,
     policy_fn,
     resolve_task,
+    restore_normalizer,
     save_checkpoint,
     save_run_config,
 )
@@ -42,7 +45,6 @@ __all__ = [
     "GroundTruthEvalCallback",
     "dump",
     "load_run_config",
-    "make_learner",
     "make_train_env",
     "train",
     "validate",
@@ -73,21 +75,33 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
             )
 
 
+def _worker_env(spec: TaskSpec, render: bool):
+    """Builds one env; in a SubprocVecEnv worker it first makes the worker ignore SIGINT/SIGTERM,
+    so Ctrl-C or a SIGTERM to the process group (SLURM) reaches only the main process, which
+    saves a checkpoint and then closes the workers."""
+    import multiprocessing
+    import signal
+
+    from robrew.env_factory import make_env
+
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return make_env(spec, render_mode="rgb_array" if render else None)
+
+
 def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     """Returns (training VecEnv, its VecNormalize or None)."""
+    from functools import partial
+
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-    from robrew.env_factory import make_env
     from robrew.wrappers import FrameInInfo, RewardComposition, VecRewardModelWrapper
 
     needs_frames = model is not None and model.needs_frames
-
-    def env_fn():
-        return make_env(spec, render_mode="rgb_array" if needs_frames else None)
-
     venv = make_vec_env(
-        env_fn,
+        partial(_worker_env, spec, needs_frames),
         n_envs=cfg.n_envs,
         seed=cfg.seed,
         vec_env_cls=SubprocVecEnv if cfg.subprocess else DummyVecEnv,
@@ -103,29 +117,6 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     if cfg.normalize:
         venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=gamma)
     return venv, norm
-
-
-def make_learner(cfg: TrainConfig, spec: TaskSpec, venv, run_dir: Path):
-    """A new SB3 PPO/SAC on ``venv`` with the task family's defaults, logging to ``run_dir/tb``.
-
-    Raises:
-        ConfigError: SB3 rejects the hyperparameters.
-    """
-    from stable_baselines3 import PPO, SAC
-
-    cls = {"ppo": PPO, "sac": SAC}[cfg.algo.name]
-    try:
-        return cls(
-            cfg.algo.policy,
-            venv,
-            seed=cfg.seed,
-            device=cfg.device,
-            tensorboard_log=str(run_dir / "tb"),
-            verbose=0,
-            **algo_params(cfg.algo, spec.tags),
-        )
-    except (TypeError, ValueError, AssertionError) as e:
-        raise ConfigError(f"algo '{cfg.algo.name}': {e}") from None
 
 
 # ---- ground-truth evaluation during training --------------------------------------------
@@ -158,7 +149,7 @@ class GroundTruthEvalCallback(BaseCallback):
         self.latest: dict = {}
 
     def _on_training_start(self) -> None:
-        self._last = self.model.num_timesteps
+        self._last = self.model.num_timesteps // self.every * self.every  # a resumed run keeps the schedule
 
     def evaluate(self) -> dict:
         """Runs the ground-truth evaluation now; logs it, appends to curve.csv, returns the result dict."""
@@ -200,7 +191,7 @@ class GroundTruthEvalCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.model.num_timesteps - self._last >= self.every:
-            self._last = self.model.num_timesteps
+            self._last = self.model.num_timesteps // self.every * self.every
             self.evaluate()
         return True
 
@@ -208,45 +199,119 @@ class GroundTruthEvalCallback(BaseCallback):
 # ---- the run -------------------------------------------------------------------------------
 
 
+def _check_devices(cfg: TrainConfig) -> None:
+    """``device`` (policy) and ``reward.device`` name devices this machine has."""
+    import torch
+
+    for key, value in (("device", cfg.device), ("reward.device", cfg.reward.device)):
+        if value == "auto":
+            continue
+        try:
+            device = torch.device(value)
+        except (RuntimeError, ValueError):
+            raise ConfigError(f"{key}={value!r} is not a torch device; use cpu, cuda, cuda:N or auto") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"{key}={value!r} but this machine has no CUDA device; use cpu or auto")
+        if device.type not in ("cpu", "cuda"):
+            raise ConfigError(f"{key}={value!r}: robrew runs on cpu or cuda; use cpu, cuda, cuda:N or auto")
+
+
+def _check_reward_unchanged(cfg: TrainConfig, run_dir: Path, model: RewardModel | None) -> None:
+    """On resume: the reward checkpoint is the one the run started with (sha256 in reward.json)."""
+    path = run_dir / "reward.json"
+    if not cfg.reward.checkpoint or not path.is_file():
+        return
+    saved = json.loads(path.read_text()).get("checkpoint_sha256")
+    now = reward_record(cfg.reward, model).get("checkpoint_sha256")
+    if saved and saved != now:
+        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        raise ConfigError(
+            f"reward checkpoint {cfg.reward.checkpoint} changed since this run started ({', '.join(changed)} differ "
+            "from reward.json); resuming would optimise a different reward: start a new run"
+        )
+
+
+def _truncate_curve(run_dir: Path, step: int) -> None:
+    """Drops curve.csv rows past ``step``: a resumed run replays those steps."""
+    from robrew.io import write_text_atomic
+
+    path = run_dir / "curve.csv"
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines()
+    kept = lines[:1] + [row for row in lines[1:] if row and int(float(row.split(",")[0])) <= step]
+    if len(kept) != len(lines):
+        write_text_atomic(path, "\n".join(kept) + "\n")
+
+
 def train(cfg: TrainConfig, run_dir: Path) -> dict:
     """Trains (or resumes) one run in ``run_dir``; returns the metrics written to ``metrics.json``.
 
+    Everything that can fail is checked before anything is written: the config, the task, the
+    reward model, the devices, the env and the learner's arguments. Then the run directory is
+    locked (one writer) and its files are written.
+
     Raises:
-        ConfigError: before training, when the config cannot work.
+        ConfigError: before training, when the config cannot work, the run directory already
+            holds another run, or another process is writing to it.
     """
     run_dir = Path(run_dir)
+    lock = RunLock(run_dir)
+    if cfg.resume:
+        lock.acquire()  # the run exists: nobody else may write while it is read and continued
+    try:
+        return _train_locked(cfg, run_dir, lock)
+    finally:
+        lock.release()
+
+
+def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     resumed_from = latest_checkpoint(run_dir) if cfg.resume else None
     if cfg.resume and resumed_from is None:
         raise ConfigError(f"nothing to resume in {run_dir}: no checkpoint yet (checkpoints/latest.json)")
+    if not cfg.resume and (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{run_dir} already holds a run; continue it with resume={run_dir} or pick another run_dir")
     if cfg.torch_threads > 0:
         import torch
 
         torch.set_num_threads(cfg.torch_threads)
+    _check_devices(cfg)
     spec = resolve_task(cfg)
     try:
         reward_model = build_reward_model(cfg.reward, spec)
     except RewardConfigError as e:
         raise ConfigError(str(e)) from None
     validate(cfg, spec, reward_model)
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not cfg.resume:
-        save_run_config(run_dir, cfg)
-        write_json_atomic(run_dir / "reward.json", reward_record(cfg.reward, reward_model))
-    with (run_dir / "command.txt").open("a") as f:
-        f.write(" ".join(sys.argv) + "\n")
+    if cfg.resume:
+        _check_reward_unchanged(cfg, run_dir, reward_model)
 
     venv, norm = make_train_env(spec, cfg, reward_model)
-    if resumed_from is not None:
-        if norm is not None and (resumed_from / "vecnormalize.pkl").is_file():
-            from stable_baselines3.common.vec_env import VecNormalize
+    try:
+        tb = str(run_dir / "tb")
+        if resumed_from is not None:
+            if norm is not None:
+                restore_normalizer(norm, resumed_from)
+            model = load_learner(cfg, resumed_from, venv, tensorboard_log=tb)
+        else:
+            model = build_learner(cfg, spec, venv, tensorboard_log=tb)
+    except BaseException:
+        venv.close()
+        raise
 
-            venv = norm = VecNormalize.load(str(resumed_from / "vecnormalize.pkl"), venv.venv)
-        model = load_learner(cfg, resumed_from, venv)
-        print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
+    # Everything checked: now the run directory is written, by this process only.
+    if not cfg.resume:
+        lock.acquire()
+        save_run_config(run_dir, cfg)
+        write_json_atomic(run_dir / "reward.json", reward_record(cfg.reward, reward_model))
     else:
-        model = make_learner(cfg, spec, venv, run_dir)
+        _truncate_curve(run_dir, model.num_timesteps)
+        print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
+    with (run_dir / "command.txt").open("a") as f:
+        f.write(" ".join(sys.argv) + "\n")
+    return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from)
 
+
+def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) -> dict:
     from robrew.wrappers import RewardLoggingCallback
 
     ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
@@ -261,17 +326,22 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     )
     remaining = cfg.total_timesteps - model.num_timesteps
     start, start_steps = time.perf_counter(), model.num_timesteps
-    if remaining > 0:
-        model.learn(
-            total_timesteps=remaining,
-            callback=[RewardLoggingCallback(), gt_eval, ckpt],
-            progress_bar=cfg.progress_bar,
-            reset_num_timesteps=resumed_from is None,
-            tb_log_name="train",
-        )
-    wall = time.perf_counter() - start
-    save_checkpoint(run_dir, model, norm)
-    venv.close()
+    try:
+        if remaining > 0:
+            model.learn(
+                total_timesteps=remaining,
+                callback=[RewardLoggingCallback(), gt_eval, ckpt],
+                progress_bar=cfg.progress_bar,
+                reset_num_timesteps=resumed_from is None,
+                tb_log_name="train",
+            )
+        else:
+            print(f"already at step {model.num_timesteps} of total_timesteps={cfg.total_timesteps}: nothing to train")
+            gt_eval.init_callback(model)
+        wall = time.perf_counter() - start
+        save_checkpoint(run_dir, model, norm)
+    finally:
+        venv.close()
     if ckpt.stopped_by_signal:
         print(
             f"stopped by signal at step {model.num_timesteps}; checkpoint saved. Resume with resume={run_dir}",
@@ -282,7 +352,7 @@ def train(cfg: TrainConfig, run_dir: Path) -> dict:
     final = gt_eval.evaluate() if cfg.eval_episodes else {}
     metrics = {
         "task": spec.name,
-        "algo": cfg.algo.name,
+        "algo": str(cfg.algo.name),
         "reward": cfg.reward.name,
         "seed": cfg.seed,
         "num_timesteps": int(model.num_timesteps),

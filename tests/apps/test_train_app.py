@@ -33,9 +33,10 @@ def assert_run_files(run_dir: Path, algo: str):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["num_timesteps"] >= 512 and 0 <= metrics["final_eval"]["success_rate"]["mean"] <= 1
     latest = json.loads((run_dir / "checkpoints/latest.json").read_text())
-    assert (run_dir / "checkpoints" / latest["checkpoint"] / "model.zip").is_file()
+    ckpt = run_dir / "checkpoints" / latest["checkpoint"]
+    assert (ckpt / "learner.safetensors").is_file() and not list(ckpt.glob("*.zip")) and not list(ckpt.glob("*.pkl"))
     if algo == "sac":
-        assert (run_dir / "checkpoints" / latest["checkpoint"] / "replay_buffer.pkl").is_file()
+        assert (ckpt / "replay.npz").is_file()
     assert list((run_dir / "tb").rglob("events.out.tfevents.*"))
     assert len((run_dir / "curve.csv").read_text().splitlines()) >= 2
 
@@ -138,10 +139,9 @@ def test_killed_run_resumes(tmp_path, sig):
     assert f"resumed from step_{saved:010d} at step {saved}" in out.stdout
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["resumed_from_step"] == saved and metrics["num_timesteps"] >= saved + 2048
-    from stable_baselines3 import PPO
-
     latest = json.loads((run_dir / "checkpoints/latest.json").read_text())["checkpoint"]
-    assert PPO.load(run_dir / "checkpoints" / latest / "model.zip").num_timesteps == metrics["num_timesteps"]
+    saved = json.loads((run_dir / "checkpoints" / latest / "learner.json").read_text())
+    assert saved["counters"]["num_timesteps"] == metrics["num_timesteps"]
 
 
 NO_RENDER_TASK = {
