@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from robrew.taskspec import TaskSpec, load_task
+from robrew.taskspec import TaskSpec, TaskSpecError, load_task
 
 
 def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) -> gym.Env:
@@ -27,6 +27,10 @@ def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) 
         The Gymnasium env. robrew envs get the spec's horizon (they truncate themselves),
         camera and image size; any other env gets ``max_episode_steps=horizon`` and only
         its ``env_kwargs`` (put ``width``/``height`` there if that env takes them).
+
+    Raises:
+        TaskSpecError: the env rejects the task's settings (an unknown camera preset or env
+            keyword): one line naming the task and the env.
     """
     import robrew.envs  # noqa: F401  (registers the env ids)
 
@@ -39,4 +43,8 @@ def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) 
     else:
         kwargs = {"max_episode_steps": spec.horizon, **spec.env_kwargs}
     kwargs.update(overrides)
-    return gym.make(spec.env_id, render_mode=render_mode, **kwargs)
+    try:
+        return gym.make(spec.env_id, render_mode=render_mode, **kwargs)
+    except (TypeError, ValueError, KeyError) as e:
+        message = str(e).split(" was raised from the environment creator")[0]  # Gymnasium appends all kwargs
+        raise TaskSpecError(f"task {spec.name!r}: env {spec.env_id} rejects its settings: {message}") from None

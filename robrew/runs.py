@@ -159,7 +159,7 @@ class TrainConfig:
             {"reward": "env"},
             {"algo": "ppo"},
             {"override hydra/launcher": "joblib"},
-            {"override hydra/job_logging": "none"},  # robrew prints; no cli.log beside the run
+            {"override hydra/job_logging": "disabled"},  # robrew prints; no cli.log beside the run
             "_self_",
         ]
     )

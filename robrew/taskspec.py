@@ -198,7 +198,9 @@ def load_task(name_or_path: str | Path) -> TaskSpec:
     if not path.is_file():
         raise TaskSpecError(f"{path}: no such task file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise TaskSpecError(f"{path}: not UTF-8 text (byte {e.start}); save the task file as UTF-8") from None
     except yaml.YAMLError as e:
         raise TaskSpecError(f"{path}: not valid YAML: {e}") from None
     if data is None:

@@ -61,9 +61,19 @@ def load_open_clip(model: str, pretrained: str | None, device: torch.device | st
                 f"CLIP checkpoint {pretrained!r} does not exist; pass an open_clip checkpoint file "
                 "(.safetensors/.bin/.pt) or a directory with open_clip_config.json and weights"
             )
+    import pickle
+    import warnings
+
     try:
-        clip = open_clip.create_model(name, pretrained=pretrained, device=device, precision="fp32")
+        with warnings.catch_warnings():  # torch's note on pickle protocols, for files it then refuses anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            clip = open_clip.create_model(name, pretrained=pretrained, device=device, precision="fp32")
         tokenizer = open_clip.get_tokenizer(name)
+    except pickle.UnpicklingError:  # torch.load(weights_only=True) refused objects in the file
+        raise RewardModelError(
+            f"CLIP checkpoint {pretrained!r} holds Python objects, not only weights; robrew never unpickles "
+            "code from files: save the weights as .safetensors"
+        ) from None
     except RuntimeError as e:
         if pretrained is None or "download" not in str(e).lower():
             raise

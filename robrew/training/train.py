@@ -62,12 +62,16 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
     if cfg.eval_episodes < 0:
         raise ConfigError(f"eval_episodes must be >= 0, got {cfg.eval_episodes}")
     algo_params(cfg.algo, spec.tags)  # a parameter of the other algorithm fails here
-    if model is not None and model.needs_frames:
-        from robrew.env_factory import make_env
+    from robrew.env_factory import make_env
+    from robrew.taskspec import TaskSpecError
 
-        probe = make_env(spec)
-        modes = probe.metadata.get("render_modes", [])
-        probe.close()
+    try:
+        probe = make_env(spec)  # an env that rejects the task's settings fails here, in one line
+    except TaskSpecError as e:
+        raise ConfigError(str(e)) from None
+    modes = probe.metadata.get("render_modes", [])
+    probe.close()
+    if model is not None and model.needs_frames:
         if "rgb_array" not in modes:
             raise ConfigError(
                 f"reward '{cfg.reward.name}' needs frames but env {spec.env_id} has no rgb_array renderer "
