@@ -149,6 +149,11 @@ class RewardModel(nn.Module):
             raise ValueError(f"reward model {self.name!r} needs frames (uint8 B×H×W×3)")
         if self.needs_obs and obs is None:
             raise ValueError(f"reward model {self.name!r} needs observations")
+        window = int(getattr(self, "window", 1))
+        if self.needs_frames:
+            frames = self._checked_frames(frames, window)
+        if self.needs_obs:
+            self._check_obs(obs, window)
         sizes = {len(x) for x in (frames, obs) if x is not None}
         if len(sizes) != 1:
             raise ValueError(f"frames and obs must be given with one batch size, got sizes {sorted(sizes)}")
@@ -180,6 +185,40 @@ class RewardModel(nn.Module):
                 "check its inputs (NaN observations?) and, for learned models, the checkpoint"
             )
         return out
+
+    def _checked_frames(self, frames, window: int):
+        """Frames as uint8, or a ValueError saying what is wrong (never a silent cast)."""
+        shape = "(B, H, W, 3)" if window == 1 else f"(B, {window}, H, W, 3) windows"
+        ndim = 4 if window == 1 else 5
+        if frames.ndim != ndim or frames.shape[-1] != 3 or (window > 1 and frames.shape[1] != window):
+            raise ValueError(f"reward model {self.name!r} takes frames of shape {shape}, got {tuple(frames.shape)}")
+        dtype = str(frames.dtype).replace("torch.", "")
+        if dtype == "uint8":
+            return frames
+        if "int" not in dtype:
+            raise ValueError(
+                f"reward model {self.name!r} takes uint8 frames (0..255), got {dtype}; "
+                "convert them first, e.g. (x * 255).round().astype(np.uint8) for [0, 1] floats"
+            )
+        low, high = int(frames.min()), int(frames.max())
+        if low < 0 or high > 255:
+            raise ValueError(
+                f"reward model {self.name!r} takes frames in 0..255, got {dtype} values in [{low}, {high}]"
+            )
+        return frames.astype(np.uint8) if isinstance(frames, np.ndarray) else frames.to(torch.uint8)
+
+    def _check_obs(self, obs, window: int) -> None:
+        ndim = 2 if window == 1 else 3
+        if obs.ndim != ndim:
+            shape = "(B, D)" if window == 1 else f"(B, {window}, D) windows"
+            raise ValueError(f"reward model {self.name!r} takes observations of shape {shape}, got {tuple(obs.shape)}")
+        finite = np.isfinite(np.asarray(obs.detach().cpu() if torch.is_tensor(obs) else obs, dtype=np.float64))
+        if not finite.all():
+            rows = np.flatnonzero(~finite.reshape(len(finite), -1).all(axis=1))
+            raise ValueError(
+                f"reward model {self.name!r} got NaN or inf observations (rows {rows[:5].tolist()}); "
+                "a reward of a broken state would be silently wrong"
+            )
 
     def score_episode(self, frames=None, obs=None, instructions=None) -> np.ndarray:
         """Scores one episode's frames in time order. Same as :meth:`score` for models that

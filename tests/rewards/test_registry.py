@@ -58,8 +58,9 @@ def test_corrupt_checkpoints_fail_clearly(tmp_path, damage):
 
 def test_nan_from_a_model_is_an_error():
     m = make_reward("linear_obs", obs_dim=2)
+    m.linear.weight.data.fill_(float("nan"))  # broken weights, finite input
     with pytest.raises(RewardModelError, match="non-finite"):
-        m.score(obs=np.array([[np.nan, 0.0]], dtype=np.float32))
+        m.score(obs=np.array([[1.0, 0.0]], dtype=np.float32))
 
 
 def test_input_checks():
