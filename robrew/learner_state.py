@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -250,5 +251,5 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: f[k] for k in f.files}
     except FileNotFoundError:
         raise StateFileError(f"{path}: missing") from None
-    except (ValueError, OSError, EOFError) as e:  # truncated or not an npz
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:  # truncated or not an npz
         raise StateFileError(f"{path}: unreadable ({type(e).__name__}: {e})") from None

@@ -90,11 +90,16 @@ def _resume_config(given: TrainConfig, overrides: list[str]) -> TrainConfig:
 
 
 def _remove_if_empty(path: Path) -> None:
-    """Hydra makes its output directory before the app runs; one that stayed empty is litter."""
-    try:
-        path.rmdir()
-    except OSError:
-        pass
+    """Hydra makes its output directory (and its parents) before the app runs; the ones that
+    stayed empty are litter. Stops at the first non-empty one and never goes above the cwd."""
+    cwd = Path.cwd().resolve()
+    path = path.resolve()
+    while path != cwd and cwd in path.parents:
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        path = path.parent
 
 
 @hydra.main(version_base="1.3", config_path=None, config_name="train")
@@ -114,7 +119,6 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
     finally:
         _remove_if_empty(hydra_dir)
-        _remove_if_empty(hydra_dir.parent)  # runs/<task>/, when Hydra made it for nothing
     print(dump(metrics))
     print(f"run directory: {run_dir}")
 

@@ -340,7 +340,10 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
                 tb_log_name="train",
             )
         else:
+            from stable_baselines3.common.logger import Logger
+
             print(f"already at step {model.num_timesteps} of total_timesteps={cfg.total_timesteps}: nothing to train")
+            model.set_logger(Logger(folder=None, output_formats=[]))  # learn() never ran: nothing to log to
             gt_eval.init_callback(model)
         wall = time.perf_counter() - start
         save_checkpoint(run_dir, model, norm)
