@@ -315,6 +315,22 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from)
 
 
+def _resumed_logger(tb_root: Path, step: int):
+    """SB3's logger for a resumed run: TensorBoard in the run's latest ``train_N`` directory, with
+    a purge at ``step`` so the steps replayed from the checkpoint replace the ones logged after
+    it instead of appearing twice."""
+    from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+    from torch.utils.tensorboard import SummaryWriter
+
+    runs = sorted((p for p in tb_root.glob("train_*") if p.name.split("_")[-1].isdigit()),
+                  key=lambda p: int(p.name.split("_")[-1]))  # fmt: skip
+    folder = str(runs[-1] if runs else tb_root / "train_1")
+    fmt = TensorBoardOutputFormat(folder)
+    fmt.writer.close()
+    fmt.writer = SummaryWriter(log_dir=folder, purge_step=step)
+    return Logger(folder=folder, output_formats=[fmt])
+
+
 def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) -> dict:
     from robrew.wrappers import RewardLoggingCallback
 
@@ -330,6 +346,8 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
     )
     remaining = cfg.total_timesteps - model.num_timesteps
     start, start_steps = time.perf_counter(), model.num_timesteps
+    if resumed_from is not None and remaining > 0:
+        model.set_logger(_resumed_logger(run_dir / "tb", model.num_timesteps))
     try:
         if remaining > 0:
             model.learn(
@@ -356,7 +374,12 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
         )
         return {"num_timesteps": int(model.num_timesteps), "stopped_by_signal": True}
 
-    final = gt_eval.evaluate() if cfg.eval_episodes else {}
+    if not cfg.eval_episodes:
+        final = {}
+    elif gt_eval.latest.get("timesteps") == model.num_timesteps:
+        final = gt_eval.latest  # the scheduled evaluation just ran at this very step
+    else:
+        final = gt_eval.evaluate()
     metrics = {
         "task": spec.name,
         "algo": str(cfg.algo.name),

@@ -242,3 +242,19 @@ def test_stop_with_subprocess_workers_saves_a_checkpoint(tmp_path, sig):
     from robrew.runs import latest_checkpoint
 
     assert latest_checkpoint(run_dir) is not None
+
+
+def test_replayed_steps_replace_the_logged_ones_in_tensorboard(copy, tmp_path):
+    """Killed after step 256 with its last checkpoint at 128: the resumed run replays 128..256."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    shutil.rmtree(copy / "checkpoints" / "step_0000000256")
+    (copy / "checkpoints" / "latest.json").write_text(json.dumps({"checkpoint": "step_0000000128"}))
+    out = run(["robrew-train", f"resume={copy}", "total_timesteps=384"], tmp_path)
+    assert out.returncode == 0 and "resumed from step_0000000128" in out.stdout, out.stderr[-2000:]
+    (tb,) = [p for p in (copy / "tb").iterdir() if p.is_dir()]
+    acc = EventAccumulator(str(tb)).Reload()
+    steps = [e.step for e in acc.Scalars("eval/true_success_rate")]
+    assert steps == sorted(set(steps)) and 384 in steps, steps  # each step once
+    curve = [int(r.split(",")[0]) for r in (copy / "curve.csv").read_text().splitlines()[1:]]
+    assert curve == sorted(set(curve)) and curve[-1] >= 384, curve
