@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 BIN = Path(sys.executable).parent
 TINY = [
@@ -186,6 +187,28 @@ def test_truncated_checkpoint_files_are_one_line(copy, tmp_path, victim):
 # ---- 8/9. errors before anything is written ----------------------------------------------
 
 
+TASK = {
+    "name": "t",
+    "env_id": "robrew/TabletopReach-v0",
+    "goal_prompts": ["a"],
+    "baseline_prompts": ["b"],
+    "horizon": 10,
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Bad task files and a CLIP 'checkpoint' that is a pickle with code in it, outside the run's cwd."""
+    root = tmp_path_factory.mktemp("inputs")
+    (root / "camera.yaml").write_text(yaml.safe_dump({**TASK, "camera": "nosuchcam"}))
+    (root / "kwargs.yaml").write_text(yaml.safe_dump({**TASK, "env_kwargs": {"bogus": 3}}))
+    (root / "latin1.yaml").write_bytes(
+        yaml.safe_dump({**TASK, "goal_prompts": ["caf\u00e9"]}, allow_unicode=True).encode("latin-1")
+    )
+    (root / "evil.pt").write_bytes(pickle.dumps({"state_dict": Boom(root / "PWNED")}))
+    return root
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -193,17 +216,22 @@ def test_truncated_checkpoint_files_are_one_line(copy, tmp_path, victim):
         (["reward=clip", "reward.device=cuda:0"], "has no CUDA device"),
         (["algo.policy=NoSuchPolicy"], "algo 'ppo': Policy NoSuchPolicy unknown"),
         (["algo=sac", "algo.params.n_steps=64"], "algo.params.n_steps is a PPO parameter, but algo=sac"),
+        (["task.path={inputs}/camera.yaml"], "unknown camera preset 'nosuchcam'"),
+        (["task.path={inputs}/kwargs.yaml"], "unexpected keyword argument 'bogus'"),
+        (["task.path={inputs}/latin1.yaml"], "not UTF-8 text"),
+        (["reward=clip", "reward.kwargs.pretrained={inputs}/evil.pt"], "holds Python objects, not only weights"),
     ],
 )
-def test_config_errors_leave_nothing_behind(tmp_path, overrides, message):
-    out = run(["robrew-train", *TINY, *overrides, "total_timesteps=128"], tmp_path)
+def test_config_errors_leave_nothing_behind(tmp_path, inputs, overrides, message):
     if "cuda" in message:
         import torch
 
         if torch.cuda.is_available():
             pytest.skip("this machine has a GPU: reward.device=cuda is valid here")
+    out = run(["robrew-train", *TINY, *[o.format(inputs=inputs) for o in overrides], "total_timesteps=128"], tmp_path)
     one_line_error(out, message)
     assert list(tmp_path.iterdir()) == []  # no runs/<task>/<time>/, no .hydra, no cli.log, no config.yaml
+    assert not (inputs / "PWNED").exists()
 
 
 # ---- 10. files ---------------------------------------------------------------------------
