@@ -20,6 +20,7 @@ ENV_IDS: dict[str, str] = {
     "robrew/TabletopPush-v0": "robrew.envs.tabletop.env:TabletopEnv",
     "robrew/TabletopPickPlace-v0": "robrew.envs.tabletop.env:TabletopEnv",
     "robrew/TabletopStack-v0": "robrew.envs.tabletop.env:TabletopEnv",
+    "robrew/TabletopReachGoal-v0": "robrew.envs.tabletop.goal_env:TabletopReachGoalEnv",
 }
 
 _DEFAULT_KWARGS: dict[str, dict] = {

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -105,9 +105,51 @@ class RewardModel(nn.Module):
         clone.clear_caches()
         return clone
 
+    #: For Dict observations: which keys, concatenated in this order, make the model's input.
+    obs_keys: tuple[str, ...] | None = None
+
+    def set_obs_keys(self, keys: Sequence[str] | None) -> RewardModel:
+        """Reads Dict observations (e.g. ``observation`` / ``achieved_goal`` / ``desired_goal``) as
+        the concatenation of ``keys``, in that order; saved with the model. Returns ``self``.
+
+        Example:
+            >>> model = make_reward("linear_obs", obs_dim=13, obs_keys=["observation", "desired_goal"])
+        """
+        if keys is not None and (isinstance(keys, str) or not keys or not all(isinstance(k, str) for k in keys)):
+            raise ValueError(f"obs_keys must be a non-empty list of key names, got {keys!r}")
+        self.obs_keys = tuple(keys) if keys is not None else None
+        return self
+
+    def flatten_obs(self, obs):
+        """Dict observations -> (B, D) arrays through :attr:`obs_keys`; anything else as it is.
+
+        Takes a batched dict (``{key: (B, ...)}``, as SB3 and Gymnasium vector envs give) or a
+        sequence of per-row dicts (single envs, terminal observations).
+
+        Raises:
+            ValueError: a Dict observation and no ``obs_keys``, or a key the observation lacks.
+        """
+        rows_of_dicts = isinstance(obs, (list, tuple)) and len(obs) > 0 and isinstance(obs[0], Mapping)
+        if not (isinstance(obs, Mapping) or rows_of_dicts):
+            return obs
+        keys = list(obs[0] if rows_of_dicts else obs)
+        if self.obs_keys is None:
+            raise ValueError(
+                f"reward model {self.name!r} reads observations as one vector, but these are a Dict with keys "
+                f"{keys}: choose which to use with obs_keys=[...] (concatenated in that order)"
+            )
+        missing = [k for k in self.obs_keys if k not in keys]
+        if missing:
+            raise ValueError(f"reward model {self.name!r} reads obs_keys {list(self.obs_keys)}, but {missing} "
+                             f"are not among the observation's keys {keys}")  # fmt: skip
+        if rows_of_dicts:
+            obs = {k: np.stack([np.asarray(row[k]) for row in obs]) for k in self.obs_keys}
+        n = len(np.asarray(obs[self.obs_keys[0]]))
+        return np.concatenate([np.asarray(obs[k], np.float32).reshape(n, -1) for k in self.obs_keys], axis=1)
+
     def config(self) -> dict:
         """JSON-serialisable constructor arguments (used by :func:`save_reward_model`)."""
-        return {"batch_size": self.batch_size}
+        return {"batch_size": self.batch_size, **({"obs_keys": list(self.obs_keys)} if self.obs_keys else {})}
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """The tensors :func:`save_reward_model` writes (frozen pretrained parts that the
@@ -150,6 +192,8 @@ class RewardModel(nn.Module):
         if self.needs_obs and obs is None:
             raise ValueError(f"reward model {self.name!r} needs observations")
         window = int(getattr(self, "window", 1))
+        if self.needs_obs and obs is not None:
+            obs = self.flatten_obs(obs)
         if self.needs_frames:
             frames = self._checked_frames(frames, window)
         if self.needs_obs:

@@ -51,9 +51,10 @@ def reward_class(name: str) -> type[RewardModel]:
     return getattr(importlib.import_module(module), cls)
 
 
-def make_reward(name: str, **kwargs) -> RewardModel:
-    """Builds the registered reward model ``name`` with constructor ``kwargs``."""
-    return reward_class(name)(**kwargs)
+def make_reward(name: str, obs_keys=None, **kwargs) -> RewardModel:
+    """Builds the registered reward model ``name`` with constructor ``kwargs``; ``obs_keys``
+    selects the keys of Dict observations it reads (see :meth:`RewardModel.set_obs_keys`)."""
+    return reward_class(name)(**kwargs).set_obs_keys(obs_keys)
 
 
 def save_reward_model(model: RewardModel, directory: str | os.PathLike) -> Path:

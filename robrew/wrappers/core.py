@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,18 @@ from robrew.wrappers.compose import RewardComposition
 from robrew.wrappers.history import EpisodeHistory
 
 INSTRUCTION_KEY = "instruction"
+
+
+class ConstantFrameWarning(UserWarning):
+    """A frame handed to a reward model has one colour everywhere (black frames from a broken renderer)."""
+
+
+def obs_rows(obs, rows) -> list:
+    """Per-env observations ``rows`` of a batch: array rows, or one dict per row for Dict observations
+    (``{key: (n, ...)}`` as SB3 and Gymnasium vector envs give them)."""
+    if isinstance(obs, dict):
+        return [{k: v[i] for k, v in obs.items()} for i in rows]
+    return [obs[i] for i in rows]
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class RewardScorer:
             if needed and self.window > 1
         }
         self._phi = np.zeros(self.n_envs, dtype=np.float64)
+        self._warned_constant: set[tuple[int, int]] = set()
 
     @property
     def needs_start_inputs(self) -> bool:
@@ -134,13 +148,33 @@ class RewardScorer:
                 )
             out["frames"] = np.asarray(frames)
         if self.model.needs_obs:
-            if obs is None or isinstance(obs, dict) or (len(obs) and isinstance(obs[0], dict)):
-                raise ValueError(
-                    f"reward model {self.model.name!r} reads observations as one float vector per env; got "
-                    f"{type(obs).__name__}: flatten Dict observations (gymnasium.wrappers.FlattenObservation)"
+            if obs is None:
+                raise RuntimeError(
+                    f"reward model {self.model.name!r} needs observations, but none were given at {when}"
                 )
-            out["obs"] = np.asarray(obs, dtype=np.float32).reshape(n, -1)
+            # Dict observations become one vector per env through the model's obs_keys (or a clear error).
+            out["obs"] = np.asarray(self.model.flatten_obs(obs), dtype=np.float32).reshape(n, -1)
+        self._check_frames(out["frames"])
         return out
+
+    def _check_frames(self, frames: np.ndarray | None) -> None:
+        """Warns once per env slot when a frame is one colour everywhere (a broken renderer scores black)."""
+        if frames is None or frames.ndim != 4 or frames.dtype != np.uint8:
+            return
+        flat = frames.reshape(len(frames), -1)
+        constant = flat.min(axis=1) == flat.max(axis=1)
+        for row in np.flatnonzero(constant):
+            key = (int(row), len(frames))
+            if key not in self._warned_constant:
+                self._warned_constant.add(key)
+                warnings.warn(
+                    f"reward model {self.model.name!r} was given a frame of one constant colour "
+                    f"(value {int(flat[row, 0])}) in row {int(row)} of a batch of {len(frames)}: is the renderer "
+                    "working? (Gymnasium MuJoCo envs render black once another env of theirs was closed in the "
+                    "same process; subprocess=True gives each env its own process)",
+                    ConstantFrameWarning,
+                    stacklevel=4,
+                )
 
     def _score(self, envs: list[int], inputs: dict, infos: Sequence[dict], push: bool) -> np.ndarray:
         """One model call for ``envs``; window models see each env's causal window ending now."""

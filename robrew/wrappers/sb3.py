@@ -29,7 +29,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
-from robrew.wrappers.core import RewardScorer
+from robrew.wrappers.core import RewardScorer, obs_rows
 from robrew.wrappers.frames import FRAME_KEY, FrameInInfo
 
 
@@ -73,7 +73,7 @@ class VecRewardModelWrapper(VecEnvWrapper):
         frames = np.stack(frames) if self.model.needs_frames and all(f is not None for f in frames) else None
         if not self.scorer.needs_start_inputs:
             return
-        self.scorer.start(envs, obs if self.model.needs_obs else None, frames, infos)
+        self.scorer.start(envs, obs_rows(obs, range(len(envs))) if self.model.needs_obs else None, frames, infos)
 
     def reset(self):
         obs = self.venv.reset()
@@ -86,12 +86,13 @@ class VecRewardModelWrapper(VecEnvWrapper):
         frames = np.stack(frames) if self.model.needs_frames and all(f is not None for f in frames) else None
         model_obs = None
         if self.model.needs_obs:
-            model_obs = [info["terminal_observation"] if done else o for o, done, info in zip(obs, dones, infos)]
+            rows = obs_rows(obs, range(self.num_envs))
+            model_obs = [info["terminal_observation"] if done else o for o, done, info in zip(rows, dones, infos)]
         terminated = [d and not info.get("TimeLimit.truncated", False) for d, info in zip(dones, infos)]
         s = self.scorer.step(range(self.num_envs), rewards, model_obs, frames, infos, terminated)
         if dones.any():  # autoreset: the new episodes' first states (their own instructions, Φ, history)
             idx = np.flatnonzero(dones).tolist()
-            self._start_episodes(idx, obs[idx] if self.model.needs_obs else None)
+            self._start_episodes(idx, obs_rows(obs, idx) if self.model.needs_obs else None)
         for i, (info, r_env) in enumerate(zip(infos, rewards)):
             info["env_reward"], info["model_reward"] = float(r_env), float(s.model[i])
             if s.success is not None:

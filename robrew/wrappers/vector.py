@@ -23,7 +23,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
-from robrew.wrappers.core import INSTRUCTION_KEY, RewardScorer
+from robrew.wrappers.core import INSTRUCTION_KEY, RewardScorer, obs_rows
 from robrew.wrappers.frames import FRAME_KEY
 
 
@@ -75,9 +75,12 @@ class VectorRewardModelWrapper(VectorWrapper):
         _drop_frames(info)
         return obs, info
 
-    def _inputs(self, envs, obs, sources: list[dict]):
-        """Rows of ``envs``: observations, frames and per-row infos (instruction) from each row's info source."""
-        model_obs = [obs[i] for i in envs] if self.model.needs_obs else None
+    def _inputs(self, envs, obs, sources: list[dict], rows_given: bool = False):
+        """Rows of ``envs``: observations, frames and per-row infos (instruction) from each row's info source
+        (``obs`` is the batch, or with ``rows_given`` already a per-env list)."""
+        model_obs = None
+        if self.model.needs_obs:
+            model_obs = [obs[i] for i in envs] if rows_given else obs_rows(obs, envs)
         frames = None
         if self.model.needs_frames:
             frames = [_value(sources[i], FRAME_KEY, i) for i in envs]
@@ -109,14 +112,15 @@ class VectorRewardModelWrapper(VectorWrapper):
         same_step_end = done & (self.autoreset_mode == AutoresetMode.SAME_STEP)
         final_info, final_obs = info.get("final_info", {}), info.get("final_obs")
         sources = [final_info if same_step_end[i] else info for i in range(n)]
-        step_obs = [final_obs[i] if same_step_end[i] else obs[i] for i in range(n)]
+        now = obs_rows(obs, range(n))
+        step_obs = [final_obs[i] if same_step_end[i] else now[i] for i in range(n)]
 
         total = np.zeros(n, dtype=np.float64)
         model_reward = np.zeros(n, dtype=np.float32)
         success = np.zeros(n, dtype=bool)
         rows = np.flatnonzero(scored)
         if rows.size:
-            model_obs, frames, row_infos = self._inputs(rows, step_obs, sources)
+            model_obs, frames, row_infos = self._inputs(rows, step_obs, sources, rows_given=True)
             s = self.scorer.step(
                 rows.tolist(), np.asarray(rewards)[rows], model_obs, frames, row_infos, np.asarray(terminated)[rows]
             )

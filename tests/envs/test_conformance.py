@@ -31,7 +31,8 @@ def test_same_seed_same_trajectory(env_id):
         for _ in range(15):
             obs, reward, *_ = env.step(env.action_space.sample())
             traj += [obs, np.array([reward])]
-        return np.concatenate([np.ravel(x) for x in traj])
+        flat = [np.concatenate([np.ravel(v) for v in x.values()]) if isinstance(x, dict) else x for x in traj]
+        return np.concatenate([np.ravel(x) for x in flat])
 
     a, b, c = rollout(3), rollout(3), rollout(4)
     np.testing.assert_array_equal(a, b)
