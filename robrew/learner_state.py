@@ -146,28 +146,52 @@ def load_learner_state(model, directory: Path, replay: bool = True) -> None:
 
 # ---- replay buffer -------------------------------------------------------------------------
 
-REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+REPLAY_ARRAYS = (
+    "observations",
+    "next_observations",
+    "actions",
+    "rewards",
+    "dones",
+    "timeouts",
+    "ep_start",
+    "ep_length",
+)
+
+
+def _replay_arrays(buffer) -> dict[str, np.ndarray]:
+    """Name -> the buffer's array; Dict observations (DictReplayBuffer, HER) as ``observations/<key>``."""
+    out = {}
+    for name in REPLAY_ARRAYS:
+        value = getattr(buffer, name, None)
+        if isinstance(value, dict):
+            out.update({f"{name}/{k}": v for k, v in value.items()})
+        elif value is not None:
+            out[name] = value
+    return out
 
 
 def save_replay(buffer, path: Path) -> None:
-    """The filled part of an SB3 ``ReplayBuffer`` as npz (no pickles)."""
+    """The filled part of an SB3 replay buffer (plain, Dict or HER) as npz (no pickles)."""
     n = buffer.buffer_size if buffer.full else buffer.pos
-    arrays = {k: getattr(buffer, k)[:n] for k in REPLAY_ARRAYS if getattr(buffer, k, None) is not None}
+    arrays = {k: v[:n] for k, v in _replay_arrays(buffer).items()}
     arrays["pos_full"] = np.array([buffer.pos, int(buffer.full)], dtype=np.int64)
+    if hasattr(buffer, "_current_ep_start"):
+        arrays["current_ep_start"] = np.asarray(buffer._current_ep_start)
     atomic_path(path, lambda tmp: _savez(tmp, arrays))
 
 
 def load_replay(buffer, path: Path) -> None:
-    """Fills an SB3 ``ReplayBuffer`` from :func:`save_replay`'s file (its size must hold the data)."""
+    """Fills an SB3 replay buffer from :func:`save_replay`'s file (its size must hold the data)."""
     data = _read_npz(path)
     pos, full = (int(v) for v in data["pos_full"])
-    for k in REPLAY_ARRAYS:
+    for k, target in _replay_arrays(buffer).items():
         if k in data:
-            target = getattr(buffer, k)
             n = len(data[k])
             if n > len(target) or data[k].shape[1:] != target.shape[1:]:
                 raise StateFileError(f"{path}: {k} of shape {data[k].shape} does not fit a buffer of {target.shape}")
             target[:n] = data[k]
+    if "current_ep_start" in data and hasattr(buffer, "_current_ep_start"):
+        buffer._current_ep_start[:] = data["current_ep_start"]
     buffer.pos, buffer.full = pos % buffer.buffer_size, bool(full)
 
 

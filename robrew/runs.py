@@ -145,8 +145,9 @@ class AlgoConfig:
     """SB3 algorithm and hyperparameters (``params`` override the task-family defaults)."""
 
     name: Algo = Algo.ppo
-    policy: str = "MlpPolicy"
+    policy: str = "MlpPolicy"  # MultiInputPolicy is used instead when observations are a Dict
     params: AlgoParams = field(default_factory=AlgoParams)
+    her: bool = False  # SAC with SB3's HerReplayBuffer (goal relabelling through the env's compute_reward)
 
 
 @dataclass
@@ -403,13 +404,25 @@ def build_learner(cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str |
     Raises:
         ConfigError: SB3 rejects the hyperparameters (the message names the algorithm and the problem).
     """
+    from gymnasium import spaces
     from stable_baselines3 import PPO, SAC
 
     cls = {Algo.ppo: PPO, Algo.sac: SAC}[Algo(cfg.algo.name)]
     params = {**algo_params(cfg.algo, spec.tags), **overrides}
+    policy = cfg.algo.policy
+    if isinstance(venv.observation_space, spaces.Dict) and policy == "MlpPolicy":
+        policy = "MultiInputPolicy"
+    if cfg.algo.her:
+        if Algo(cfg.algo.name) != Algo.sac:
+            raise ConfigError("algo.her=true needs an off-policy learner: use algo=sac")
+        if not isinstance(venv.observation_space, spaces.Dict) or "desired_goal" not in venv.observation_space.spaces:
+            raise ConfigError("algo.her=true needs a goal-conditioned env (Dict observations with desired_goal)")
+        from stable_baselines3 import HerReplayBuffer
+
+        params["replay_buffer_class"] = HerReplayBuffer
+        params["replay_buffer_kwargs"] = {"n_sampled_goal": 4, "goal_selection_strategy": "future"}
     try:
-        return cls(cfg.algo.policy, venv, seed=cfg.seed, device=cfg.device, tensorboard_log=tensorboard_log,
-                   verbose=0, **params)  # fmt: skip
+        return cls(policy, venv, seed=cfg.seed, device=cfg.device, tensorboard_log=tensorboard_log, verbose=0, **params)
     except (TypeError, ValueError, AssertionError, RuntimeError) as e:
         raise ConfigError(f"algo '{cfg.algo.name}': {e}") from None
 

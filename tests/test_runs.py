@@ -50,8 +50,9 @@ def test_config_round_trip(tmp_path):
 
 
 def test_algo_params_defaults_overrides_and_errors():
-    got = algo_params(AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, net_arch=[8], log_std_init=-1.0)),
-                      ("tabletop",))  # fmt: skip
+    got = algo_params(
+        AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, net_arch=[8], log_std_init=-1.0)), ("tabletop",)
+    )
     assert got["n_steps"] == 64 and got["gamma"] == 0.97 and got["batch_size"] == 256  # family defaults stay
     assert got["policy_kwargs"] == {"net_arch": [8], "log_std_init": -1.0}
     assert "buffer_size" in algo_params(AlgoConfig(name=Algo.sac), ("humanoid",))
@@ -66,8 +67,11 @@ def tiny_learner(algo: Algo, normalize: bool = False, steps: int = 192):
     from robrew.env_factory import make_env
     from robrew.runs import build_learner, resolve_task
 
-    params = AlgoParams(n_steps=64, batch_size=64, n_epochs=1) if algo == Algo.ppo else AlgoParams(
-        buffer_size=500, learning_starts=32, batch_size=32)  # fmt: skip
+    params = (
+        AlgoParams(n_steps=64, batch_size=64, n_epochs=1)
+        if algo == Algo.ppo
+        else AlgoParams(buffer_size=500, learning_starts=32, batch_size=32)
+    )
     cfg = make_cfg()
     cfg.algo = AlgoConfig(name=algo, params=params)
     spec = resolve_task(cfg)

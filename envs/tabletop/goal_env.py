@@ -64,10 +64,13 @@ class TabletopReachGoalEnv(TabletopEnv):
             "desired_goal": self.goal.astype(np.float32),
         }
 
+    def _info(self, s) -> dict:  # the reach task's block stages do not apply: set by _goal_info
+        return {"instruction": self.subtasks[0], "grasped": s.grasped}
+
     def _goal_info(self, info: dict, obs: dict) -> dict:
         success = bool(np.linalg.norm(obs["achieved_goal"] - obs["desired_goal"]) < self.distance_threshold)
-        info = {k: v for k, v in info.items() if k not in ("stage", "stage_name", "reward_terms")}
-        info.update(is_success=success, stage=int(success), instruction="move the gripper to the target point")
+        info = {k: v for k, v in info.items() if k != "reward_terms"}
+        info.update(is_success=success, stage=0, stage_name=self.subtasks[0])
         return info
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -183,8 +183,19 @@ def collect_demos(
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".collect-"))  # the new dataset grows here
     try:
-        meta = _record(env, collector_cls=DataCollector, callback=Annotate, experts=experts, plan=plan, mix=mix,
-                       seed=seed, reset_options=reset_options, staging=staging, ds_id=ds_id, task=task)  # fmt: skip
+        meta = _record(
+            env,
+            collector_cls=DataCollector,
+            callback=Annotate,
+            experts=experts,
+            plan=plan,
+            mix=mix,
+            seed=seed,
+            reset_options=reset_options,
+            staging=staging,
+            ds_id=ds_id,
+            task=task,
+        )
         write_json_atomic(staging / ds_id / ANNOTATIONS, {"task": task, "episodes": meta})
         _swap_in(staging / ds_id, target)
     finally:

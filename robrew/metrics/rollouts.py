@@ -77,12 +77,12 @@ def run_episodes(
                 done = terminated or truncated
                 ep.env_rewards.append(float(reward))
                 frames.append(env.render() if render else None)
-                observations.append(np.asarray(obs, np.float32))
+                observations.append(obs if isinstance(obs, dict) else np.asarray(obs, np.float32))
                 instructions.append(info.get("instruction"))
             if reward_model is not None:  # one batched call per episode, not one per step
                 ep.model_rewards = reward_model.score_episode(
                     frames=np.stack(frames) if reward_model.needs_frames else None,
-                    obs=np.stack(observations) if reward_model.needs_obs else None,
+                    obs=np.stack(reward_model.flatten_obs(observations)) if reward_model.needs_obs else None,
                     instructions=instructions if all(s is not None for s in instructions) else None,
                 ).tolist()
             if i < record:

@@ -140,8 +140,10 @@ class RewardModel(nn.Module):
             )
         missing = [k for k in self.obs_keys if k not in keys]
         if missing:
-            raise ValueError(f"reward model {self.name!r} reads obs_keys {list(self.obs_keys)}, but {missing} "
-                             f"are not among the observation's keys {keys}")  # fmt: skip
+            raise ValueError(
+                f"reward model {self.name!r} reads obs_keys {list(self.obs_keys)}, but {missing} "
+                f"are not among the observation's keys {keys}"
+            )
         if rows_of_dicts:
             obs = {k: np.stack([np.asarray(row[k]) for row in obs]) for k in self.obs_keys}
         n = len(np.asarray(obs[self.obs_keys[0]]))

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -70,7 +71,15 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
     except TaskSpecError as e:
         raise ConfigError(str(e)) from None
     modes = probe.metadata.get("render_modes", [])
+    dict_obs = isinstance(probe.observation_space, gym.spaces.Dict)
     probe.close()
+    if dict_obs and cfg.normalize:
+        raise ConfigError("normalize=true is not supported with Dict observations yet; drop it")
+    if cfg.algo.her and cfg.reward.name != "env":
+        raise ConfigError(
+            "algo.her=true relabels goals with the env's own compute_reward; a reward model would have to be "
+            f"goal-conditioned to be relabelled too (reward '{cfg.reward.name}' is not): use reward=env"
+        )
     if model is not None and model.needs_frames:
         if "rgb_array" not in modes:
             raise ConfigError(
@@ -322,8 +331,10 @@ def _resumed_logger(tb_root: Path, step: int):
     from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
     from torch.utils.tensorboard import SummaryWriter
 
-    runs = sorted((p for p in tb_root.glob("train_*") if p.name.split("_")[-1].isdigit()),
-                  key=lambda p: int(p.name.split("_")[-1]))  # fmt: skip
+    runs = sorted(
+        (p for p in tb_root.glob("train_*") if p.name.split("_")[-1].isdigit()),
+        key=lambda p: int(p.name.split("_")[-1]),
+    )
     folder = str(runs[-1] if runs else tb_root / "train_1")
     fmt = TensorBoardOutputFormat(folder)
     fmt.writer.close()

@@ -97,7 +97,7 @@ class RewardScorer:
             if needed and self.window > 1
         }
         self._phi = np.zeros(self.n_envs, dtype=np.float64)
-        self._warned_constant: set[tuple[int, int]] = set()
+        self._warned_constant: set[int] = set()
 
     @property
     def needs_start_inputs(self) -> bool:
@@ -111,7 +111,7 @@ class RewardScorer:
         envs = list(envs)
         if not envs or not self.needs_start_inputs:
             return
-        inputs = self._inputs(obs, frames, len(envs), "reset")
+        inputs = self._inputs(obs, frames, envs, "reset")
         for kind, hist in self._histories.items():
             for i, x in zip(envs, inputs[kind]):
                 hist.start(i, x)
@@ -124,7 +124,7 @@ class RewardScorer:
         *termination* flags (not truncation)."""
         envs = list(envs)
         env_reward = np.asarray(env_reward, dtype=np.float64).reshape(len(envs))
-        model_reward = self._score(envs, self._inputs(obs, frames, len(envs), "step"), infos, push=True)
+        model_reward = self._score(envs, self._inputs(obs, frames, envs, "step"), infos, push=True)
         if self.composition.stateful:
             terminated = np.asarray(terminated, dtype=bool).reshape(len(envs))
             total = self.composition.shaped(env_reward, self._phi[envs], model_reward, terminated)
@@ -136,8 +136,9 @@ class RewardScorer:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _inputs(self, obs, frames, n: int, when: str) -> dict[str, np.ndarray | None]:
+    def _inputs(self, obs, frames, envs: list[int], when: str) -> dict[str, np.ndarray | None]:
         """Validated model inputs: ``{"frames": uint8 (n,H,W,3) | None, "obs": float32 (n,D) | None}``."""
+        n = len(envs)
         out: dict[str, np.ndarray | None] = {"frames": None, "obs": None}
         if self.model.needs_frames:
             if frames is None:
@@ -154,24 +155,24 @@ class RewardScorer:
                 )
             # Dict observations become one vector per env through the model's obs_keys (or a clear error).
             out["obs"] = np.asarray(self.model.flatten_obs(obs), dtype=np.float32).reshape(n, -1)
-        self._check_frames(out["frames"])
+        self._check_frames(out["frames"], envs)
         return out
 
-    def _check_frames(self, frames: np.ndarray | None) -> None:
-        """Warns once per env slot when a frame is one colour everywhere (a broken renderer scores black)."""
+    def _check_frames(self, frames: np.ndarray | None, envs: list[int]) -> None:
+        """Warns once per env when its frame is one colour everywhere (a broken renderer scores black)."""
         if frames is None or frames.ndim != 4 or frames.dtype != np.uint8:
             return
         flat = frames.reshape(len(frames), -1)
         constant = flat.min(axis=1) == flat.max(axis=1)
         for row in np.flatnonzero(constant):
-            key = (int(row), len(frames))
-            if key not in self._warned_constant:
-                self._warned_constant.add(key)
+            env = int(envs[row])
+            if env not in self._warned_constant:
+                self._warned_constant.add(env)
                 warnings.warn(
                     f"reward model {self.model.name!r} was given a frame of one constant colour "
-                    f"(value {int(flat[row, 0])}) in row {int(row)} of a batch of {len(frames)}: is the renderer "
-                    "working? (Gymnasium MuJoCo envs render black once another env of theirs was closed in the "
-                    "same process; subprocess=True gives each env its own process)",
+                    f"(value {int(flat[row, 0])}) by env {env}: is its renderer working? (Gymnasium MuJoCo envs "
+                    "render black once another env of theirs was closed in the same process; subprocess=True "
+                    "gives each env its own process)",
                     ConstantFrameWarning,
                     stacklevel=4,
                 )

@@ -75,8 +75,18 @@ def test_out_pointing_at_a_file_is_one_line(tmp_path, capsys):
 
 def test_ctrl_c_part_way_keeps_the_old_dataset(existing):
     root, before = existing
-    cmd = [str(Path(sys.executable).parent / "robrew-collect"), "--task", "tabletop_reach", "--episodes", "400",
-           "--image-size", "16", "--out", str(root), "--overwrite"]  # fmt: skip
+    cmd = [
+        str(Path(sys.executable).parent / "robrew-collect"),
+        "--task",
+        "tabletop_reach",
+        "--episodes",
+        "400",
+        "--image-size",
+        "16",
+        "--out",
+        str(root),
+        "--overwrite",
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=root.parent)
     start = time.time()

@@ -14,7 +14,7 @@ def frame_models(tiny_clip_dir):
         "frame_mean": make_reward("frame_mean"),
         "clip": make_reward(
             "clip", goal_prompts=["a goal"], baseline_prompts=["a scene"], pretrained=str(tiny_clip_dir), alpha=0.5
-        ),  # fmt: skip
+        ),
         "cnn_progress": ProgressReward(2, [0.5, 0.5], encoder="cnn", text="none", hidden=16),
     }
 

@@ -32,8 +32,9 @@ TINY = [
 
 def run(args, cwd, timeout=300):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=env)  # fmt: skip
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def one_line_error(out, fragment: str) -> None:
@@ -166,8 +167,11 @@ def test_resume_refuses_a_changed_reward_checkpoint(tmp_path):
 @pytest.mark.parametrize("damage", ["missing", "garbage", "dangling"])
 def test_broken_latest_pointer_falls_back_to_the_newest_complete_checkpoint(copy, tmp_path, damage):
     pointer = copy / "checkpoints" / "latest.json"
-    {"missing": pointer.unlink, "garbage": lambda: pointer.write_text("{not json"),
-     "dangling": lambda: pointer.write_text(json.dumps({"checkpoint": "step_0000999999"}))}[damage]()  # fmt: skip
+    {
+        "missing": pointer.unlink,
+        "garbage": lambda: pointer.write_text("{not json"),
+        "dangling": lambda: pointer.write_text(json.dumps({"checkpoint": "step_0000999999"})),
+    }[damage]()
     (copy / "checkpoints" / ".tmp-stale").mkdir()  # a killed save's leftovers
     out = run(["robrew-train", f"resume={copy}", "total_timesteps=384"], tmp_path)
     assert out.returncode == 0 and "resumed from step_0000000256" in out.stdout, out.stderr[-2000:]
@@ -253,10 +257,18 @@ def test_outputs_respect_the_umask_and_json_is_strict(trained):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stop_with_subprocess_workers_saves_a_checkpoint(tmp_path, sig):
     run_dir = tmp_path / "run"
-    args = [str(BIN / "robrew-train"), *TINY, "subprocess=true", "total_timesteps=200000", "checkpoint_every=100000",
-            "eval_every=100000", f"run_dir={run_dir}"]  # fmt: skip
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+    args = [
+        str(BIN / "robrew-train"),
+        *TINY,
+        "subprocess=true",
+        "total_timesteps=200000",
+        "checkpoint_every=100000",
+        "eval_every=100000",
+        f"run_dir={run_dir}",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     start = time.time()
     while not list((run_dir / "tb").rglob("events.*")):
         assert proc.poll() is None and time.time() - start < 120, proc.stderr.read()[-2000:] if proc.poll() else ""

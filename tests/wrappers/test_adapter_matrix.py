@@ -17,6 +17,7 @@ from robrew.rewards.progress import ProgressReward
 from robrew.rewards.windows import episode_windows
 from robrew.testing import FrameCounterEnv
 from robrew.wrappers import RewardComposition, RewardModelWrapper, VecRewardModelWrapper, VectorRewardModelWrapper
+from robrew.wrappers.core import ConstantFrameWarning
 from robrew.wrappers.frames import FrameInInfo
 
 N_ENVS, EPISODES = 3, 3
@@ -77,8 +78,22 @@ def window_obs_model():
 MODELS = {"frames": FrameModel, "obs": ObsModel, "window_frames": WindowFrameModel, "window_obs": window_obs_model}
 
 
-def make_env(i: int, frames: bool = True) -> gym.Env:
+class DictObs(gym.ObservationWrapper):
+    """The counter env with goal-style Dict observations: ``observation`` is the plain one."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        box = env.observation_space
+        self.observation_space = gym.spaces.Dict({"observation": box, "desired_goal": gym.spaces.Box(0, 9, (1,))})
+
+    def observation(self, obs):
+        return {"observation": obs, "desired_goal": np.array([7.0], np.float32)}
+
+
+def make_env(i: int, frames: bool = True, dict_obs: bool = False) -> gym.Env:
     env = FrameCounterEnv(length=LENGTHS[i], tag=i, render_mode="rgb_array")
+    if dict_obs:
+        env = DictObs(env)
     if i in TRUNCATED_AT:
         env = gym.wrappers.TimeLimit(env, max_episode_steps=TRUNCATED_AT[i])
     return FrameInInfo(env) if frames else env
@@ -111,10 +126,10 @@ def reference(model: RewardModel, comp: RewardComposition, i: int) -> list[tuple
     return out * EPISODES
 
 
-def run_single(model, comp) -> list[list[tuple[float, float]]]:
+def run_single(model, comp, dict_obs=False) -> list[list[tuple[float, float]]]:
     out = []
     for i in range(N_ENVS):
-        env = RewardModelWrapper(make_env(i, frames=False), model, comp)
+        env = RewardModelWrapper(make_env(i, frames=False, dict_obs=dict_obs), model, comp)
         rows = []
         for _ in range(EPISODES):
             env.reset(seed=0)
@@ -127,8 +142,9 @@ def run_single(model, comp) -> list[list[tuple[float, float]]]:
     return out
 
 
-def run_sb3(model, comp) -> list[list[tuple[float, float]]]:
-    venv = VecRewardModelWrapper(DummyVecEnv([partial(make_env, i) for i in range(N_ENVS)]), model, comp)
+def run_sb3(model, comp, dict_obs=False) -> list[list[tuple[float, float]]]:
+    venv = DummyVecEnv([partial(make_env, i, dict_obs=dict_obs) for i in range(N_ENVS)])
+    venv = VecRewardModelWrapper(venv, model, comp)
     venv.reset()
     out, episodes = [[] for _ in range(N_ENVS)], np.zeros(N_ENVS, int)
     while episodes.min() < EPISODES:
@@ -141,8 +157,8 @@ def run_sb3(model, comp) -> list[list[tuple[float, float]]]:
     return out
 
 
-def run_vector(model, comp, mode) -> list[list[tuple[float, float]]]:
-    envs = SyncVectorEnv([partial(make_env, i) for i in range(N_ENVS)], autoreset_mode=mode)
+def run_vector(model, comp, mode, dict_obs=False) -> list[list[tuple[float, float]]]:
+    envs = SyncVectorEnv([partial(make_env, i, dict_obs=dict_obs) for i in range(N_ENVS)], autoreset_mode=mode)
     envs = VectorRewardModelWrapper(envs, model, comp)
     _, info = envs.reset(seed=0)
     assert "frame" not in info
@@ -191,3 +207,55 @@ def test_model_success_in_every_adapter():
     envs = VectorRewardModelWrapper(SyncVectorEnv([partial(make_env, 0)]), model, comp, success_threshold=0.15)
     envs.reset(seed=0)
     assert [bool(envs.step(np.zeros(1, int))[4]["model_success"][0]) for _ in range(3)] == flags
+
+
+@pytest.mark.parametrize("model_name", ["frames", "obs", "window_obs"])
+@pytest.mark.parametrize("comp_name", ["add", "potential"])
+def test_dict_observations_through_every_adapter(model_name, comp_name):
+    """Goal-style Dict observations pass through untouched; observation models read the keys they
+    were given (here ``observation``, so the rewards equal the plain env's reference)."""
+    model, comp = MODELS[model_name](), COMPOSITIONS[comp_name]
+    if model.needs_obs:
+        model.set_obs_keys(["observation"])
+    expected = [reference(model, comp, i) for i in range(N_ENVS)]
+    runs = {
+        "single": run_single(model, comp, dict_obs=True),
+        "sb3": run_sb3(model, comp, dict_obs=True),
+        "vector_next_step": run_vector(model, comp, AutoresetMode.NEXT_STEP, dict_obs=True),
+        "vector_same_step": run_vector(model, comp, AutoresetMode.SAME_STEP, dict_obs=True),
+    }
+    for name, got in runs.items():
+        for i in range(N_ENVS):
+            np.testing.assert_allclose(
+                np.array(got[i], np.float64), np.array(expected[i]), rtol=1e-5, atol=1e-6, err_msg=f"{name} env {i}"
+            )
+
+
+def test_dict_observations_without_obs_keys_are_one_clear_error():
+    venv = VecRewardModelWrapper(DummyVecEnv([partial(make_env, 0, dict_obs=True)]), ObsModel())
+    venv.reset()
+    with pytest.raises(ValueError, match=r"Dict with keys .*'observation'.*choose which to use with obs_keys"):
+        venv.step(np.zeros(1, int))
+    env = RewardModelWrapper(make_env(0, frames=False, dict_obs=True), ObsModel().set_obs_keys(["achieved_goal"]))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="are not among the observation's keys"):
+        env.step(0)
+
+
+def test_constant_frames_warn_once_per_env():
+    class Black(FrameCounterEnv):
+        def render(self):
+            return np.zeros((8, 8, 3), np.uint8)
+
+    class Drawn(FrameCounterEnv):
+        def render(self):
+            return np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+
+    envs = [lambda: FrameInInfo(Drawn(length=3)), lambda: FrameInInfo(Black(length=3)), lambda: FrameInInfo(Black())]
+    venv = VecRewardModelWrapper(DummyVecEnv(envs), FrameModel())
+    venv.reset()
+    with pytest.warns(ConstantFrameWarning) as record:
+        for _ in range(7):
+            venv.step(np.zeros(3, int))
+    messages = sorted(str(w.message) for w in record if issubclass(w.category, ConstantFrameWarning))
+    assert len(messages) == 2 and "by env 1" in messages[0] and "by env 2" in messages[1]  # once each, env 0 never
