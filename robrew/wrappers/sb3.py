@@ -118,7 +118,11 @@ def make_scored_vec_env(
         n_envs: Number of envs.
         model: The reward model (lives in this process).
         composition: Reward composition.
-        subprocess: Use ``SubprocVecEnv`` (rendering runs in the workers).
+        subprocess: Use ``SubprocVecEnv`` (rendering runs in the workers). The safer choice for
+            third-party MuJoCo envs: with ``DummyVecEnv`` all envs share one process, and Gymnasium's
+            MuJoCo renderer can then render black frames once any env of the suite is closed
+            (robrew warns once per env when a frame is one colour). In separate processes each
+            env owns its GL context.
         seed: Seed of the first env (env i gets seed + i).
         render_devices: EGL device ids (GPUs); worker i renders on
             ``render_devices[i % len]`` (``MUJOCO_EGL_DEVICE_ID``, set inside the worker
