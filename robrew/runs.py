@@ -148,6 +148,8 @@ class AlgoConfig:
     policy: str = "MlpPolicy"  # MultiInputPolicy is used instead when observations are a Dict
     params: AlgoParams = field(default_factory=AlgoParams)
     her: bool = False  # SAC with SB3's HerReplayBuffer (goal relabelling through the env's compute_reward)
+    demos: str | None = None  # SAC: a robrew demo dataset whose transitions join every batch (RLPD-style)
+    demo_ratio: float = 0.5  # the fraction of each batch drawn from the demos
 
 
 @dataclass
@@ -398,8 +400,12 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
 # ---- building and loading a learner ---------------------------------------------------------
 
 
-def build_learner(cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str | None = None, **overrides):
-    """A new SB3 PPO/SAC on ``venv`` with the task family's defaults and ``cfg.algo.params``.
+def build_learner(
+    cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str | None = None, with_demos: bool = True, **overrides
+):
+    """A new SB3 PPO/SAC on ``venv`` with the task family's defaults and ``cfg.algo.params``
+    (and, with ``cfg.algo.demos`` and ``with_demos``, a replay buffer that mixes demonstrations
+    into every batch; the caller sets them, see :mod:`robrew.demo_replay`).
 
     Raises:
         ConfigError: SB3 rejects the hyperparameters (the message names the algorithm and the problem).
@@ -421,6 +427,15 @@ def build_learner(cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str |
 
         params["replay_buffer_class"] = HerReplayBuffer
         params["replay_buffer_kwargs"] = {"n_sampled_goal": 4, "goal_selection_strategy": "future"}
+    if cfg.algo.demos and with_demos:
+        if Algo(cfg.algo.name) != Algo.sac or cfg.algo.her:
+            raise ConfigError("algo.demos needs algo=sac without HER (demos join SAC's replay batches)")
+        if not 0.0 <= cfg.algo.demo_ratio < 1.0:
+            raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {cfg.algo.demo_ratio}")
+        from robrew.demo_replay import DemoMixReplayBuffer
+
+        params["replay_buffer_class"] = DemoMixReplayBuffer
+        params["replay_buffer_kwargs"] = {"demo_ratio": cfg.algo.demo_ratio}
     try:
         return cls(policy, venv, seed=cfg.seed, device=cfg.device, tensorboard_log=tensorboard_log, verbose=0, **params)
     except (TypeError, ValueError, AssertionError, RuntimeError) as e:
@@ -448,7 +463,7 @@ def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log:
         venv = DummyVecEnv([lambda: make_env(spec)])
         if Algo(cfg.algo.name) == Algo.sac:
             overrides = {"buffer_size": 1, "learning_starts": 0}
-    model = build_learner(cfg, spec, venv, tensorboard_log, **overrides)
+    model = build_learner(cfg, spec, venv, tensorboard_log, with_demos=not overrides, **overrides)
     try:
         load_learner_state(model, checkpoint, replay=not overrides)
     except StateFileError as e:

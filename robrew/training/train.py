@@ -103,6 +103,31 @@ def _worker_env(spec: TaskSpec, render: bool):
     return make_env(spec, render_mode="rgb_array" if render else None)
 
 
+def reward_composition(cfg: TrainConfig, spec: TaskSpec):
+    """The run's reward composition; potential shaping uses the learner's own γ, which leaves the
+    optimal policy unchanged."""
+    from robrew.wrappers import RewardComposition
+
+    r = cfg.reward
+    return RewardComposition(
+        r.composition, r.env_weight, r.model_weight, gamma=algo_params(cfg.algo, spec.tags)["gamma"]
+    )
+
+
+def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None):
+    """``cfg.algo.demos`` as replay transitions rewarded like online steps (or None without demos)."""
+    if not cfg.algo.demos:
+        return None
+    from robrew.data.demos import DatasetError, load_demos
+    from robrew.demo_replay import demo_transitions
+
+    try:
+        demos = load_demos(cfg.algo.demos)
+        return demo_transitions(demos, model, reward_composition(cfg, spec) if model is not None else None)
+    except (DatasetError, ValueError) as e:
+        raise ConfigError(f"algo.demos: {e}") from None
+
+
 def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     """Returns (training VecEnv, its VecNormalize or None)."""
     from functools import partial
@@ -110,7 +135,7 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-    from robrew.wrappers import FrameInInfo, RewardComposition, VecRewardModelWrapper
+    from robrew.wrappers import FrameInInfo, VecRewardModelWrapper
 
     needs_frames = model is not None and model.needs_frames
     venv = make_vec_env(
@@ -122,10 +147,9 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     )
     gamma = algo_params(cfg.algo, spec.tags)["gamma"]
     if model is not None:
-        r = cfg.reward
-        # Potential shaping must use the learner's own γ to leave the optimal policy unchanged.
-        composition = RewardComposition(r.composition, r.env_weight, r.model_weight, gamma=gamma)
-        venv = VecRewardModelWrapper(venv, model, composition, success_threshold=r.success_threshold)
+        venv = VecRewardModelWrapper(
+            venv, model, reward_composition(cfg, spec), success_threshold=cfg.reward.success_threshold
+        )
     norm = None
     if cfg.normalize:
         venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=gamma)
@@ -307,6 +331,15 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
             model = load_learner(cfg, resumed_from, venv, tensorboard_log=tb)
         else:
             model = build_learner(cfg, spec, venv, tensorboard_log=tb)
+        demos = load_demo_transitions(cfg, spec, reward_model)
+        if demos is not None:
+            model.replay_buffer.set_demos(demos)
+    except ConfigError:
+        venv.close()
+        raise
+    except ValueError as e:  # demos that do not fit this env
+        venv.close()
+        raise ConfigError(f"algo.demos: {e}") from None
     except BaseException:
         venv.close()
         raise

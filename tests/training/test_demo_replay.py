@@ -1,0 +1,110 @@
+"""Demonstrations in SAC's replay (RLPD-style): exact batch shares, demo rewards equal to the
+reward model's scores under the run's composition, the same demo buffer rebuilt on resume, and
+a tiny end-to-end run."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from robrew.data.demos import collect_demos, load_demos
+from robrew.demo_replay import DemoMixReplayBuffer, DemoTransitions, demo_transitions
+from robrew.rewards.factory import Composition, RewardConfig
+from robrew.rewards.simple import LinearObsReward
+from robrew.runs import Algo, AlgoConfig, AlgoParams, ConfigError, TaskConfig, TrainConfig
+from robrew.training.train import train
+from robrew.wrappers import RewardComposition
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return collect_demos("tabletop_reach", tmp_path_factory.mktemp("ds"), episodes=3, seed=0, image_size=16)
+
+
+def buffer(ratio: float, online: int = 20, demos: int = 30) -> DemoMixReplayBuffer:
+    obs_space, act_space = gym.spaces.Box(-9, 9, (2,)), gym.spaces.Box(-1, 1, (1,))
+    buf = DemoMixReplayBuffer(100, obs_space, act_space, device="cpu", demo_ratio=ratio)
+    for _ in range(online):  # online rows carry 0 in their first observation value
+        buf.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
+    ones = np.ones((demos, 2), np.float32)
+    buf.set_demos(DemoTransitions(ones, np.ones((demos, 1), np.float32), ones, np.ones(demos, np.float32),
+                                  np.zeros(demos, np.float32)))  # fmt: skip
+    return buf
+
+
+@pytest.mark.parametrize("ratio, batch, expected", [(0.5, 64, 32), (0.25, 256, 64), (0.3, 10, 3), (0.0, 16, 0)])
+def test_symmetric_sampling_draws_the_exact_share(ratio, batch, expected):
+    buf = buffer(ratio)
+    for _ in range(5):
+        sample = buf.sample(batch)
+        assert sample.observations.shape == (batch, 2) and sample.rewards.shape == (batch, 1)
+        assert int(sample.observations[:, 0].sum()) == expected == buf.demo_count(batch)
+    with pytest.raises(ValueError, match="demo_ratio"):
+        buffer(1.0)
+    with pytest.raises(ValueError, match="record them in this env"):
+        buffer(0.5).set_demos(DemoTransitions(*(np.zeros((3, k), np.float32) for k in (5, 1, 5)),
+                                              np.zeros(3, np.float32), np.zeros(3, np.float32)))  # fmt: skip
+
+
+def test_demo_rewards_are_the_models_scores_under_the_composition(dataset):
+    demos = load_demos(dataset)
+    torch.manual_seed(0)
+    model = LinearObsReward(obs_dim=26)
+    comp = RewardComposition("potential", env_weight=1.0, model_weight=2.0, gamma=0.97)
+    t = demo_transitions(demos, model, comp)
+    expected = []
+    for d in demos:
+        phi = model.score(obs=d.observations).astype(np.float64)
+        expected.append(d.rewards + 2.0 * (0.97 * phi[1:] - phi[:-1]))  # no terminations: demos end at the time limit
+    np.testing.assert_allclose(t.rewards, np.concatenate(expected), rtol=1e-5, atol=1e-6)
+    assert len(t) == sum(len(d.actions) for d in demos) and not t.dones.any()
+    np.testing.assert_array_equal(t.next_observations[0], demos[0].observations[1])
+    plain = demo_transitions(demos)  # no model: the env's recorded reward
+    np.testing.assert_allclose(plain.rewards, np.concatenate([d.rewards for d in demos]), rtol=1e-6)
+
+
+def cfg_with_demos(dataset, tmp_path, **kw) -> TrainConfig:
+    from robrew.rewards import save_reward_model
+
+    save_reward_model(LinearObsReward(obs_dim=26), tmp_path / "rm")
+    base = dict(
+        task=TaskConfig("tabletop_reach"),
+        reward=RewardConfig(name="linear_obs", checkpoint=str(tmp_path / "rm"), composition=Composition.potential),
+        algo=AlgoConfig(name=Algo.sac, demos=str(dataset), demo_ratio=0.5,
+                        params=AlgoParams(learning_starts=64, buffer_size=1000, batch_size=32)),
+        n_envs=1, total_timesteps=160, checkpoint_every=80, eval_every=80, eval_episodes=1, progress_bar=False,
+    )  # fmt: skip
+    return TrainConfig(**{**base, **kw})
+
+
+def test_end_to_end_and_resume_rebuild_the_same_demo_buffer(dataset, tmp_path, monkeypatch):
+    seen: list[DemoTransitions] = []
+    original = DemoMixReplayBuffer.set_demos
+    monkeypatch.setattr(DemoMixReplayBuffer, "set_demos", lambda self, d: (seen.append(d), original(self, d))[1])
+    cfg = cfg_with_demos(dataset, tmp_path)
+    assert train(cfg, tmp_path / "run")["num_timesteps"] >= 160
+    import dataclasses
+
+    resumed = dataclasses.replace(cfg, total_timesteps=240, resume=str(tmp_path / "run"))
+    assert train(resumed, tmp_path / "run")["num_timesteps"] >= 240
+    assert len(seen) == 2
+    for field in ("observations", "actions", "next_observations", "rewards", "dones"):
+        np.testing.assert_array_equal(getattr(seen[0], field), getattr(seen[1], field))
+    assert not list((tmp_path / "run" / "checkpoints").rglob("*demo*"))  # rebuilt from the dataset, not saved
+
+
+@pytest.mark.parametrize(
+    "algo, message",
+    [
+        (AlgoConfig(name=Algo.ppo, demos="x"), "algo.demos needs algo=sac"),
+        (AlgoConfig(name=Algo.sac, demos="/nonexistent/ds"), "algo.demos: .*not a Minari dataset"),
+        (AlgoConfig(name=Algo.sac, demos="DATASET", demo_ratio=1.0), "demo_ratio must be in"),
+    ],
+)
+def test_demo_misconfigurations_are_one_line(dataset, tmp_path, algo, message):
+    if algo.demos == "DATASET":
+        algo.demos = str(dataset)
+    cfg = cfg_with_demos(dataset, tmp_path, algo=algo)
+    with pytest.raises(ConfigError, match=message):
+        train(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
