@@ -59,6 +59,15 @@ class Algo(StrEnum):
 
 ALGOS = tuple(a.value for a in Algo)
 
+
+class Pretrain(StrEnum):
+    """How the SAC actor starts: from scratch, cloned from the demos, or RA-BC-weighted clone."""
+
+    none = "none"
+    bc = "bc"
+    rabc = "rabc"
+
+
 # Per task family (first matching tag wins); explicit algo.params override these. SB3
 # allocates the whole replay buffer up front and checkpoints save all of it (humanoid:
 # 300k x 348 floats x 2 = 0.8 GB), so buffer sizes are kept moderate.
@@ -122,6 +131,7 @@ class AlgoParams:
     train_freq: int | None = None
     gradient_steps: int | None = None
     target_update_interval: int | None = None
+    critic_layer_norm: bool | None = None  # SAC: LayerNorm in the critics (RLPD)
 
 
 ONLY_FOR = {
@@ -135,7 +145,15 @@ ONLY_FOR = {
         "target_kl",
         "normalize_advantage",
     ),
-    Algo.sac: ("buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "target_update_interval"),
+    Algo.sac: (
+        "buffer_size",
+        "learning_starts",
+        "tau",
+        "train_freq",
+        "gradient_steps",
+        "target_update_interval",
+        "critic_layer_norm",
+    ),
 }
 POLICY_KWARGS = ("net_arch", "log_std_init")
 
@@ -150,6 +168,9 @@ class AlgoConfig:
     her: bool = False  # SAC with SB3's HerReplayBuffer (goal relabelling through the env's compute_reward)
     demos: str | None = None  # SAC: a robrew demo dataset whose transitions join every batch (RLPD-style)
     demo_ratio: float = 0.5  # the fraction of each batch drawn from the demos
+    pretrain: Pretrain = Pretrain.none  # SAC with demos: the actor first cloned from them (bc) or RA-BC (rabc)
+    pretrain_steps: int = 2000  # gradient steps of that cloning
+    actor_warmup: int = 0  # env steps after learning_starts with the actor frozen (the critic warms up)
 
 
 @dataclass
@@ -220,6 +241,7 @@ def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
             out[f.name] = value
     if policy_kwargs:
         out["policy_kwargs"] = policy_kwargs
+    out.pop("critic_layer_norm", None)  # chooses the policy class (build_learner), not an SB3 argument
     return out
 
 
@@ -418,6 +440,10 @@ def build_learner(
     policy = cfg.algo.policy
     if isinstance(venv.observation_space, spaces.Dict) and policy == "MlpPolicy":
         policy = "MultiInputPolicy"
+    if cfg.algo.params.critic_layer_norm and policy in ("MlpPolicy", "MultiInputPolicy"):
+        from robrew.policies import LayerNormMultiInputSACPolicy, LayerNormSACPolicy
+
+        policy = LayerNormSACPolicy if policy == "MlpPolicy" else LayerNormMultiInputSACPolicy
     if cfg.algo.her:
         if Algo(cfg.algo.name) != Algo.sac:
             raise ConfigError("algo.her=true needs an off-policy learner: use algo=sac")
@@ -432,6 +458,8 @@ def build_learner(
             raise ConfigError("algo.demos needs algo=sac without HER (demos join SAC's replay batches)")
         if not 0.0 <= cfg.algo.demo_ratio < 1.0:
             raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {cfg.algo.demo_ratio}")
+        if cfg.algo.pretrain != Pretrain.none and not cfg.algo.demos:
+            raise ConfigError(f"algo.pretrain={cfg.algo.pretrain} clones the demos: set algo.demos")
         from robrew.demo_replay import DemoMixReplayBuffer
 
         params["replay_buffer_class"] = DemoMixReplayBuffer

@@ -128,6 +128,22 @@ def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel |
         raise ConfigError(f"algo.demos: {e}") from None
 
 
+def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict:
+    """Clones the demos into the SAC actor (``algo.pretrain``): plain BC, or RA-BC weights from the
+    run's progress reward model."""
+    from robrew.data.demos import load_demos
+    from robrew.training.bc import BCConfig, Weighting, sample_weights
+    from robrew.training.pretrain import pretrain_actor
+
+    demos = load_demos(cfg.algo.demos)
+    weights = None
+    if cfg.algo.pretrain == "rabc":
+        if reward_model is None or reward_model.name != "progress":
+            raise ConfigError("algo.pretrain=rabc weights the demos by progress gain: use reward.name=progress")
+        weights = sample_weights(demos, BCConfig(weighting=Weighting.rabc), reward_model)
+    return pretrain_actor(model, demos, weights, steps=cfg.algo.pretrain_steps, seed=cfg.seed)
+
+
 def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     """Returns (training VecEnv, its VecNormalize or None)."""
     from functools import partial
@@ -334,6 +350,13 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         demos = load_demo_transitions(cfg, spec, reward_model)
         if demos is not None:
             model.replay_buffer.set_demos(demos)
+        if resumed_from is None and cfg.algo.pretrain != "none":
+            pretrain_report = _pretrain(cfg, model, reward_model)
+            print(
+                f"actor pretrained ({cfg.algo.pretrain}): loss {pretrain_report['losses'][0]:.3f} -> "
+                f"{pretrain_report['losses'][-1]:.3f}, mean weight {pretrain_report['mean_weight']:.2f}",
+                flush=True,
+            )
     except ConfigError:
         venv.close()
         raise
@@ -376,6 +399,7 @@ def _resumed_logger(tb_root: Path, step: int):
 
 
 def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) -> dict:
+    from robrew.training.pretrain import ActorWarmup
     from robrew.wrappers import RewardLoggingCallback
 
     ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
@@ -396,7 +420,8 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
         if remaining > 0:
             model.learn(
                 total_timesteps=remaining,
-                callback=[RewardLoggingCallback(), gt_eval, ckpt],
+                callback=[RewardLoggingCallback(), gt_eval, ckpt]
+                + ([ActorWarmup(cfg.algo.actor_warmup)] if cfg.algo.actor_warmup > 0 else []),
                 progress_bar=cfg.progress_bar,
                 reset_num_timesteps=resumed_from is None,
                 tb_log_name="train",

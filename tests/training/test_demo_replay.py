@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 from robrew.data.demos import collect_demos, load_demos
 from robrew.demo_replay import DemoMixReplayBuffer, DemoTransitions, demo_transitions
@@ -108,3 +109,84 @@ def test_demo_misconfigurations_are_one_line(dataset, tmp_path, algo, message):
     with pytest.raises(ConfigError, match=message):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def tiny_sac(**params):
+    from robrew.env_factory import make_env
+    from robrew.runs import build_learner, resolve_task
+
+    cfg = TrainConfig(
+        task=TaskConfig("tabletop_reach"),
+        reward=RewardConfig(),
+        algo=AlgoConfig(name=Algo.sac, params=AlgoParams(learning_starts=50, buffer_size=500, batch_size=32, **params)),
+    )
+    spec = resolve_task(cfg)
+    return build_learner(cfg, spec, DummyVecEnv([lambda: make_env(spec)]))
+
+
+def test_actor_pretraining_fits_the_demo_actions(dataset):
+    from robrew.training.pretrain import pretrain_actor
+
+    demos = load_demos(dataset)
+    sac = tiny_sac()
+    obs = np.concatenate([d.observations[:-1] for d in demos])
+    acts = np.concatenate([d.actions for d in demos])
+    before = np.abs(sac.predict(obs, deterministic=True)[0] - acts).mean()
+    report = pretrain_actor(sac, demos, steps=300, batch_size=128)
+    after = np.abs(sac.predict(obs, deterministic=True)[0] - acts).mean()
+    assert np.mean(report["losses"][-20:]) < np.mean(report["losses"][:20]) and after < 0.6 * before, (before, after)
+    zero = np.zeros(len(acts))
+    zero[:10] = 1.0  # weights select pairs: only 10 pairs count
+    assert pretrain_actor(tiny_sac(), demos, zero, steps=5)["mean_weight"] == pytest.approx(10 / len(acts))
+
+
+def test_actor_warmup_holds_the_actor_while_the_critic_learns():
+    from robrew.training.pretrain import ActorWarmup
+
+    sac = tiny_sac(critic_layer_norm=True)
+    assert any(isinstance(m, torch.nn.LayerNorm) for m in sac.critic.modules())
+    actor0 = {k: v.clone() for k, v in sac.actor.state_dict().items()}
+    critic0 = {k: v.clone() for k, v in sac.critic.state_dict().items()}
+    sac.learn(120, callback=ActorWarmup(100))  # frozen until step 150: the whole run
+    assert all(torch.equal(v, actor0[k]) for k, v in sac.actor.state_dict().items())
+    assert not all(torch.equal(v, critic0[k]) for k, v in sac.critic.state_dict().items())
+    assert all(p.requires_grad for p in sac.actor.parameters())  # unfrozen at the end
+    sac.learn(60, reset_num_timesteps=False, callback=ActorWarmup(100))  # past step 150 the actor moves
+    assert not all(torch.equal(v, actor0[k]) for k, v in sac.actor.state_dict().items())
+
+
+def test_every_new_option_end_to_end(dataset, tmp_path):
+    import dataclasses
+
+    from robrew.rewards import save_reward_model
+    from robrew.training.progress import ProgressTrainConfig, fit_progress_model
+
+    model, _ = fit_progress_model(load_demos(dataset), ProgressTrainConfig(steps=50))
+    save_reward_model(model, tmp_path / "progress")
+    algo = AlgoConfig(
+        name=Algo.sac,
+        demos=str(dataset),
+        demo_ratio=0.5,
+        pretrain="rabc",
+        pretrain_steps=50,
+        actor_warmup=40,
+        params=AlgoParams(learning_starts=64, buffer_size=1000, batch_size=32, critic_layer_norm=True),
+    )
+    cfg = TrainConfig(
+        task=TaskConfig("tabletop_reach"),
+        algo=algo,
+        n_envs=1,
+        total_timesteps=160,
+        checkpoint_every=80,
+        eval_every=80,
+        eval_episodes=1,
+        progress_bar=False,
+        reward=RewardConfig(
+            name="progress", checkpoint=str(tmp_path / "progress"), composition=Composition.potential, model_weight=10.0
+        ),
+    )
+    assert train(cfg, tmp_path / "run")["num_timesteps"] >= 160
+    again = dataclasses.replace(cfg, total_timesteps=200, resume=str(tmp_path / "run"))
+    assert train(again, tmp_path / "run")["num_timesteps"] >= 200
+    with pytest.raises(ConfigError, match="algo.pretrain=rabc weights the demos by progress gain"):
+        train(dataclasses.replace(cfg, reward=RewardConfig()), tmp_path / "other")

@@ -1,0 +1,235 @@
+"""Benchmark (not a test): RL that starts from demonstrations, against the baselines.
+
+Rows, same seed and budget each (tabletop push and pick-and-place):
+  a  sparse success reward, no demos (SAC)
+  b  sparse success reward + demos in every batch (SAC, demo_ratio 0.5)
+  c  learned progress reward (potential shaping on the sparse reward) + demos (the robrew way)
+  d  RA-BC alone, no RL (the main job's policy on the same demos)
+  e  hand-written dense reward + demos (reference)
+
+Prints ground-truth success vs env steps for each row, steps to 80% success, the final success
+with a Wilson 95% interval, the Spearman correlation of model return and success across
+evaluations, wall time and env steps/s; writes ``curves.png``.
+
+Usage:
+    python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e] [--seeds 1] [--steps 30000]
+        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--out runs/bench_rl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+
+ROWS = {
+    "a": "sparse, no demos",
+    "b": "sparse + demos",
+    "c": "progress + demos",
+    "d": "RA-BC alone",
+    "e": "dense + demos",
+}
+
+
+def prepare(task: str, out: Path, demos: int, seed: int) -> dict:
+    """Demos, a sparse task file and the progress model for one task and seed (made once)."""
+    import yaml
+
+    from robrew.data.demos import collect_demos, load_demos
+    from robrew.io import write_json_atomic
+    from robrew.rewards import save_reward_model
+    from robrew.taskspec import load_task, task_dir
+    from robrew.training.progress import ProgressTrainConfig, fit_progress_model
+
+    root = out / f"{task}_seed{seed}"
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"tabletop_{task}"
+    data = collect_demos(name, root / "data", demos, seed=seed, image_size=16, overwrite=True)
+    spec = yaml.safe_load((task_dir() / f"{name}.yaml").read_text())
+    spec.update(name=f"{name}_sparse_bench", env_kwargs={**spec.get("env_kwargs", {}), "reward": "sparse"})
+    (root / "sparse.yaml").write_text(yaml.safe_dump(spec))
+    load_task(root / "sparse.yaml")
+    model, report = fit_progress_model(load_demos(data), ProgressTrainConfig(steps=3000, seed=seed))
+    save_reward_model(model, root / "progress")
+    write_json_atomic(root / "progress" / "report.json", report)
+    return {"data": str(data), "sparse": str(root / "sparse.yaml"), "progress": str(root / "progress"), "root": root}
+
+
+def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
+    """One RL row through robrew's own train(); returns its curve and final evaluation."""
+    import torch
+
+    torch.set_num_threads(1)
+    from robrew.rewards.factory import Composition, RewardConfig
+    from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
+    from robrew.training.train import train
+
+    run_dir = Path(prep["root"]) / f"row_{row}"
+    task_cfg = TaskConfig(f"tabletop_{task}") if row == "e" else TaskConfig(f"tabletop_{task}", path=prep["sparse"])
+    reward = RewardConfig()
+    if row == "c":
+        reward = RewardConfig(
+            name="progress", checkpoint=prep["progress"], composition=Composition.potential, model_weight=args.scale
+        )
+    algo = AlgoConfig(
+        name=Algo.sac,
+        params=AlgoParams(learning_starts=1000, buffer_size=max(args.steps, 10_000), batch_size=256),
+        demos=prep["data"] if row in ("b", "c", "e") else None,
+        demo_ratio=0.5,
+    )
+    cfg = TrainConfig(
+        task=task_cfg,
+        reward=reward,
+        algo=algo,
+        seed=seed,
+        n_envs=1,
+        total_timesteps=args.steps,
+        checkpoint_every=args.steps,
+        eval_every=max(1, args.steps // args.evals),
+        eval_episodes=args.eval_episodes,
+        progress_bar=False,
+        torch_threads=1,
+    )
+    import shutil
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    start = time.perf_counter()
+    metrics = train(cfg, run_dir)
+    wall = time.perf_counter() - start
+    from robrew.eval.evaluate import evaluate_run
+
+    final = evaluate_run(run_dir, episodes=args.final_episodes, videos=0, seed=50_000 + seed)
+    lines = (run_dir / "curve.csv").read_text().splitlines()[1:]
+    curve = [tuple(float(x) for x in line.split(",")) for line in lines]
+    return {
+        "row": row,
+        "task": task,
+        "seed": seed,
+        "curve": curve,
+        "final": final["success_rate"],
+        "wall_s": wall,
+        "steps_per_s": metrics.get("env_steps_per_s"),
+    }
+
+
+def run_rabc(task: str, prep: dict, args, seed: int) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from robrew.apps.rabc import RabcExperimentConfig, run_rabc_experiment
+    from robrew.training.bc import Weighting
+
+    start = time.perf_counter()
+    cfg = RabcExperimentConfig(
+        task=f"tabletop_{task}",
+        data_dir=prep["data"],
+        methods=[Weighting.rabc],
+        eval_episodes=args.final_episodes,
+        videos=0,
+        seed=seed,
+        out_dir=str(Path(prep["root"]) / "row_d"),
+    )
+    r = run_rabc_experiment(cfg)
+    return {
+        "row": "d",
+        "task": task,
+        "seed": seed,
+        "curve": [],
+        "final": r["policies"]["rabc"]["success_rate"],
+        "wall_s": time.perf_counter() - start,
+        "steps_per_s": None,
+    }
+
+
+def summarise(results: list[dict], out: Path) -> None:
+    from scipy import stats
+
+    from robrew.plotting import figure
+
+    print(
+        f"\n{'task':<11}{'row':<20}{'seed':>5}{'final success':>16}{'95% CI':>14}{'steps to 80%':>14}"
+        f"{'spearman':>10}{'wall s':>8}{'steps/s':>9}"
+    )
+    for r in sorted(results, key=lambda r: (r["task"], r["row"], r["seed"])):
+        curve = np.array(r["curve"]) if r["curve"] else np.zeros((0, 4))
+        hit = curve[curve[:, 1] >= 0.8, 0] if len(curve) else []
+        to80 = f"{int(hit[0])}" if len(hit) else "-"
+        rho = "-"
+        if len(curve) >= 3 and np.isfinite(curve[:, 3]).all() and np.ptp(curve[:, 1]) > 0:
+            rho = f"{stats.spearmanr(curve[:, 3], curve[:, 1])[0]:.2f}"
+        f = r["final"]
+        sps = f"{r['steps_per_s']:.0f}" if r["steps_per_s"] else "-"
+        print(
+            f"{r['task']:<11}{r['row'] + ' ' + ROWS[r['row']]:<20}{r['seed']:>5}{f['mean']:>16.0%}"
+            f"{'[' + format(f['low'], '.0%') + ', ' + format(f['high'], '.0%') + ']':>14}{to80:>14}{rho:>10}"
+            f"{r['wall_s']:>8.0f}{sps:>9}"
+        )
+        for row in curve:
+            print(
+                f"    step {int(row[0]):>7}: success {row[1]:.0%}, env return {row[2]:.2f}, model return {row[3]:.3f}"
+            )
+    tasks = sorted({r["task"] for r in results})
+    with figure(out / "curves.png", 1, len(tasks), figsize=(5 * len(tasks), 3.5), squeeze=False) as (fig, axes):
+        for ax, task in zip(axes[0], tasks):
+            for r in results:
+                if r["task"] == task and r["curve"]:
+                    c = np.array(r["curve"])
+                    ax.plot(c[:, 0], c[:, 1], marker="o", label=f"{r['row']} {ROWS[r['row']]} s{r['seed']}")
+                elif r["task"] == task:
+                    ax.axhline(r["final"]["mean"], ls="--", color="k", label=f"d {ROWS['d']}")
+            ax.set_title(f"tabletop_{task}")
+            ax.set_xlabel("env steps")
+            ax.set_ylabel("ground-truth success")
+            ax.set_ylim(-0.02, 1.02)
+            ax.legend(fontsize=6)
+    print(f"\ncurves: {out / 'curves.png'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", nargs="+", default=["push", "pick_place"], choices=("push", "pick_place"))
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=30_000)
+    parser.add_argument("--demos", type=int, default=60)
+    parser.add_argument("--evals", type=int, default=6)
+    parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation during training")
+    parser.add_argument("--final-episodes", type=int, default=50)
+    parser.add_argument("--scale", type=float, default=10.0, help="potential scale k of row c")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_rl"))
+    args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    preps = {(t, s): prepare(t, out, args.demos, s) for t in args.task for s in range(args.seeds)}
+    print(f"demos and progress models ready ({time.perf_counter() - start:.0f} s)", flush=True)
+    results = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = []
+        for (task, seed), prep in preps.items():
+            for row in args.rows:
+                if row == "d":
+                    futures.append(pool.submit(run_rabc, task, prep, args, seed))
+                else:
+                    futures.append(pool.submit(run_row, row, task, prep, args, seed))
+        for f in futures:
+            r = f.result()
+            results.append(r)
+            print(
+                f"done: {r['task']} row {r['row']} seed {r['seed']}: {r['final']['mean']:.0%} ({r['wall_s']:.0f} s)",
+                flush=True,
+            )
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    summarise(results, out)
+    print(f"total {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
