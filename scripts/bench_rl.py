@@ -13,7 +13,7 @@ evaluations, wall time and env steps/s; writes ``curves.png``.
 
 Usage:
     python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e] [--seeds 1] [--steps 30000]
-        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--out runs/bench_rl]
+        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--out runs/bench_rl]
 """
 
 from __future__ import annotations
@@ -77,11 +77,19 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         reward = RewardConfig(
             name="progress", checkpoint=prep["progress"], composition=Composition.potential, model_weight=args.scale
         )
+    extras = row == "c" and args.robrew_extras  # RA-BC-pretrained actor, critic warm-up, LayerNorm critics
     algo = AlgoConfig(
         name=Algo.sac,
-        params=AlgoParams(learning_starts=1000, buffer_size=max(args.steps, 10_000), batch_size=256),
+        params=AlgoParams(
+            learning_starts=1000,
+            buffer_size=max(args.steps, 10_000),
+            batch_size=256,
+            critic_layer_norm=True if extras else None,
+        ),
         demos=prep["data"] if row in ("b", "c", "e") else None,
         demo_ratio=0.5,
+        pretrain="rabc" if extras else "none",
+        actor_warmup=2000 if extras else 0,
     )
     cfg = TrainConfig(
         task=task_cfg,
@@ -203,6 +211,11 @@ def main() -> None:
     parser.add_argument("--final-episodes", type=int, default=50)
     parser.add_argument("--scale", type=float, default=10.0, help="potential scale k of row c")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--robrew-extras",
+        action="store_true",
+        help="row c also pretrains the actor by RA-BC, warms the critic up 2000 steps, LayerNorm critics",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_rl"))
     args = parser.parse_args()
     out = args.out.resolve()
