@@ -63,7 +63,7 @@ def pretrain_actor(
         actor.optimizer.zero_grad()
         loss.backward()
         actor.optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     actor.set_training_mode(False)
     return {"losses": losses, "mean_weight": float(w.mean())}
 
