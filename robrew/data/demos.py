@@ -209,9 +209,11 @@ def _record(env, collector_cls, callback, experts, plan, mix, seed, reset_option
     from robrew.envs.tabletop.expert import ScriptedExpert
 
     meta = []
-    with _minari_root(staging):
+    with _minari_root(staging), _interrupt_between_steps() as interrupted:
         collector = collector_cls(env, step_data_callback=callback, record_infos=True, data_format="hdf5")
         for i, quality in enumerate(plan):
+            if interrupted():
+                raise KeyboardInterrupt
             _, info = collector.reset(seed=seed + i, options=reset_options(i) if reset_options else None)
             expert = ScriptedExpert(env, mix[quality][1], seed=seed + i)
             experts["current"] = expert
@@ -240,6 +242,24 @@ def _record(env, collector_cls, callback, experts, plan, mix, seed, reset_option
                 description=f"{task}: mixed-quality scripted demonstrations with subtask annotations",
             )
     return meta
+
+
+@contextmanager
+def _interrupt_between_steps():
+    """Ctrl-C during collection takes effect between episodes, not inside a native call (where
+    it turns into a ctypes error mid-render). Yields a function that says whether it came."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        yield lambda: bool(seen)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _swap_in(new: Path, target: Path) -> None:
