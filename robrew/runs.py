@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from omegaconf import MISSING, OmegaConf, open_dict
 
-from robrew.io import write_json_atomic
+from robrew.io import current_umask, write_json_atomic
 from robrew.learner_state import LEARNER_JSON, LEARNER_TENSORS, NORMALIZER_NPZ, save_learner_state, save_normalizer
 from robrew.rewards.factory import RewardConfig
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
@@ -364,7 +364,7 @@ def save_checkpoint(run_dir: Path, model, vec_normalize=None, keep: int = 3) -> 
     if not _is_checkpoint(final):
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
         try:
-            os.chmod(tmp, 0o777 & ~_umask())
+            os.chmod(tmp, 0o777 & ~current_umask())
             save_learner_state(model, tmp)
             if vec_normalize is not None:
                 save_normalizer(vec_normalize, tmp)
@@ -533,9 +533,3 @@ def policy_fn(model, vec_normalize=None):
         return model.predict(obs, deterministic=True)[0]
 
     return act
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
