@@ -70,9 +70,9 @@ class VecRewardModelWrapper(VecEnvWrapper):
         reset_infos = list(getattr(self.venv, "reset_infos", None) or [{}] * self.num_envs)
         infos = [reset_infos[i] for i in envs]
         frames = [info.pop(FRAME_KEY, None) for info in infos]  # spent here: not carried on
-        frames = np.stack(frames) if self.model.needs_frames and all(f is not None for f in frames) else None
         if not self.scorer.needs_start_inputs:
             return
+        frames = np.stack(frames) if self.model.needs_frames and all(f is not None for f in frames) else None
         self.scorer.start(envs, obs_rows(obs, range(len(envs))) if self.model.needs_obs else None, frames, infos)
 
     def reset(self):
