@@ -24,6 +24,10 @@ from robrew.envs.tabletop.env import GOAL_OBS, TabletopEnv
 #: Where targets are drawn: above the table, inside the reachable workspace.
 GOAL_LOW = np.array([-0.2, -0.2, scene.TABLE_Z + 0.03], dtype=np.float32)
 GOAL_HIGH = np.array([0.2, 0.2, scene.TABLE_Z + 0.2], dtype=np.float32)
+INSTRUCTION = "move the gripper to the target point"
+#: The scripted expert's two phases, and the env's ground-truth stages (aligned within ``ALIGNED`` m).
+SUBTASKS = ("move above the target point", "move down to the target point")
+ALIGNED = 0.02
 
 
 class TabletopReachGoalEnv(TabletopEnv):
@@ -50,12 +54,19 @@ class TabletopReachGoalEnv(TabletopEnv):
 
     @property
     def subtasks(self) -> list[str]:
-        return ["move the gripper to the target point"]
+        return list(SUBTASKS)
 
     def compute_reward(self, achieved_goal, desired_goal, info) -> np.ndarray:
         """0 where ``achieved_goal`` is within the threshold of ``desired_goal``, else -1 (any batch shape)."""
         d = np.linalg.norm(np.asarray(achieved_goal) - np.asarray(desired_goal), axis=-1)
         return -(d >= self.distance_threshold).astype(np.float32)
+
+    def expert_target(self, wrong: bool = False) -> np.ndarray:
+        """Where the scripted expert moves the grip point: the target, or with ``wrong`` a point
+        15 cm beside it (a deliberate failure for mixed-quality demonstrations)."""
+        if not wrong:
+            return self.goal.copy()
+        return self.goal - np.array([0.15 * np.sign(self.goal[0] or 1.0), 0.0, 0.0], dtype=np.float32)
 
     def _goal_obs(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         return {
@@ -65,16 +76,19 @@ class TabletopReachGoalEnv(TabletopEnv):
         }
 
     def _info(self, s) -> dict:  # the reach task's block stages do not apply: set by _goal_info
-        return {"instruction": self.subtasks[0], "grasped": s.grasped}
+        return {"instruction": INSTRUCTION, "grasped": s.grasped}
 
     def _goal_info(self, info: dict, obs: dict) -> dict:
-        success = bool(np.linalg.norm(obs["achieved_goal"] - obs["desired_goal"]) < self.distance_threshold)
+        offset = obs["achieved_goal"] - obs["desired_goal"]
+        success = bool(np.linalg.norm(offset) < self.distance_threshold)
+        stage = int(np.linalg.norm(offset[:2]) < ALIGNED)  # above the target (what the scripted expert does first)
         info = {k: v for k, v in info.items() if k != "reward_terms"}
-        info.update(is_success=success, stage=0, stage_name=self.subtasks[0])
+        info.update(is_success=success, stage=stage, stage_name=SUBTASKS[stage])
         return info
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         flat, info = super().reset(seed=seed, options=options)
+        self.instruction = INSTRUCTION
         self.goal = self.np_random.uniform(GOAL_LOW, GOAL_HIGH).astype(np.float32)
         obs = self._goal_obs(flat)
         return obs, self._goal_info(info, obs)

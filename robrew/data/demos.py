@@ -20,9 +20,9 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +73,7 @@ class DatasetError(ValueError):
 class Demo:
     """One recorded episode (T actions, T + 1 observations and frames)."""
 
-    observations: np.ndarray  # float32 [T+1, D]
+    observations: np.ndarray | dict[str, np.ndarray]  # float32 [T+1, D], or a dict of [T+1, ...] for Dict envs
     actions: np.ndarray  # float32 [T, A]
     rewards: np.ndarray  # float32 [T], the env's reward
     frames: np.ndarray  # uint8 [T+1, H, W, 3]
@@ -287,6 +287,33 @@ def _first_true(flags) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
+def _float_obs(obs) -> np.ndarray | dict[str, np.ndarray]:
+    if isinstance(obs, dict):  # a Dict observation space: one array per key
+        return {k: np.asarray(v, dtype=np.float32) for k, v in obs.items()}
+    return np.asarray(obs, dtype=np.float32)
+
+
+def flat_demos(demos: list[Demo], keys: Sequence[str] | None = None) -> tuple[list[Demo], tuple[str, ...] | None]:
+    """The demos with one float32 vector per observation: Dict observations flattened through
+    ``keys`` (default: every key, sorted; see :mod:`robrew.observations`), arrays as they are.
+
+    Returns:
+        The demos (copies where flattened) and the keys used (None for array observations).
+
+    Raises:
+        ValueError: a key the observations lack, or demos that mix Dict and array observations.
+    """
+    from robrew.observations import check_obs_keys, default_obs_keys, flatten_obs
+
+    dicts = [isinstance(d.observations, dict) for d in demos]
+    if not any(dicts):
+        return demos, None
+    if not all(dicts):
+        raise ValueError("some demos have Dict observations and some arrays; use demos of one env")
+    keys = check_obs_keys(keys) or tuple(default_obs_keys(demos[0].observations))
+    return [replace(d, observations=flatten_obs(d.observations, keys)) for d in demos], keys
+
+
 def load_demos(path: str | os.PathLike) -> list[Demo]:
     """Loads a dataset written by :func:`collect_demos` (its directory).
 
@@ -324,7 +351,7 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
             raise DatasetError(f"{target}: episode {ep.id} lacks per-step subtask annotations or frames")
         demos.append(
             Demo(
-                observations=np.asarray(ep.observations, dtype=np.float32),
+                observations=_float_obs(ep.observations),
                 actions=np.asarray(ep.actions, dtype=np.float32),
                 rewards=np.asarray(ep.rewards, dtype=np.float32),
                 frames=np.asarray(ep.infos["frame"], dtype=np.uint8),

@@ -13,12 +13,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+
+from robrew.observations import check_obs_keys, flatten_obs, is_dict_obs, obs_key_names
 
 
 class RewardModelError(RuntimeError):
@@ -115,9 +117,7 @@ class RewardModel(nn.Module):
         Example:
             >>> model = make_reward("linear_obs", obs_dim=13, obs_keys=["observation", "desired_goal"])
         """
-        if keys is not None and (isinstance(keys, str) or not keys or not all(isinstance(k, str) for k in keys)):
-            raise ValueError(f"obs_keys must be a non-empty list of key names, got {keys!r}")
-        self.obs_keys = tuple(keys) if keys is not None else None
+        self.obs_keys = check_obs_keys(keys)
         return self
 
     def flatten_obs(self, obs):
@@ -129,25 +129,17 @@ class RewardModel(nn.Module):
         Raises:
             ValueError: a Dict observation and no ``obs_keys``, or a key the observation lacks.
         """
-        rows_of_dicts = isinstance(obs, (list, tuple)) and len(obs) > 0 and isinstance(obs[0], Mapping)
-        if not (isinstance(obs, Mapping) or rows_of_dicts):
+        if not is_dict_obs(obs):
             return obs
-        keys = list(obs[0] if rows_of_dicts else obs)
         if self.obs_keys is None:
             raise ValueError(
                 f"reward model {self.name!r} reads observations as one vector, but these are a Dict with keys "
-                f"{keys}: choose which to use with obs_keys=[...] (concatenated in that order)"
+                f"{obs_key_names(obs)}: choose which to use with obs_keys=[...] (concatenated in that order)"
             )
-        missing = [k for k in self.obs_keys if k not in keys]
-        if missing:
-            raise ValueError(
-                f"reward model {self.name!r} reads obs_keys {list(self.obs_keys)}, but {missing} "
-                f"are not among the observation's keys {keys}"
-            )
-        if rows_of_dicts:
-            obs = {k: np.stack([np.asarray(row[k]) for row in obs]) for k in self.obs_keys}
-        n = len(np.asarray(obs[self.obs_keys[0]]))
-        return np.concatenate([np.asarray(obs[k], np.float32).reshape(n, -1) for k in self.obs_keys], axis=1)
+        try:
+            return flatten_obs(obs, self.obs_keys)
+        except ValueError as e:
+            raise ValueError(f"reward model {self.name!r} reads {e}") from None
 
     def config(self) -> dict:
         """JSON-serialisable constructor arguments (used by :func:`save_reward_model`)."""

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -23,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from robrew.data.demos import Demo
+from robrew.data.demos import Demo, flat_demos
+from robrew.observations import check_obs_keys, flatten_obs, is_dict_obs, obs_key_names
 from robrew.rewards.obs_stats import normalize_obs, obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
@@ -49,6 +51,7 @@ class BCConfig:
     kappa: float = 0.01  # gains above κ get full weight
     ensemble_decay: float = 0.3  # temporal ensembling: weight exp(-decay * age) of older chunk predictions
     temperature: float = 1.0  # return-weighted resampling
+    obs_keys: list[str] | None = None  # Dict observations: keys the policy reads, in order (default: all, sorted)
     seed: int = 0
     device: str = "cpu"
 
@@ -61,9 +64,12 @@ class BCPolicy(nn.Module):
     stalls and jitter that one-step BC learns from hesitant demonstrations.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 256, chunk: int = 1):
+    def __init__(
+        self, obs_dim: int, act_dim: int, hidden: int = 256, chunk: int = 1, obs_keys: Sequence[str] | None = None
+    ):
         super().__init__()
         self.act_dim, self.chunk = int(act_dim), int(chunk)
+        self.obs_keys = check_obs_keys(obs_keys)  # Dict observations are read as these keys, concatenated
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
         self.net = nn.Sequential(
@@ -82,11 +88,18 @@ class BCPolicy(nn.Module):
         """(B, D) observations -> (B, chunk, A) actions."""
         return self.net(normalize_obs(obs, self.obs_mean, self.obs_std)).view(-1, self.chunk, self.act_dim)
 
+    def row(self, obs) -> torch.Tensor:
+        """One observation (an array, or a dict read through :attr:`obs_keys`) as a (1, D) tensor."""
+        if is_dict_obs(obs):
+            if self.obs_keys is None:
+                raise ValueError(f"this policy reads array observations, got a Dict with keys {obs_key_names(obs)}")
+            obs = flatten_obs(obs, self.obs_keys, row=True)
+        return torch.as_tensor(np.asarray(obs, np.float32), device=self.obs_mean.device)[None]
+
     @torch.no_grad()
-    def act(self, obs: np.ndarray) -> np.ndarray:
+    def act(self, obs) -> np.ndarray:
         """First action of the predicted chunk for one observation (no ensembling)."""
-        x = torch.as_tensor(np.asarray(obs, np.float32), device=self.obs_mean.device)
-        return self.forward(x[None])[0, 0].cpu().numpy()
+        return self.forward(self.row(obs))[0, 0].cpu().numpy()
 
     def actor(self, decay: float = 0.3) -> ChunkActor:
         """A stateful actor with temporal ensembling; call ``reset()`` at episode start."""
@@ -106,9 +119,8 @@ class ChunkActor:
         self._past: list[np.ndarray] = []  # newest first, each (chunk, A)
 
     @torch.no_grad()
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(np.asarray(obs, np.float32), device=self.policy.obs_mean.device)
-        self._past.insert(0, self.policy(x[None])[0].cpu().numpy())
+    def __call__(self, obs) -> np.ndarray:
+        self._past.insert(0, self.policy(self.policy.row(obs))[0].cpu().numpy())
         del self._past[self.policy.chunk :]
         preds = np.stack([p[age] for age, p in enumerate(self._past)])
         w = np.exp(-self.decay * np.arange(len(preds)))
@@ -136,7 +148,7 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
         for d in demos:
             p = progress_model.score_episode(
                 frames=d.frames if progress_model.needs_frames else None,
-                obs=d.observations if progress_model.needs_obs else None,
+                obs=progress_model.flatten_obs(d.observations) if progress_model.needs_obs else None,
                 instructions=d.instruction,
             )
             phi.append(p)
@@ -157,10 +169,11 @@ def train_bc(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | 
     if cfg.weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {cfg.weighting!r}")
     torch.manual_seed(cfg.seed)
+    weights = sample_weights(demos, cfg, progress_model)  # the progress model reads observations its own way
+    demos, obs_keys = flat_demos(demos, cfg.obs_keys)
     obs = np.concatenate([d.observations[:-1] for d in demos])
     actions = action_chunks(demos, cfg.chunk)
-    weights = sample_weights(demos, cfg, progress_model)
-    policy = BCPolicy(obs.shape[1], actions.shape[2], cfg.hidden, cfg.chunk).to(cfg.device)
+    policy = BCPolicy(obs.shape[1], actions.shape[2], cfg.hidden, cfg.chunk, obs_keys).to(cfg.device)
     mean, std = obs_statistics(obs)
     policy.obs_mean.copy_(torch.from_numpy(mean))
     policy.obs_std.copy_(torch.from_numpy(std))
@@ -200,6 +213,8 @@ def save_policy(policy: BCPolicy, directory: str | Path, extra: dict | None = No
     atomic_path(out / POLICY_FILE, lambda tmp: save_file(state, tmp))
     hidden = policy.net[0].out_features
     config = {"obs_dim": policy.obs_mean.numel(), "act_dim": policy.act_dim, "hidden": hidden, "chunk": policy.chunk}
+    if policy.obs_keys:
+        config["obs_keys"] = list(policy.obs_keys)
     write_json_atomic(out / POLICY_CONFIG, {**config, **(extra or {})})
     return out
 
@@ -217,7 +232,7 @@ def load_policy(directory: str | Path, device: str = "cpu") -> BCPolicy:
     path = Path(directory)
     try:
         cfg = json.loads((path / POLICY_CONFIG).read_text())
-        policy = BCPolicy(cfg["obs_dim"], cfg["act_dim"], cfg["hidden"], cfg["chunk"])
+        policy = BCPolicy(cfg["obs_dim"], cfg["act_dim"], cfg["hidden"], cfg["chunk"], cfg.get("obs_keys"))
         policy.load_state_dict(load_file(str(path / POLICY_FILE)))
     except FileNotFoundError as e:
         raise ValueError(f"{e.filename}: missing; not a BC policy directory (train one with robrew-rabc)") from None

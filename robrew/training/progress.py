@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from robrew.data.demos import EXPLORE, Demo
+from robrew.data.demos import EXPLORE, Demo, flat_demos
 from robrew.data.labels import active_spans, dataset_prior, episode_labels
 from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
@@ -55,6 +55,7 @@ class ProgressTrainConfig:
     max_rewind: int = 15  # frames played backwards at most
     mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
     shift: int = 0  # frame encoders: random translation by up to this many pixels (DrQ-style augmentation)
+    obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
     seed: int = 0  # seeds the split, the model and the batches
     device: str = "cpu"  # cpu, cuda, cuda:1 or auto
 
@@ -93,6 +94,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     exploration episodes left out).
     """
     torch.manual_seed(cfg.seed)
+    demos, obs_keys = flat_demos(demos, cfg.obs_keys)  # Dict observations: one vector per step
     train, held_out = split_demos(demos, cfg.val_fraction, cfg.seed)
     good = [d for d in train if d.success]
     if not good:
@@ -116,6 +118,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         proprio_dim=cfg.proprio_dim,
         slot_dim=cfg.slot_dim,
     )
+    model.set_obs_keys(obs_keys)
     obs, frames, instructions = _inputs(model, used)
     if obs is not None:
         model.set_obs_normalization(*obs_statistics(obs))
@@ -276,7 +279,7 @@ def predict_episode(model: ProgressReward, demo: Demo, reverse: bool = False, un
     order = np.arange(n)[::-1] if reverse else np.arange(n)
     return model.score_episode(  # a window model sees the (reversed) video causally, as it would online
         frames=demo.frames[order] if model.needs_frames else None,
-        obs=demo.observations[order] if model.needs_obs else None,
+        obs=model.flatten_obs(demo.observations)[order] if model.needs_obs else None,
         instructions=demo.instruction,
     )
 
@@ -301,7 +304,8 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
             for d in good:
                 preds.append(predict_episode(model, d))
                 fr, obs = model.episode_inputs(
-                    d.frames if model.needs_frames else None, d.observations if model.needs_obs else None
+                    d.frames if model.needs_frames else None,
+                    model.flatten_obs(d.observations) if model.needs_obs else None,
                 )
                 obs = torch.from_numpy(obs).to(model.device) if obs is not None else None
                 fr = torch.from_numpy(fr).to(model.device) if fr is not None else None

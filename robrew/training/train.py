@@ -75,6 +75,11 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
     probe.close()
     if dict_obs and cfg.normalize:
         raise ConfigError("normalize=true is not supported with Dict observations yet; drop it")
+    if dict_obs and cfg.algo.demos:
+        raise ConfigError(
+            "algo.demos is not supported with Dict observations yet (demo replay is an array buffer): wrap the "
+            "env in gymnasium's FlattenObservation, or pretrain with robrew-rabc's BC / RA-BC, which read Dict demos"
+        )
     if cfg.algo.her and cfg.reward.name != "env":
         raise ConfigError(
             "algo.her=true relabels goals with the env's own compute_reward; a reward model would have to be "

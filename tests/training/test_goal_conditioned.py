@@ -104,6 +104,7 @@ def test_ppo_on_dict_observations_and_a_reward_model_with_obs_keys(tmp_path):
         ({"normalize": True}, "normalize=true is not supported with Dict observations"),
         ({"task": TaskConfig("tabletop_reach")}, "needs a goal-conditioned env"),
         ({"algo": AlgoConfig(name=Algo.ppo, her=True)}, "needs an off-policy learner"),
+        ({"algo": AlgoConfig(name=Algo.sac, demos="data/demos")}, "algo.demos is not supported with Dict"),
     ],
 )
 def test_her_misconfigurations_are_one_line(tmp_path, change, message):
