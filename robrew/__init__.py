@@ -1,6 +1,7 @@
 """robrew: reward learning and policy training for MuJoCo robots.
 
-Importing ``robrew`` is light (no torch). Environments register on ``import robrew.envs``;
+Importing ``robrew`` is light (no torch); it makes any render order safe for torch
+(:mod:`robrew.gl_order`). Environments register on ``import robrew.envs``;
 tasks load with :func:`robrew.load_task`.
 
 Example:
@@ -13,6 +14,10 @@ import os
 
 # Headless rendering by default. Must happen before mujoco is first imported.
 os.environ.setdefault("MUJOCO_GL", "egl")
+
+from robrew.gl_order import load_triton_before_mesa  # noqa: E402
+
+load_triton_before_mesa()  # before anything renders: any render order is then safe (see robrew.gl_order)
 
 __version__ = "0.1.0"
 

@@ -8,32 +8,21 @@ before MuJoCo is imported).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import warnings
 from dataclasses import dataclass, field
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
+try:
+    import mujoco
+except (ImportError, OSError) as e:  # e.g. mujoco 3.x installed over 4.x's split packages
+    raise ImportError(
+        f"mujoco does not import ({e}); if you moved between mujoco 4.x and 3.x, remove both and reinstall one: "
+        "pip uninstall -y mujoco mujoco-core mujoco-studio && pip install 'mujoco==<version>'"
+    ) from None
+import numpy as np
 
-
-def _load_triton_before_mesa() -> None:
-    """Loads triton's native library (if installed) before the first GL context.
-
-    Mesa's software EGL/OSMesa (llvmpipe) and triton each bring their own LLVM. Loaded
-    Mesa-first, the process segfaults as soon as torch imports triton (e.g. at the first
-    torch optimizer); triton-first is safe. Rendering and torch share a process whenever a
-    reward model scores frames, so the renderer takes care of the order.
-    """
-    if os.environ.get("MUJOCO_GL", "egl") not in ("egl", "osmesa") or importlib.util.find_spec("triton") is None:
-        return
-    try:
-        importlib.import_module("triton._C.libtriton")
-    except ImportError as e:  # a broken triton only matters to torch.compile: say so, keep rendering
-        warnings.warn(f"could not preload triton before Mesa ({e}); torch.compile may crash this process", stacklevel=2)
+from robrew.gl_order import load_triton_before_mesa
 
 
 def _check_gl_backend() -> None:
@@ -117,7 +106,7 @@ class Renderer:
         vis.offwidth = max(int(vis.offwidth), self.width)
         vis.offheight = max(int(vis.offheight), self.height)
         _check_gl_backend()
-        _load_triton_before_mesa()
+        load_triton_before_mesa()  # usually done by `import robrew` already
         self._renderer = mujoco.Renderer(self.model, self.height, self.width)
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = int(self.shadows)
@@ -158,7 +147,12 @@ class Renderer:
         Returns:
             A new uint8 (H, W, 3) array, or ``out``.
         """
-        self._renderer.update_scene(data, camera=self._cam, scene_option=self._option)
+        cam = self._cam
+        if not isinstance(cam, int) and cam.type == mujoco.mjtCamera.mjCAMERA_TRACKING:
+            # MuJoCo 3.x eases a tracking camera towards its body over successive frames; pinned
+            # here, a frame depends on the state alone (as in MuJoCo 4), whatever was rendered before.
+            cam.lookat[:] = data.subtree_com[cam.trackbodyid]
+        self._renderer.update_scene(data, camera=cam, scene_option=self._option)
         self._renderer.render(out=self._frame)
         if out is None:
             return self._frame.copy()

@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,8 @@ class AlgoConfig:
     pretrain: Pretrain = Pretrain.none  # SAC with demos: the actor first cloned from them (bc) or RA-BC (rabc)
     pretrain_steps: int = 2000  # gradient steps of that cloning
     actor_warmup: int = 0  # env steps after learning_starts with the actor frozen (the critic warms up)
+    base_policy: str | None = None  # a BC / RA-BC policy dir: the learner adds a bounded correction (robrew.residual)
+    residual_scale: float = 0.3  # with base_policy: the largest correction, in action units
 
 
 @dataclass
@@ -202,6 +204,7 @@ class TrainConfig:
     progress_bar: bool = True
     torch_threads: int = 0  # 0: torch's default; 1 is fastest for small MLP policies when runs share a CPU
     resume: str | None = None  # a run directory to continue
+    finetune: str | None = None  # a robrew-rabc output dir: residual RL on its RA-BC policy with its progress reward
     run_dir: str | None = None  # default: Hydra's output directory
     # Hydra's own settings (read by Hydra, never saved with the run): where runs and sweeps go.
     hydra: Any = field(
@@ -417,6 +420,60 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
             raise ConfigError(f"{path}: run has no checkpoint yet ({CHECKPOINTS}/{LATEST})")
         return path, ckpt
     raise ConfigError(f"{path}: neither a run directory ({CONFIG_FILE}) nor a checkpoint ({LEARNER_JSON})")
+
+
+# ---- the run's env and fine-tuning from robrew-rabc ------------------------------------------
+
+
+def make_run_env(spec: TaskSpec, cfg: TrainConfig, render: bool = False):
+    """One env of the run as its learner acts in it (training, evaluation): the task's env, inside
+    :class:`~robrew.residual.ResidualAction` when ``algo.base_policy`` is set.
+
+    Raises:
+        ConfigError: the base policy is missing, corrupt, or does not fit the env.
+    """
+    from robrew.env_factory import make_env
+
+    env = make_env(spec, render_mode="rgb_array" if render else None)
+    if not cfg.algo.base_policy:
+        return env
+    from robrew.bc_policy import load_policy
+    from robrew.residual import ResidualAction
+
+    try:
+        return ResidualAction(env, load_policy(cfg.algo.base_policy), cfg.algo.residual_scale)
+    except ValueError as e:
+        env.close()
+        raise ConfigError(f"algo.base_policy: {e}") from None
+
+
+def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
+    """``cfg`` set up to fine-tune the RA-BC policy of a ``robrew-rabc`` output directory: that
+    policy becomes ``algo.base_policy`` (residual RL) and its progress model the reward
+    (``reward.name=progress``, the composition and weights as configured).
+
+    Example:
+        >>> cfg = finetune_config(cfg, "runs/rabc")     # = robrew-train ... finetune=runs/rabc
+
+    Raises:
+        ConfigError: not a finished robrew-rabc directory, or it was trained on another task.
+    """
+    root = Path(rabc_dir)
+    try:
+        task = json.loads((root / "results.json").read_text())["config"]["task"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(
+            f"finetune={root}: not a finished robrew-rabc output directory ({type(e).__name__}: {e})"
+        ) from None
+    if task != cfg.task.name:
+        raise ConfigError(f"finetune={root} was trained on task {task!r}, not {cfg.task.name!r}: pass task={task}")
+    policy, progress = root / "policies" / "rabc", root / "progress_model"
+    for path, what in ((policy, "an RA-BC policy (methods must include rabc)"), (progress, "a progress model")):
+        if not path.is_dir():
+            raise ConfigError(f"finetune={root}: {path} is missing; the run has no {what}")
+    reward = replace(cfg.reward, name="progress", checkpoint=str(progress.resolve()))
+    algo = replace(cfg.algo, base_policy=str(policy.resolve()))
+    return replace(cfg, reward=reward, algo=algo, finetune=str(root))
 
 
 # ---- building and loading a learner ---------------------------------------------------------

@@ -60,3 +60,24 @@ def test_rendering_then_torch_does_not_crash(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stderr[-1500:])
+
+
+def test_a_stock_env_rendered_first_then_clip_and_an_optimizer(tmp_path, tiny_clip_dir):
+    # Any render order is safe: `import robrew` loads triton's LLVM before Mesa's (robrew.gl_order),
+    # so a Gymnasium MuJoCo env that robrew did not write can render before torch builds anything.
+    import subprocess
+    import sys
+
+    code = (
+        "import robrew, gymnasium as gym\n"
+        "env = gym.make('Pusher-v5', render_mode='rgb_array', width=32, height=32)\n"
+        "env.reset(seed=0); frame = env.render(); env.close()\n"
+        "assert frame.mean() > 0, 'black frame'\n"
+        "import torch\n"
+        "from robrew.rewards.clip import load_open_clip\n"
+        f"clip, _ = load_open_clip('ViT-B-32', {str(tiny_clip_dir)!r}, 'cpu')\n"
+        "torch.optim.AdamW(clip.parameters())\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", (out.returncode, out.stderr[-1500:])

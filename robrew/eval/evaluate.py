@@ -18,6 +18,7 @@ from robrew.runs import (
     load_learner,
     load_obs_normalizer,
     load_run_config,
+    make_run_env,
     policy_fn,
     resolve_checkpoint,
     resolve_task,
@@ -53,7 +54,6 @@ def evaluate_run(
     Returns:
         The dict written to ``eval.json``.
     """
-    from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, plot_model_vs_success, plot_reward_traces, write_mp4
     from robrew.eval.report import write_report
     from robrew.metrics.rollouts import run_episodes, success_rate
@@ -70,7 +70,7 @@ def evaluate_run(
     model = load_learner(cfg, ckpt, venv=None)
     norm = load_obs_normalizer(ckpt)
     eps = run_episodes(
-        lambda render: make_env(spec, render_mode="rgb_array" if render else None),
+        lambda render: make_run_env(spec, cfg, render),
         policy_fn(model, norm),
         episodes,
         seed,

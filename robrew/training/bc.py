@@ -15,18 +15,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
+from robrew.bc_policy import BCPolicy, ChunkActor, load_policy, save_policy  # noqa: F401  (re-exported)
 from robrew.data.demos import Demo, flat_demos
-from robrew.observations import check_obs_keys, flatten_obs, is_dict_obs, obs_key_names
-from robrew.rewards.obs_stats import normalize_obs, obs_statistics
+from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
 
@@ -54,77 +51,6 @@ class BCConfig:
     obs_keys: list[str] | None = None  # Dict observations: keys the policy reads, in order (default: all, sorted)
     seed: int = 0
     device: str = "cpu"
-
-
-class BCPolicy(nn.Module):
-    """MLP policy: normalised observation -> the next ``chunk`` actions in [-1, 1].
-
-    Predicting a chunk (ACT-style) and averaging the overlapping predictions at run time
-    (temporal ensembling, :class:`ChunkActor`) makes the policy far less prone to the
-    stalls and jitter that one-step BC learns from hesitant demonstrations.
-    """
-
-    def __init__(
-        self, obs_dim: int, act_dim: int, hidden: int = 256, chunk: int = 1, obs_keys: Sequence[str] | None = None
-    ):
-        super().__init__()
-        self.act_dim, self.chunk = int(act_dim), int(chunk)
-        self.obs_keys = check_obs_keys(obs_keys)  # Dict observations are read as these keys, concatenated
-        self.register_buffer("obs_mean", torch.zeros(obs_dim))
-        self.register_buffer("obs_std", torch.ones(obs_dim))
-        self.net = nn.Sequential(
-            nn.Linear(obs_dim, hidden),
-            nn.LayerNorm(hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, act_dim * self.chunk),
-            nn.Tanh(),
-        )
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """(B, D) observations -> (B, chunk, A) actions."""
-        return self.net(normalize_obs(obs, self.obs_mean, self.obs_std)).view(-1, self.chunk, self.act_dim)
-
-    def row(self, obs) -> torch.Tensor:
-        """One observation (an array, or a dict read through :attr:`obs_keys`) as a (1, D) tensor."""
-        if is_dict_obs(obs):
-            if self.obs_keys is None:
-                raise ValueError(f"this policy reads array observations, got a Dict with keys {obs_key_names(obs)}")
-            obs = flatten_obs(obs, self.obs_keys, row=True)
-        return torch.as_tensor(np.asarray(obs, np.float32), device=self.obs_mean.device)[None]
-
-    @torch.no_grad()
-    def act(self, obs) -> np.ndarray:
-        """First action of the predicted chunk for one observation (no ensembling)."""
-        return self.forward(self.row(obs))[0, 0].cpu().numpy()
-
-    def actor(self, decay: float = 0.3) -> ChunkActor:
-        """A stateful actor with temporal ensembling; call ``reset()`` at episode start."""
-        return ChunkActor(self, decay)
-
-
-class ChunkActor:
-    """Temporal ensembling: the action at step t averages every chunk prediction made for t
-    (made at steps t - chunk + 1 .. t), weighted exp(-decay · age), newest first."""
-
-    def __init__(self, policy: BCPolicy, decay: float = 0.3):
-        self.policy, self.decay = policy, float(decay)
-        self.reset()
-
-    def reset(self) -> None:
-        """Forgets the predictions of the previous episode."""
-        self._past: list[np.ndarray] = []  # newest first, each (chunk, A)
-
-    @torch.no_grad()
-    def __call__(self, obs) -> np.ndarray:
-        self._past.insert(0, self.policy(self.policy.row(obs))[0].cpu().numpy())
-        del self._past[self.policy.chunk :]
-        preds = np.stack([p[age] for age, p in enumerate(self._past)])
-        w = np.exp(-self.decay * np.arange(len(preds)))
-        return (w[:, None] * preds).sum(0) / w.sum()
 
 
 def action_chunks(demos: list[Demo], chunk: int) -> np.ndarray:
@@ -196,46 +122,3 @@ def train_bc(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | 
     policy.eval()
     report = {"config": asdict(cfg), "losses": losses, "mean_weight": float(weights.mean()), "samples": len(obs)}
     return policy, report
-
-
-POLICY_FILE, POLICY_CONFIG = "policy.safetensors", "bc_policy.json"
-
-
-def save_policy(policy: BCPolicy, directory: str | Path, extra: dict | None = None) -> Path:
-    """Saves weights (safetensors) and shape config to ``directory``, each file atomically."""
-    from safetensors.torch import save_file
-
-    from robrew.io import atomic_path, write_json_atomic
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
-    atomic_path(out / POLICY_FILE, lambda tmp: save_file(state, tmp))
-    hidden = policy.net[0].out_features
-    config = {"obs_dim": policy.obs_mean.numel(), "act_dim": policy.act_dim, "hidden": hidden, "chunk": policy.chunk}
-    if policy.obs_keys:
-        config["obs_keys"] = list(policy.obs_keys)
-    write_json_atomic(out / POLICY_CONFIG, {**config, **(extra or {})})
-    return out
-
-
-def load_policy(directory: str | Path, device: str = "cpu") -> BCPolicy:
-    """Loads a policy written by :func:`save_policy`.
-
-    Raises:
-        ValueError: files missing or corrupt (the message names the file).
-    """
-    import json
-
-    from safetensors.torch import load_file
-
-    path = Path(directory)
-    try:
-        cfg = json.loads((path / POLICY_CONFIG).read_text())
-        policy = BCPolicy(cfg["obs_dim"], cfg["act_dim"], cfg["hidden"], cfg["chunk"], cfg.get("obs_keys"))
-        policy.load_state_dict(load_file(str(path / POLICY_FILE)))
-    except FileNotFoundError as e:
-        raise ValueError(f"{e.filename}: missing; not a BC policy directory (train one with robrew-rabc)") from None
-    except Exception as e:  # json, safetensors and torch raise many types for damaged files
-        raise ValueError(f"{path}: corrupt BC policy ({type(e).__name__}: {e}); retrain it") from None
-    return policy.to(device).eval()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import gymnasium as gym
@@ -29,9 +31,11 @@ from robrew.runs import (
     TrainConfig,
     algo_params,
     build_learner,
+    finetune_config,
     latest_checkpoint,
     load_learner,
     load_run_config,
+    make_run_env,
     policy_fn,
     resolve_task,
     restore_normalizer,
@@ -63,11 +67,10 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
     if cfg.eval_episodes < 0:
         raise ConfigError(f"eval_episodes must be >= 0, got {cfg.eval_episodes}")
     algo_params(cfg.algo, spec.tags)  # a parameter of the other algorithm fails here
-    from robrew.env_factory import make_env
     from robrew.taskspec import TaskSpecError
 
     try:
-        probe = make_env(spec)  # an env that rejects the task's settings fails here, in one line
+        probe = make_run_env(spec, cfg)  # an env (or base policy) that does not fit fails here, in one line
     except TaskSpecError as e:
         raise ConfigError(str(e)) from None
     modes = probe.metadata.get("render_modes", [])
@@ -93,19 +96,17 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
             )
 
 
-def _worker_env(spec: TaskSpec, render: bool):
+def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool):
     """Builds one env; in a SubprocVecEnv worker it first makes the worker ignore SIGINT/SIGTERM,
     so Ctrl-C or a SIGTERM to the process group (SLURM) reaches only the main process, which
     saves a checkpoint and then closes the workers."""
     import multiprocessing
     import signal
 
-    from robrew.env_factory import make_env
-
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    return make_env(spec, render_mode="rgb_array" if render else None)
+    return make_run_env(spec, cfg, render)
 
 
 def reward_composition(cfg: TrainConfig, spec: TaskSpec):
@@ -151,8 +152,6 @@ def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict
 
 def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
     """Returns (training VecEnv, its VecNormalize or None)."""
-    from functools import partial
-
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
@@ -160,7 +159,7 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
 
     needs_frames = model is not None and model.needs_frames
     venv = make_vec_env(
-        partial(_worker_env, spec, needs_frames),
+        partial(_worker_env, spec, cfg, needs_frames),
         n_envs=cfg.n_envs,
         seed=cfg.seed,
         vec_env_cls=SubprocVecEnv if cfg.subprocess else DummyVecEnv,
@@ -189,7 +188,7 @@ class GroundTruthEvalCallback(BaseCallback):
 
     def __init__(
         self,
-        spec: TaskSpec,
+        env_fn: Callable[[bool], gym.Env],
         run_dir: Path,
         every: int,
         episodes: int,
@@ -200,7 +199,7 @@ class GroundTruthEvalCallback(BaseCallback):
         from robrew.metrics.overoptimisation import OverOptimisationWatch
 
         super().__init__()
-        self.spec, self.csv, self.every, self.episodes = spec, run_dir / "curve.csv", int(every), int(episodes)
+        self.env_fn, self.csv, self.every, self.episodes = env_fn, run_dir / "curve.csv", int(every), int(episodes)
         self.seed, self.vec_normalize, self.reward_model = seed, vec_normalize, reward_model
         self.watch = OverOptimisationWatch()
         self._last = 0
@@ -208,17 +207,23 @@ class GroundTruthEvalCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self._last = self.model.num_timesteps // self.every * self.every  # a resumed run keeps the schedule
+        if self.reward_model is not None and self.csv.is_file():  # a resumed run's watch sees its whole history
+            import csv
+
+            with self.csv.open() as f:
+                for row in csv.DictReader(f):
+                    self.watch.proxy.append(float(row["model_return"]))
+                    self.watch.success.append(float(row["success_rate"]))
 
     def evaluate(self) -> dict:
         """Runs the ground-truth evaluation now; logs it, appends to curve.csv, returns the result dict."""
-        from robrew.env_factory import make_env
         from robrew.metrics.rollouts import run_episodes, success_rate
 
         if self.episodes == 0:
             return {}
         model = self.reward_model
         eps = run_episodes(
-            lambda render: make_env(self.spec, render_mode="rgb_array" if render else None),
+            self.env_fn,
             policy_fn(self.model, self.vec_normalize),
             self.episodes,
             self.seed,
@@ -237,6 +242,8 @@ class GroundTruthEvalCallback(BaseCallback):
             result["overoptimising"] = self.watch.update(
                 result["timesteps"], result["model_return"], result["success_rate"]["mean"]
             )
+            result["reward_success_spearman"] = self.watch.spearman
+            self.logger.record("eval/reward_success_spearman", result["reward_success_spearman"])
         new = not self.csv.exists()
         with self.csv.open("a") as f:
             if new:
@@ -334,6 +341,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
 
         torch.set_num_threads(cfg.torch_threads)
     _check_devices(cfg)
+    if cfg.finetune:
+        cfg = finetune_config(cfg, cfg.finetune)
     spec = resolve_task(cfg)
     try:
         reward_model = build_reward_model(cfg.reward, spec)
@@ -409,7 +418,7 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
 
     ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
     gt_eval = GroundTruthEvalCallback(
-        spec,
+        partial(make_run_env, spec, cfg),
         run_dir,
         cfg.eval_every,
         cfg.eval_episodes,
