@@ -6,13 +6,14 @@ Rows, same seed and budget each (tabletop push and pick-and-place):
   c  learned progress reward (potential shaping on the sparse reward) + demos (the robrew way)
   d  RA-BC alone, no RL (the main job's policy on the same demos)
   e  hand-written dense reward + demos (reference)
+  f  row d's RA-BC policy fine-tuned by residual SAC on the row-c reward (robrew-train finetune=...)
 
 Prints ground-truth success vs env steps for each row, steps to 80% success, the final success
 with a Wilson 95% interval, the Spearman correlation of model return and success across
 evaluations, wall time and env steps/s; writes ``curves.png``.
 
 Usage:
-    python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e] [--seeds 1] [--steps 30000]
+    python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--steps 30000]
         [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--out runs/bench_rl]
 """
 
@@ -34,6 +35,7 @@ ROWS = {
     "c": "progress + demos",
     "d": "RA-BC alone",
     "e": "dense + demos",
+    "f": "RA-BC + residual RL",
 }
 
 
@@ -73,7 +75,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
     run_dir = Path(prep["root"]) / f"row_{row}"
     task_cfg = TaskConfig(f"tabletop_{task}") if row == "e" else TaskConfig(f"tabletop_{task}", path=prep["sparse"])
     reward = RewardConfig()
-    if row == "c":
+    if row in ("c", "f"):
         reward = RewardConfig(
             name="progress", checkpoint=prep["progress"], composition=Composition.potential, model_weight=args.scale
         )
@@ -89,8 +91,12 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         demos=prep["data"] if row in ("b", "c", "e") else None,
         demo_ratio=0.5,
         pretrain="rabc" if extras else "none",
-        actor_warmup=2000 if extras else 0,
+        actor_warmup=2000 if extras or row == "f" else 0,
+        base_policy=str(Path(prep["root"]) / "row_d" / "policies" / "rabc") if row == "f" else None,
+        residual_scale=args.residual_scale,
     )
+    if row == "f":
+        algo.params.critic_layer_norm = True
     cfg = TrainConfig(
         task=task_cfg,
         reward=reward,
@@ -210,6 +216,7 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation during training")
     parser.add_argument("--final-episodes", type=int, default=50)
     parser.add_argument("--scale", type=float, default=10.0, help="potential scale k of row c")
+    parser.add_argument("--residual-scale", type=float, default=0.3, help="row f: largest correction per action")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--robrew-extras",
@@ -223,15 +230,11 @@ def main() -> None:
     start = time.perf_counter()
     preps = {(t, s): prepare(t, out, args.demos, s) for t in args.task for s in range(args.seeds)}
     print(f"demos and progress models ready ({time.perf_counter() - start:.0f} s)", flush=True)
+    if "f" in args.rows and "d" not in args.rows:
+        parser.error("row f fine-tunes row d's RA-BC policy: include row d")
     results = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = []
-        for (task, seed), prep in preps.items():
-            for row in args.rows:
-                if row == "d":
-                    futures.append(pool.submit(run_rabc, task, prep, args, seed))
-                else:
-                    futures.append(pool.submit(run_row, row, task, prep, args, seed))
+
+    def collect(futures) -> None:
         for f in futures:
             r = f.result()
             results.append(r)
@@ -239,6 +242,18 @@ def main() -> None:
                 f"done: {r['task']} row {r['row']} seed {r['seed']}: {r['final']['mean']:.0%} ({r['wall_s']:.0f} s)",
                 flush=True,
             )
+
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = []
+        for (task, seed), prep in preps.items():
+            for row in args.rows:
+                if row == "d":
+                    futures.append(pool.submit(run_rabc, task, prep, args, seed))
+                elif row != "f":
+                    futures.append(pool.submit(run_row, row, task, prep, args, seed))
+        collect(futures)
+        if "f" in args.rows:  # after row d: it fine-tunes d's policy
+            collect([pool.submit(run_row, "f", task, prep, args, seed) for (task, seed), prep in preps.items()])
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     summarise(results, out)
     print(f"total {time.perf_counter() - start:.0f} s")
