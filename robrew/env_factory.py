@@ -11,8 +11,59 @@ Example:
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
+
+
+class TaskSpecWrapper(gym.Wrapper):
+    """What a task file says beyond the env's own settings, applied to any env:
+    ``success: {kind: info_key, key: K}`` copies ``info[K]`` to ``info["is_success"]``;
+    ``instruction`` fills ``info["instruction"]`` where the env gives none;
+    ``frame_transform`` turns every rendered frame. :func:`make_env` adds it only when needed.
+
+    Example:
+        >>> env = make_env("my_metaworld_task.yaml")       # success: {kind: info_key, key: success}
+        >>> *_, info = env.step(env.action_space.sample()); info["is_success"]
+    """
+
+    def __init__(self, env: gym.Env, spec: TaskSpec):
+        super().__init__(env)
+        self.task = spec
+        self._success_key = spec.success.key if spec.success.kind == "info_key" else None
+
+    @staticmethod
+    def needed(spec: TaskSpec) -> bool:
+        """Whether ``spec`` asks for anything this wrapper does."""
+        return spec.success.kind == "info_key" or bool(spec.instruction) or not spec.frame_transform.identity
+
+    def _info(self, info: dict) -> dict:
+        info = dict(info)
+        if self._success_key is not None:
+            info["is_success"] = bool(info.get(self._success_key, False))
+        if self.task.instruction and not info.get("instruction"):
+            info["instruction"] = self.task.instruction
+        return info
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, self._info(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, self._info(info)
+
+    def render(self):
+        frame = self.env.render()
+        turn = self.task.frame_transform
+        if frame is None or turn.identity:
+            return frame
+        frame = np.rot90(frame, k=(turn.rotate // 90) % 4, axes=(0, 1))
+        if turn.flip in ("vertical", "both"):
+            frame = frame[::-1]
+        if turn.flip in ("horizontal", "both"):
+            frame = frame[:, ::-1]
+        return np.ascontiguousarray(frame)
 
 
 def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) -> gym.Env:
@@ -26,7 +77,9 @@ def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) 
     Returns:
         The Gymnasium env. robrew envs get the spec's horizon (they truncate themselves),
         camera and image size; any other env gets ``max_episode_steps=horizon`` and only
-        its ``env_kwargs`` (put ``width``/``height`` there if that env takes them).
+        its ``env_kwargs`` (put ``width``/``height`` there if that env takes them). Success
+        from an info key, a default instruction and a frame transform come through
+        :class:`TaskSpecWrapper`.
 
     Raises:
         TaskSpecError: the env rejects the task's settings (an unknown camera preset or env
@@ -44,7 +97,8 @@ def make_env(task: TaskSpec | str, render_mode: str | None = None, **overrides) 
         kwargs = {"max_episode_steps": spec.horizon, **spec.env_kwargs}
     kwargs.update(overrides)
     try:
-        return gym.make(spec.env_id, render_mode=render_mode, **kwargs)
+        env = gym.make(spec.env_id, render_mode=render_mode, **kwargs)
     except (TypeError, ValueError, KeyError) as e:
         message = str(e).split(" was raised from the environment creator")[0]  # Gymnasium appends all kwargs
         raise TaskSpecError(f"task {spec.name!r}: env {spec.env_id} rejects its settings: {message}") from None
+    return TaskSpecWrapper(env, spec) if TaskSpecWrapper.needed(spec) else env

@@ -23,7 +23,8 @@ import yaml
 
 from robrew.render import CameraSpec
 
-SUCCESS_KINDS = ("info_is_success",)
+SUCCESS_KINDS = ("info_is_success", "info_key")
+FLIPS = ("", "vertical", "horizontal", "both")
 
 
 class TaskSpecError(ValueError):
@@ -32,11 +33,28 @@ class TaskSpecError(ValueError):
 
 @dataclass(frozen=True)
 class SuccessSpec:
-    """How ground-truth episode success is read. ``info_is_success``: the env's
-    ``info["is_success"]`` on the episode's last step (each env documents its rule)."""
+    """How ground-truth episode success is read, on the episode's last step. ``info_is_success``:
+    the env's ``info["is_success"]`` (each env documents its rule); ``info_key``: the env's
+    ``info[key]`` (e.g. Meta-World's ``success``), which robrew copies to ``info["is_success"]``
+    (:func:`robrew.env_factory.make_env`), so training, evaluation and the main job all read it."""
 
     kind: str = "info_is_success"
+    key: str = ""  # kind info_key: the info entry that says success
     description: str = ""
+
+
+@dataclass(frozen=True)
+class FrameTransform:
+    """Turns the env's frames before anything sees them (a camera mounted upside down, say):
+    ``rotate`` by 0, 90, 180 or 270 degrees counter-clockwise, then ``flip`` ``vertical``,
+    ``horizontal`` or ``both``."""
+
+    rotate: int = 0
+    flip: str = ""
+
+    @property
+    def identity(self) -> bool:
+        return self.rotate % 360 == 0 and self.flip == ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,8 @@ class TaskSpec:
     camera: str | dict = "default"
     image_size: tuple[int, int] = (224, 224)  # (height, width)
     success: SuccessSpec = field(default_factory=SuccessSpec)
+    instruction: str = ""  # default info["instruction"] for envs that give none (language-conditioned rewards read it)
+    frame_transform: FrameTransform = field(default_factory=FrameTransform)
     tags: tuple[str, ...] = ()
     description: str = ""
     source: str = ""  # file it was loaded from
@@ -109,8 +129,8 @@ def _build(cls, data: dict, source: str, prefix: str = ""):
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 _fail(source, prefix + name, "missing (required)")
             continue
-        if hints[name] is SuccessSpec:
-            values[name] = _build(SuccessSpec, data[name], source, prefix + name + ".")
+        if hints[name] in (SuccessSpec, FrameTransform):
+            values[name] = _build(hints[name], data[name], source, prefix + name + ".")
         else:
             values[name] = _check_type(source, prefix + name, data[name], hints[name])
     return cls(**values) if cls is not TaskSpec else values
@@ -129,6 +149,11 @@ def _validate(values: dict, source: str) -> None:
     success = values.get("success")
     if success is not None and success.kind not in SUCCESS_KINDS:
         _fail(source, "success.kind", f"unknown kind {success.kind!r}; choose one of {SUCCESS_KINDS}")
+    if success is not None and success.kind == "info_key" and not success.key.strip():
+        _fail(source, "success.key", "kind info_key needs the info entry to read, e.g. key: success")
+    turn = values.get("frame_transform")
+    if turn is not None and (turn.rotate % 90 != 0 or turn.flip not in FLIPS):
+        _fail(source, "frame_transform", f"rotate must be 0, 90, 180 or 270 and flip one of {FLIPS[1:]}, got {turn}")
     camera = values.get("camera", "default")
     if isinstance(camera, dict):
         try:

@@ -1,7 +1,8 @@
 """Tiny deterministic envs for testing reward plumbing and config checks.
 
-``robrew-testing/NoRender-v0`` is registered on import (use ``robrew.testing:robrew-testing/NoRender-v0``
-in a task file); nothing here is part of the user-facing env registry.
+``robrew-testing/NoRender-v0`` and ``robrew-testing/SuccessKey-v0`` are registered on import (use
+``robrew.testing:robrew-testing/NoRender-v0`` in a task file); nothing here is part of the
+user-facing env registry.
 
 ``FrameCounterEnv(length, tag)``: episode of ``length`` steps; observation ``[t, tag]``;
 env reward ``t``; the frame after step ``t`` is filled with the value ``code(tag, t)``,
@@ -68,8 +69,37 @@ class NoRenderEnv(FrameCounterEnv):
         super().__init__(length=length, tag=tag, render_mode=None)
 
 
-if "robrew-testing/NoRender-v0" not in gym.registry:
-    gym.register("robrew-testing/NoRender-v0", entry_point=NoRenderEnv)
+class SuccessKeyEnv(gym.Env):
+    """An outside-suite-like env (Meta-World's convention): success only as ``info["success"]``
+    (a float, 1.0 from step ``succeed_at`` on), never ``info["is_success"]``, no instruction, and a
+    frame whose top-left pixel is bright (so a flip or rotation shows where it went)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(self, succeed_at: int = 2, render_mode: str | None = None):
+        self.succeed_at, self.render_mode, self.t = int(succeed_at), render_mode, 0
+        self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(3, np.float32), {"success": 0.0}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.array([self.t / 100.0, *np.clip(action, -1, 1)], np.float32)
+        return obs, 0.0, False, False, {"success": float(self.t >= self.succeed_at)}
+
+    def render(self):
+        frame = np.zeros((6, 8, 3), np.uint8)
+        frame[0, 0] = 255
+        return frame
+
+
+for _id, _entry in (("robrew-testing/NoRender-v0", NoRenderEnv), ("robrew-testing/SuccessKey-v0", SuccessKeyEnv)):
+    if _id not in gym.registry:
+        gym.register(_id, entry_point=_entry)
 
 
 def make_counter_env(index: int, frames: bool = True) -> gym.Env:

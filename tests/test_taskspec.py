@@ -64,6 +64,10 @@ def test_spec_is_frozen():
         ({"image_size": [224]}, "image_size"),
         ({"success": {"kind": "vibes"}}, "success.kind"),
         ({"camera": {"distanse": 2}}, "camera"),
+        ({"success": {"kind": "info_key"}}, "success.key"),  # info_key without the key
+        ({"frame_transform": {"rotate": 45}}, "frame_transform"),
+        ({"frame_transform": {"flip": "sideways"}}, "frame_transform"),
+        ({"frame_transform": {"mirror": True}}, "frame_transform.mirror"),
     ],
 )
 def test_bad_file_names_file_and_field(tmp_path, change, field):
