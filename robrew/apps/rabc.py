@@ -56,14 +56,14 @@ class RabcExperimentConfig:
     out_dir: str = "runs/rabc"
 
 
-def _plot_progress(model, demos, path: Path) -> Path:
+def _plot_progress(model, demos, path: Path, frames_per_stage: np.ndarray | None = None) -> Path:
     from robrew.training.progress import label_demos, predict_episode
 
     prior = model.prior.cpu().numpy()
     size = (4 * len(demos), 3)
     with figure(path, 1, len(demos), dpi=90, figsize=size, squeeze=False) as (fig, axes):
         for ax, d in zip(axes[0], demos):
-            ax.plot(label_demos([d], prior)[0].progress, "k--", label="label")
+            ax.plot(label_demos([d], prior, frames_per_stage)[0].progress, "k--", label="label")
             ax.plot(predict_episode(model, d), label="predicted")
             ax.set_title(f"{d.quality}, {'success' if d.success else 'failure'}", fontsize=10)
             ax.set_xlabel("frame")
@@ -164,7 +164,12 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     _, held_out = split_demos(demos, pcfg.val_fraction, pcfg.seed)
     shown = [next((d for d in held_out if d.quality == q), None) for q in ("clean", "sloppy", "failing")]
     plots = [
-        _plot_progress(progress, [d for d in shown if d is not None], out / "progress_on_held_out_demos.png"),
+        _plot_progress(
+            progress,
+            [d for d in shown if d is not None],
+            out / "progress_on_held_out_demos.png",
+            np.asarray(preport["frames_per_stage"]),
+        ),
         _plot_success(policies, out / "success_rates.png"),
     ]
     metrics = {
@@ -199,6 +204,15 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     return result
 
 
+def banner(cfg: RabcExperimentConfig) -> str:
+    """The job's first line: what it will do (the demos it collects, or the dataset it reuses)."""
+    source = f"demos from {cfg.data_dir}" if cfg.data_dir else f"{cfg.episodes} mixed demos of {cfg.task}"
+    return (
+        f"robrew main job: {source} -> progress model -> {' / '.join(map(str, cfg.methods))} BC -> "
+        f"{cfg.eval_episodes} held-out episodes each on {cfg.task} (CPU)"
+    )
+
+
 def format_table(result: dict) -> str:
     """The main job's printout: one row per policy, then the progress model's metrics."""
     pm = result["progress_model"]
@@ -221,10 +235,7 @@ ConfigStore.instance().store(name="rabc", node=RabcExperimentConfig)
 @hydra.main(version_base="1.3", config_path=None, config_name="rabc")
 def main(cfg: RabcExperimentConfig) -> None:
     config: RabcExperimentConfig = OmegaConf.to_object(cfg)
-    print(
-        f"robrew main job: {config.episodes} mixed demos of {config.task} -> progress model -> "
-        f"{' / '.join(map(str, config.methods))} BC -> {config.eval_episodes} held-out episodes each (CPU)"
-    )
+    print(banner(config))
     result = run_rabc_experiment(config)
     print(format_table(result))
     t = result["timings_s"]

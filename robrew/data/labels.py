@@ -27,7 +27,16 @@ import numpy as np
 
 from robrew.spans import Span, spans_from_steps
 
-__all__ = ["Labels", "Span", "active_spans", "check_spans", "dataset_prior", "episode_labels", "spans_from_steps"]
+__all__ = [
+    "Labels",
+    "Span",
+    "active_spans",
+    "check_spans",
+    "dataset_prior",
+    "episode_labels",
+    "spans_from_steps",
+    "stage_frames",
+]
 
 
 @dataclass(frozen=True)
@@ -70,22 +79,48 @@ def dataset_prior(episodes: Sequence[tuple[Sequence[Span], int]], n_stages: int)
     return fractions.mean(axis=0)
 
 
-def stage_labels(spans: Sequence[Span], length: int, prior: np.ndarray) -> Labels:
-    """Stage index, τ and progress y for every step of one annotated episode."""
+def stage_frames(episodes: Sequence[tuple[Sequence[Span], int]], n_stages: int) -> np.ndarray:
+    """Mean number of frames each subtask takes (all its occurrences in an episode together),
+    over ``episodes`` ((spans, length) of successful demos, as for :func:`dataset_prior`), shape [K]."""
+    if not episodes:
+        raise ValueError("stage durations need at least one annotated episode")
+    frames = np.zeros((len(episodes), n_stages))
+    for i, (spans, length) in enumerate(episodes):
+        check_spans(spans, length, n_stages)
+        for s in spans:
+            frames[i, s.stage] += s.end - s.start
+    return frames.mean(axis=0)
+
+
+def stage_labels(
+    spans: Sequence[Span], length: int, prior: np.ndarray, interrupted_frames: float | None = None
+) -> Labels:
+    """Stage index, τ and progress y for every step of one annotated episode.
+
+    ``interrupted_frames``: the last span was cut short (the episode went wrong inside it), so
+    its τ grows at the pace of a subtask that takes that many frames, not up to 1 at the cut.
+    """
     check_spans(spans, length, len(prior))
     cumulative = np.concatenate([[0.0], np.cumsum(prior)])
     stage = np.empty(length, dtype=np.int64)
     tau = np.empty(length, dtype=np.float32)
-    for s in spans:
+    for i, s in enumerate(spans):
         t = np.arange(s.start, s.end)
         stage[s.start : s.end] = s.stage
-        tau[s.start : s.end] = np.clip((t - s.start) / (s.end - s.start), 0.0, 1.0)
+        duration = s.end - s.start
+        if interrupted_frames is not None and i == len(spans) - 1:
+            duration = max(duration, interrupted_frames)
+        tau[s.start : s.end] = np.clip((t - s.start) / duration, 0.0, 1.0)
     progress = (cumulative[stage] + prior[stage] * tau).astype(np.float32)
     return Labels(stage=stage, tau=tau, progress=progress)
 
 
 def episode_labels(
-    stages: Sequence[int], prior: np.ndarray, done_at: int | None = None, off_task_from: int | None = None
+    stages: Sequence[int],
+    prior: np.ndarray,
+    done_at: int | None = None,
+    off_task_from: int | None = None,
+    frames_per_stage: np.ndarray | None = None,
 ) -> Labels:
     """Labels from per-frame annotations.
 
@@ -93,12 +128,19 @@ def episode_labels(
     finished: last stage, τ = 1, progress 1. Frames from ``off_task_from`` on (the
     demonstrator is pursuing the wrong goal) undo work: progress falls from its value before
     the mistake at the average pace it was made (y_{f-1} / f per frame), floored at 0, like
-    a rewound video; stage and τ are read back from that progress through the prior.
+    a rewound video; stage and τ are read back from that progress through the prior. The
+    subtask the mistake interrupts was not finished: with ``frames_per_stage`` (see
+    :func:`stage_frames`) its τ before the mistake grows at that subtask's usual pace, as in a
+    successful demo, instead of reaching 1 at the mistake.
     """
     stages = np.asarray(stages)
     if off_task_from is not None:
         f = max(0, min(int(off_task_from), len(stages)))
-        head = episode_labels(stages[:f], prior) if f > 0 else None
+        head = None
+        if f > 0:
+            spans = spans_from_steps(stages[:f])
+            usual = None if frames_per_stage is None else float(frames_per_stage[spans[-1].stage])
+            head = stage_labels(spans, f, prior, interrupted_frames=usual)
         y0 = float(head.progress[-1]) if head is not None else 0.0
         rate = y0 / f if f > 0 else 0.0
         tail = np.maximum(0.0, y0 - rate * np.arange(1, len(stages) - f + 1)).astype(np.float32)

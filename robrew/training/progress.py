@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from robrew.data.demos import EXPLORE, Demo, flat_demos
-from robrew.data.labels import active_spans, dataset_prior, episode_labels
+from robrew.data.labels import active_spans, dataset_prior, episode_labels, stage_frames
 from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
@@ -67,10 +67,11 @@ def split_demos(demos: list[Demo], val_fraction: float, seed: int) -> tuple[list
     return [demos[i] for i in idx[n_val:]], [demos[i] for i in idx[:n_val]]
 
 
-def label_demos(demos: list[Demo], prior: np.ndarray) -> list:
+def label_demos(demos: list[Demo], prior: np.ndarray, frames_per_stage: np.ndarray | None = None) -> list:
     """Labels per demo; frames after the first success are labelled complete (progress 1),
-    frames after a marked mistake keep the progress made before it."""
-    return [episode_labels(d.subtask, prior, d.done_at, d.off_task_from) for d in demos]
+    frames after a marked mistake undo the progress made before it (which grows at the usual
+    pace of the interrupted subtask, given ``frames_per_stage``; see :func:`episode_labels`)."""
+    return [episode_labels(d.subtask, prior, d.done_at, d.off_task_from, frames_per_stage) for d in demos]
 
 
 def trainable_demos(demos: list[Demo]) -> list[Demo]:
@@ -100,9 +101,10 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     if not good:
         raise ValueError("no successful demonstrations to learn progress from")
     n_stages = len(good[0].subtasks)
-    prior = dataset_prior([active_spans(d.subtask, d.done_at) for d in good], n_stages)
+    spans = [active_spans(d.subtask, d.done_at) for d in good]
+    prior, frames_per_stage = dataset_prior(spans, n_stages), stage_frames(spans, n_stages)
     used = trainable_demos(train)
-    labels = label_demos(used, prior)
+    labels = label_demos(used, prior, frames_per_stage)
     model = ProgressReward(
         n_stages,
         prior.tolist(),
@@ -167,6 +169,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     report = {
         "config": asdict(cfg),
         "prior": prior.tolist(),
+        "frames_per_stage": frames_per_stage.tolist(),
         "train_episodes": len(used),
         "train_failed_episodes": len(used) - len(good),
         "losses": losses,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from robrew.apps.rabc import RabcExperimentConfig, format_table, run_rabc_experiment
+from robrew.apps.rabc import RabcExperimentConfig, banner, format_table, run_rabc_experiment
 from robrew.training.bc import BCConfig, BCPolicy, load_policy, save_policy
 from robrew.training.progress import ProgressTrainConfig
 
@@ -52,3 +52,9 @@ def test_policy_round_trip_and_corrupt_file(tmp_path):
         load_policy(tmp_path / "p")
     with pytest.raises(ValueError, match="missing"):
         load_policy(tmp_path / "nothing")
+
+
+def test_banner_names_a_reused_dataset_not_the_episode_count():
+    assert "150 mixed demos of tabletop_pick_place" in banner(RabcExperimentConfig())
+    reused = banner(RabcExperimentConfig(data_dir="data/robrew/tabletop_pick_place/expert-mixed-v0"))
+    assert "demos from data/robrew/tabletop_pick_place/expert-mixed-v0" in reused and "150" not in reused

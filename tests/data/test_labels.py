@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from robrew.data.labels import Span, dataset_prior, episode_labels, spans_from_steps, stage_labels, stage_of_progress
+from robrew.data.labels import (
+    Span,
+    dataset_prior,
+    episode_labels,
+    spans_from_steps,
+    stage_frames,
+    stage_labels,
+    stage_of_progress,
+)
 
 
 def test_prior_and_labels_exact():
@@ -70,3 +78,27 @@ def test_stage_of_progress_inverts_the_prior():
     stage, tau = stage_of_progress(np.array([0.0, 0.1, 0.2, 0.35, 0.5, 1.0]), prior)
     np.testing.assert_array_equal(stage, [0, 0, 2, 2, 3, 3])  # the empty stage 1 never holds progress
     np.testing.assert_allclose(tau, [0, 0.5, 0, 0.5, 0, 1], atol=1e-6)
+
+
+def test_no_jump_before_a_marked_mistake():
+    # One stage; clean demos take 40 frames. A failing demo marked at frame 30 was 30 frames into
+    # that 40-frame subtask: at frame 29 it has made as much progress as a clean demo (29/40),
+    # not 29/30 (the old labels, which jumped to 0.97 just before the mark).
+    clean = [0] * 40
+    prior = dataset_prior([(spans_from_steps(clean), 40)], n_stages=1)
+    frames = stage_frames([(spans_from_steps(clean), 40)], n_stages=1)
+    assert frames.tolist() == [40.0]
+    ref = episode_labels(clean, prior).progress
+    failing = episode_labels([0] * 60, prior, off_task_from=30, frames_per_stage=frames).progress
+    np.testing.assert_allclose(failing[:30], ref[:30])
+    assert failing[29] == pytest.approx(29 / 40)
+    assert np.all(np.diff(failing[30:]) <= 0) and failing[30] < failing[29]  # then undone
+    old = episode_labels([0] * 60, prior, off_task_from=30).progress  # without the stage lengths
+    assert old[29] == pytest.approx(29 / 30)
+    # Two stages: the interrupted one is the second; the first, completed, keeps its own pace.
+    two = [0] * 10 + [1] * 30
+    prior2 = dataset_prior([(spans_from_steps(two), 40)], n_stages=2)
+    frames2 = stage_frames([(spans_from_steps(two), 40)], n_stages=2)
+    lab = episode_labels([0] * 8 + [1] * 40, prior2, off_task_from=23, frames_per_stage=frames2)
+    assert lab.progress[7] == pytest.approx(prior2[0] * 7 / 8)  # stage 0 done in 8 frames: τ over 8
+    assert lab.progress[22] == pytest.approx(prior2[0] + prior2[1] * 14 / 30)  # 14 frames into a 30-frame stage
