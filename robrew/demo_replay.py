@@ -23,7 +23,7 @@ import torch
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
-from robrew.data.demos import Demo
+from robrew.data.demos import Demo, require_frames
 from robrew.rewards.base import RewardModel
 from robrew.wrappers.compose import RewardComposition
 from robrew.wrappers.core import RewardScorer
@@ -59,6 +59,8 @@ def demo_transitions(
         if len(d.observations) != len(d.actions) + 1:
             raise ValueError(f"a demo has {len(d.actions)} actions but {len(d.observations)} observations (need T + 1)")
     rewards = [np.asarray(d.rewards, np.float64) for d in demos]
+    if reward_model is not None and reward_model.needs_frames:
+        require_frames(demos, f"reward model {reward_model.name!r}")
     if reward_model is not None:
         rewards = _scored_rewards(demos, reward_model, composition or RewardComposition())
     obs = np.concatenate([d.observations[:-1] for d in demos]).astype(np.float32)

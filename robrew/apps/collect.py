@@ -1,7 +1,10 @@
-"""``robrew-collect``: record mixed-quality scripted demonstrations as a Minari dataset.
+"""``robrew-collect``: record demonstrations as a Minari dataset: robrew's mixed-quality scripted
+experts, or any policy in any Gymnasium env.
 
 Usage:
     robrew-collect --task tabletop_pick_place --episodes 60 --out data --image-size 64 [--explore 0.25]
+    robrew-collect --env Pusher-v5 --policy my_policies:expert --episodes 20 --out data [--frames]
+    robrew-collect --task my_metaworld.yaml --policy my_policies:expert --episodes 30   # success from the task file
 """
 
 from __future__ import annotations
@@ -30,28 +33,41 @@ def main(argv: list[str] | None = None) -> None:
         help="fraction of exploration episodes (random waypoints, annotated as no progress): negatives "
         "for a progress model used as an RL reward",
     )
+    parser.add_argument("--env", help="record in this Gymnasium env id (or module:id) instead of a task")
+    parser.add_argument("--policy", help="module:callable, a policy obs -> action (a class is instantiated)")
+    parser.add_argument("--frames", action="store_true", help="with --policy: store a frame per step")
+    parser.add_argument("--instruction", help="with --policy: the episodes' instruction")
+    parser.add_argument("--name", help="with --policy: dataset name (default: from --env / --task)")
+    parser.add_argument("--max-steps", type=int, help="with --policy: cut episodes at this many steps")
     args = parser.parse_args(argv)
+    import gymnasium as gym
+
     from robrew.data.demos import DatasetError, collect_demos, load_demos, mix_with_exploration
     from robrew.taskspec import TaskSpecError
 
     if args.episodes <= 0:
         parser.error(f"--episodes must be positive, got {args.episodes}")
+    if args.env and not args.policy:
+        parser.error("--env records a policy of yours: pass --policy module:callable")
     try:
         mix = mix_with_exploration(args.explore)
     except ValueError as e:
         parser.error(f"--explore: {e}")
     try:
-        path = collect_demos(
-            args.task,
-            args.out,
-            args.episodes,
-            mix=mix,
-            seed=args.seed,
-            image_size=args.image_size,
-            overwrite=args.overwrite,
-        )
+        if args.policy:
+            path = _record(args)
+        else:
+            path = collect_demos(
+                args.task,
+                args.out,
+                args.episodes,
+                mix=mix,
+                seed=args.seed,
+                image_size=args.image_size,
+                overwrite=args.overwrite,
+            )
         demos = load_demos(path)
-    except (DatasetError, TaskSpecError) as e:
+    except (DatasetError, TaskSpecError, gym.error.Error) as e:
         print(f"robrew-collect: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
@@ -61,6 +77,44 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {len(demos)} episodes to {path}")
     for (quality, success), n in sorted(counts.items()):
         print(f"  {quality:<8} {'success' if success else 'failure':<8} {n}")
+
+
+def _record(args):
+    """``--policy`` mode: the env from ``--env`` or the task file, through :func:`record_demos`."""
+    import re
+
+    from robrew.data.record import load_callable, record_demos
+
+    policy = load_callable(args.policy)
+    if args.env:
+        import gymnasium as gym
+
+        def env_fn(render):
+            return gym.make(args.env, render_mode="rgb_array" if render else None)
+
+        default_name = args.env
+    else:
+        from robrew.env_factory import make_env
+        from robrew.taskspec import load_task
+
+        spec = load_task(args.task)
+
+        def env_fn(render):
+            return make_env(spec, render_mode="rgb_array" if render else None)
+
+        default_name = spec.name
+    return record_demos(
+        env_fn,
+        policy,
+        args.out,
+        args.name or re.sub(r"[^A-Za-z0-9_-]+", "-", default_name.split(":")[-1]).strip("-"),
+        args.episodes,
+        instruction=args.instruction,
+        frames=args.frames,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        overwrite=args.overwrite,
+    )
 
 
 if __name__ == "__main__":

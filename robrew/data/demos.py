@@ -76,7 +76,7 @@ class Demo:
     observations: np.ndarray | dict[str, np.ndarray]  # float32 [T+1, D], or a dict of [T+1, ...] for Dict envs
     actions: np.ndarray  # float32 [T, A]
     rewards: np.ndarray  # float32 [T], the env's reward
-    frames: np.ndarray  # uint8 [T+1, H, W, 3]
+    frames: np.ndarray | None  # uint8 [T+1, H, W, 3]; None when recorded without frames
     subtask: np.ndarray  # int64 [T+1], annotated subtask per frame
     stage: np.ndarray  # int64 [T+1], the env's ground-truth stage
     success: bool
@@ -314,6 +314,15 @@ def flat_demos(demos: list[Demo], keys: Sequence[str] | None = None) -> tuple[li
     return [replace(d, observations=flatten_obs(d.observations, keys)) for d in demos], keys
 
 
+def require_frames(demos: list[Demo], who: str) -> None:
+    """Raises :class:`DatasetError` when ``who`` (a frame-based model) meets demos without frames."""
+    if any(d.frames is None for d in demos):
+        raise DatasetError(
+            f"{who} reads frames, but these demonstrations were recorded without them: record with "
+            "frames=True (robrew-collect --frames) or use an observation-based model (encoder=state)"
+        )
+
+
 def load_demos(path: str | os.PathLike) -> list[Demo]:
     """Loads a dataset written by :func:`collect_demos` (its directory).
 
@@ -347,14 +356,14 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
         raise DatasetError(f"{target}: {len(episodes)} episodes but {len(annotations)} annotation records; re-collect")
     demos = []
     for ep, meta in zip(episodes, annotations):
-        if "subtask" not in ep.infos or "frame" not in ep.infos:
-            raise DatasetError(f"{target}: episode {ep.id} lacks per-step subtask annotations or frames")
+        if "subtask" not in ep.infos:
+            raise DatasetError(f"{target}: episode {ep.id} lacks per-step subtask annotations")
         demos.append(
             Demo(
                 observations=_float_obs(ep.observations),
                 actions=np.asarray(ep.actions, dtype=np.float32),
                 rewards=np.asarray(ep.rewards, dtype=np.float32),
-                frames=np.asarray(ep.infos["frame"], dtype=np.uint8),
+                frames=np.asarray(ep.infos["frame"], dtype=np.uint8) if "frame" in ep.infos else None,
                 subtask=np.asarray(ep.infos["subtask"], dtype=np.int64),
                 stage=np.asarray(ep.infos["stage"], dtype=np.int64),
                 success=bool(meta["success"]),

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from robrew.bc_policy import BCPolicy, ChunkActor, load_policy, save_policy  # noqa: F401  (re-exported)
-from robrew.data.demos import Demo, flat_demos
+from robrew.data.demos import Demo, flat_demos, require_frames
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
@@ -70,6 +70,8 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
     if cfg.weighting == "rabc":
         if progress_model is None:
             raise ValueError("RA-BC needs a progress model")
+        if progress_model.needs_frames:
+            require_frames(demos, "RA-BC's frame-based progress model")
         phi = []
         for d in demos:
             p = progress_model.score_episode(

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from robrew.data.demos import EXPLORE, Demo, flat_demos
+from robrew.data.demos import EXPLORE, Demo, flat_demos, require_frames
 from robrew.data.labels import active_spans, dataset_prior, episode_labels, stage_frames
 from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
-from robrew.rewards.progress_parts import Encoder, Fusion, TextEncoder
+from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
 
 
 @dataclass
@@ -96,6 +96,8 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     """
     torch.manual_seed(cfg.seed)
     demos, obs_keys = flat_demos(demos, cfg.obs_keys)  # Dict observations: one vector per step
+    if Encoder(cfg.encoder) not in OBS_ENCODERS:
+        require_frames(demos, f"a progress model with encoder={cfg.encoder}")
     train, held_out = split_demos(demos, cfg.val_fraction, cfg.seed)
     good = [d for d in train if d.success]
     if not good:
