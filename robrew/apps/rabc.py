@@ -47,6 +47,7 @@ class RabcExperimentConfig:
     episodes: int = 150  # demonstrations (about a third clean, sloppy, failing)
     image_size: int = 64  # frames stored at the model's resolution
     data_dir: str | None = None  # reuse a collected dataset instead of collecting
+    failure_marks: bool = True  # false: drop the demos' frame-level failure marks (episode-level success flags only)
     progress: ProgressTrainConfig = field(default_factory=lambda: ProgressTrainConfig(steps=3000))
     bc: BCConfig = field(default_factory=lambda: BCConfig(steps=4000, chunk=5, kappa=0.01))
     methods: list[Weighting] = field(default_factory=lambda: [Weighting.none, Weighting.rabc])
@@ -125,6 +126,8 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         )  # the job's own data: a rerun replaces it (swapped in only once complete)
     )
     demos = load_demos(data)
+    if not cfg.failure_marks:  # as real datasets are: which episodes failed, not where
+        demos = [replace(d, off_task_from=None) for d in demos]
     timings["collect_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

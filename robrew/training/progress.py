@@ -4,10 +4,12 @@ Labels come from the annotations through the dataset prior (``robrew.data.labels
 computed on successful demonstrations. Failed demonstrations train the model too when the
 demonstrator marked where they went wrong (``off_task_from``): from there on they are
 labelled "no progress", which teaches the model that heading for the wrong goal is not
-progress (RA-BC relies on that). Failed demos without that mark are left out: their
-annotations describe what was attempted, not progress made. Loss: cross-entropy on the stage + MSE on the
-within-stage progress τ, with the progress head conditioned on the true stage for a
-``teacher_forcing`` fraction of each batch and on the predicted stage otherwise.
+progress (RA-BC relies on that). Failed demos without that mark (datasets with episode-level
+success flags only) are used too: a model trained on the rest for half the steps says where each
+one's progress peaked, and from there on it is labelled as undoing work (``infer_departures``).
+Loss: cross-entropy on the stage + MSE on the within-stage progress τ, with the progress head
+conditioned on the true stage for a ``teacher_forcing`` fraction of each batch and on the
+predicted stage otherwise.
 
 Example:
     >>> demos = load_demos("data/robrew/tabletop_pick_place/expert-mixed-v0")
@@ -17,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -55,6 +57,7 @@ class ProgressTrainConfig:
     max_rewind: int = 15  # frames played backwards at most
     mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
     shift: int = 0  # frame encoders: random translation by up to this many pixels (DrQ-style augmentation)
+    infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
     seed: int = 0  # seeds the split, the model and the batches
     device: str = "cpu"  # cpu, cuda, cuda:1 or auto
@@ -123,15 +126,45 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         slot_dim=cfg.slot_dim,
     )
     model.set_obs_keys(obs_keys)
+    # Failed demos without a frame-level mark (real datasets have episode-level flags only): where
+    # they left the path of the successful ones is inferred from a model trained on the rest.
+    unmarked = [d for d in train if not d.success and d.off_task_from is None] if cfg.infer_departures else []
+    if model.needs_obs:
+        model.set_obs_normalization(*obs_statistics(np.concatenate([d.observations for d in used + unmarked])))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    first = cfg.steps // 2 if unmarked else cfg.steps
+    losses = _fit(model, opt, used, labels, first, cfg, rng)
+    departures = []
+    if unmarked:
+        model.eval()
+        departures = [infer_departure(model, d) for d in unmarked]
+        used = used + [replace(d, off_task_from=f) for d, f in zip(unmarked, departures)]
+        labels = label_demos(used, prior, frames_per_stage)
+        losses += _fit(model, opt, used, labels, cfg.steps - first, cfg, rng)
+    model.eval()
+    report = {
+        "config": asdict(cfg),
+        "prior": prior.tolist(),
+        "frames_per_stage": frames_per_stage.tolist(),
+        "train_episodes": len(used),
+        "train_failed_episodes": len(used) - len(good),
+        "inferred_departures": [
+            {"quality": d.quality, "off_task_from": f, "frames": len(d.subtask)} for d, f in zip(unmarked, departures)
+        ],
+        "losses": losses,
+    }
+    report.update(evaluate_progress_model(model, held_out))
+    return model, report
+
+
+def _fit(model, opt, used: list[Demo], labels: list, steps: int, cfg: ProgressTrainConfig, rng) -> list[float]:
+    """``steps`` optimiser steps on ``used`` with ``labels``; returns the losses."""
     obs, frames, instructions = _inputs(model, used)
-    if obs is not None:
-        model.set_obs_normalization(*obs_statistics(obs))
     stage = torch.from_numpy(np.concatenate([lab.stage for lab in labels])).to(model.device)
     tau = torch.from_numpy(np.concatenate([lab.tau for lab in labels])).to(model.device)
     obs_t = torch.from_numpy(obs).to(model.device) if obs is not None else None
     frames_t = torch.from_numpy(frames).to(model.device) if frames is not None else None
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = np.random.default_rng(cfg.seed)
     n, losses = len(stage), []
     lengths = np.array([len(d.subtask) for d in used])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -141,7 +174,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     pool = mismatch_pool(used) if cfg.mismatch > 0 else []
     referents = _referents(model, used, cfg)
     model.train()
-    for _ in range(cfg.steps):
+    for _ in range(steps):
         target = rng.integers(0, n, size=min(cfg.batch_size, n))
         inputs, target = sample_windows(rng, target, t_of, start_of[target], cfg)
         texts = [instructions[i] for i in target.tolist()]
@@ -167,17 +200,15 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    model.eval()
-    report = {
-        "config": asdict(cfg),
-        "prior": prior.tolist(),
-        "frames_per_stage": frames_per_stage.tolist(),
-        "train_episodes": len(used),
-        "train_failed_episodes": len(used) - len(good),
-        "losses": losses,
-    }
-    report.update(evaluate_progress_model(model, held_out))
-    return model, report
+    return losses
+
+
+def infer_departure(model: ProgressReward, demo: Demo) -> int:
+    """Where a failed demo left the path of the successful ones: the frame after its predicted
+    progress peaked (a model trained without it; smoothed over 5 frames against noise)."""
+    p = predict_episode(model, demo)
+    smooth = np.convolve(p, np.ones(5) / 5, mode="same") if len(p) >= 5 else p
+    return int(np.argmax(smooth)) + 1
 
 
 def _referents(model, used: list[Demo], cfg: ProgressTrainConfig) -> torch.Tensor | None:

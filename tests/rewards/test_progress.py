@@ -1,5 +1,6 @@
 """The progress model: a few training steps lower the loss, save/load round trip, use as RL reward."""
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -239,3 +240,21 @@ def test_features_constant_in_the_demos_do_not_move_the_reward(demos):
     obs[:, 0] = 50.0  # far outside the workspace: clipped inputs, still a valid progress
     far = model.score(obs=obs, instructions=demos[0].instruction)
     assert np.all(np.isfinite(far) & (far >= 0) & (far <= 1))
+
+
+def test_failed_demos_without_marks_are_used_with_inferred_departures(tmp_path):
+    # Episode-level success flags only: the failing demos' frame-level marks are dropped.
+    demos = load_demos(collect_demos("tabletop_pick_place", tmp_path, episodes=24, seed=1, image_size=16))
+    truth = [d.off_task_from for d in demos]
+    flags_only = [dataclasses.replace(d, off_task_from=None) for d in demos]
+    cfg = ProgressTrainConfig(steps=400, hidden=64, val_fraction=0.2)
+    _, dropped = fit_progress_model(flags_only, dataclasses.replace(cfg, infer_departures=False))
+    assert dropped["train_failed_episodes"] == 0 and dropped["inferred_departures"] == []  # the old behaviour
+    _, report = fit_progress_model(flags_only, cfg)
+    inferred = report["inferred_departures"]
+    assert report["train_failed_episodes"] == len(inferred) > 0  # every unmarked failure is used
+    # Where a "failing" demo heads for the wrong pad, the inferred departure follows the true mark
+    # (within 30 of 121 frames after it), far before the episode's end.
+    marks = sorted(t for t in truth if t is not None)
+    failing = [x["off_task_from"] for x in inferred if x["quality"] == "failing"]
+    assert failing and np.median(failing) < 60 and np.median(failing) >= min(marks)
