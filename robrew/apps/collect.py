@@ -5,6 +5,7 @@ Usage:
     robrew-collect --task tabletop_pick_place --episodes 60 --out data --image-size 64 [--explore 0.25]
     robrew-collect --env Pusher-v5 --policy my_policies:expert --episodes 20 --out data [--frames]
     robrew-collect --task my_metaworld.yaml --policy my_policies:expert --episodes 30   # success from the task file
+    robrew-collect --lerobot ~/datasets/pick_cube --camera observation.images.top --out data   # import LeRobot v3
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instruction", help="with --policy: the episodes' instruction")
     parser.add_argument("--name", help="with --policy: dataset name (default: from --env / --task)")
     parser.add_argument("--max-steps", type=int, help="with --policy: cut episodes at this many steps")
+    parser.add_argument("--lerobot", help="import the LeRobot v3 dataset in this directory instead of recording")
+    parser.add_argument("--camera", help="with --lerobot: the video key for frames (default: the first)")
+    parser.add_argument("--success-key", help="with --lerobot: per-frame success column (default: all succeed)")
     args = parser.parse_args(argv)
     import gymnasium as gym
 
@@ -54,7 +58,20 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         parser.error(f"--explore: {e}")
     try:
-        if args.policy:
+        if args.lerobot:
+            from robrew.data.lerobot import import_lerobot
+
+            path = import_lerobot(
+                args.lerobot,
+                args.out,
+                name=args.name,
+                camera=args.camera,
+                frames=args.frames,
+                image_size=args.image_size,
+                success_key=args.success_key,
+                overwrite=args.overwrite,
+            )
+        elif args.policy:
             path = _record(args)
         else:
             path = collect_demos(
