@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Meta-World pins mujoco 3.3.0: its integration test runs in a venv of its own.
+MW_VENV ?= .venv-metaworld
 export MUJOCO_GL ?= egl
 
 .PHONY: demo test install bench clean
@@ -14,15 +16,23 @@ $(VENV)/.deps: pyproject.toml
 	$(PY) -m pip install -q ".[test]"
 	touch $@
 
+$(MW_VENV)/.deps: pyproject.toml
+	$(PYTHON) -m venv $(MW_VENV)
+	$(MW_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MW_VENV)/bin/python -m pip install -q ".[metaworld,test]"
+	touch $@
+
 install: $(VENV)/.deps
 	$(PY) -m pip install -q --no-deps --force-reinstall .
 
 demo: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-rabc hydra.run.dir=$(abspath runs)/rabc/hydra out_dir=$(abspath runs)/rabc
 
-test: install
+test: install $(MW_VENV)/.deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 tests
+	$(MW_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
+	$(MW_VENV)/bin/pytest -p no:cacheprovider -q tests/integrations/test_metaworld.py
 
 bench: install
 	$(PY) scripts/bench_render.py

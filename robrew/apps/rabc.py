@@ -164,17 +164,6 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         }
         timings[f"{method}_s"] = time.perf_counter() - t0
 
-    _, held_out = split_demos(demos, pcfg.val_fraction, pcfg.seed)
-    shown = [next((d for d in held_out if d.quality == q), None) for q in ("clean", "sloppy", "failing")]
-    plots = [
-        _plot_progress(
-            progress,
-            [d for d in shown if d is not None],
-            out / "progress_on_held_out_demos.png",
-            np.asarray(preport["frames_per_stage"]),
-        ),
-        _plot_success(policies, out / "success_rates.png"),
-    ]
     metrics = {
         k: preport[k]
         for k in ("voc_clean", "voc_reversed", "success_auc", "stage_accuracy", "progress_mae")
@@ -192,6 +181,14 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         "policies": policies,
         "timings_s": timings,
     }
+    write_json_atomic(out / "results.json", result)  # before any plot: a plot never loses the results
+    _, held_out = split_demos(demos, pcfg.val_fraction, pcfg.seed)
+    qualities = list(dict.fromkeys(d.quality for d in held_out))  # one held-out demo of each quality, up to 3
+    shown = [next(d for d in held_out if d.quality == q) for q in qualities[:3]]
+    plots = [_plot_success(policies, out / "success_rates.png")]
+    if shown:
+        frames_per_stage = np.asarray(preport["frames_per_stage"])
+        plots.insert(0, _plot_progress(progress, shown, out / "progress_on_held_out_demos.png", frames_per_stage))
     summary = {
         "task": cfg.task,
         "demonstrations": result["dataset"]["by_quality"],

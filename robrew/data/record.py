@@ -114,7 +114,7 @@ def record_demos(
             }
             return step
 
-    env = env_fn(frames)
+    env = _storable(env_fn(frames))
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".record-"))
     try:
@@ -156,6 +156,24 @@ def record_demos(
         env.close()
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+class _WithoutSpec(gym.Wrapper):
+    """Hides an env spec that cannot be stored (Minari writes the spec as JSON; a registration
+    with a callable entry point, as Meta-World's, cannot be)."""
+
+    @property
+    def spec(self):
+        return None
+
+
+def _storable(env: gym.Env) -> gym.Env:
+    try:
+        if env.spec is not None:
+            env.spec.to_json()
+    except ValueError:
+        return _WithoutSpec(env)
+    return env
 
 
 def _plan(mix: dict, episodes: int, seed: int) -> list[str]:
