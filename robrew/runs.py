@@ -173,6 +173,7 @@ class AlgoConfig:
     actor_warmup: int = 0  # env steps after learning_starts with the actor frozen (the critic warms up)
     base_policy: str | None = None  # a BC / RA-BC policy dir: the learner adds a bounded correction (robrew.residual)
     residual_scale: float = 0.3  # with base_policy: the largest correction, in action units
+    residual_penalty: float = 0.0  # with base_policy: env reward minus this x mean(correction²)
 
 
 @dataclass
@@ -441,7 +442,8 @@ def make_run_env(spec: TaskSpec, cfg: TrainConfig, render: bool = False):
     from robrew.residual import ResidualAction
 
     try:
-        return ResidualAction(env, load_policy(cfg.algo.base_policy), cfg.algo.residual_scale)
+        base = load_policy(cfg.algo.base_policy)
+        return ResidualAction(env, base, cfg.algo.residual_scale, penalty=cfg.algo.residual_penalty)
     except ValueError as e:
         env.close()
         raise ConfigError(f"algo.base_policy: {e}") from None

@@ -88,6 +88,14 @@ def test_a_zero_correction_is_the_rabc_policy_exactly(rabc_dir):
     *_, info = probe.step(np.array([1.0, -1.0, 0.5, 0.0], np.float32))
     expected = np.clip(info["base_action"] + 0.3 * np.array([1.0, -1.0, 0.5, 0.0], np.float32), -1, 1)
     np.testing.assert_allclose(sent[0], expected, rtol=0, atol=1e-7)
+    # A penalty prices the correction into the env reward: reward - penalty * mean(a^2).
+    priced = ResidualAction(make_env(TASK), policy, scale=0.3, penalty=2.0)
+    plain = ResidualAction(make_env(TASK), policy, scale=0.3)
+    priced.reset(seed=5)
+    plain.reset(seed=5)
+    a = np.array([0.5, -0.5, 1.0, 0.0], np.float32)
+    (_, r_priced, *_, info), (_, r_plain, *_) = priced.step(a), plain.step(a)
+    assert r_priced == pytest.approx(r_plain - 2.0 * 0.375) and info["residual_cost"] == pytest.approx(0.75)
     with pytest.raises(ValueError, match="acts in 4 dimensions"):
         ResidualAction(make_env("cartpole"), policy)
 
