@@ -19,6 +19,7 @@ from robrew.taskspec import TaskSpec, TaskSpecError, load_task
 class TaskSpecWrapper(gym.Wrapper):
     """What a task file says beyond the env's own settings, applied to any env:
     ``success: {kind: info_key, key: K}`` copies ``info[K]`` to ``info["is_success"]``;
+    ``latch: true`` keeps ``info["is_success"]`` true once it was;
     ``instruction`` fills ``info["instruction"]`` where the env gives none;
     ``frame_transform`` turns every rendered frame. :func:`make_env` adds it only when needed.
 
@@ -31,22 +32,32 @@ class TaskSpecWrapper(gym.Wrapper):
         super().__init__(env)
         self.task = spec
         self._success_key = spec.success.key if spec.success.kind == "info_key" else None
+        self._succeeded = False
 
     @staticmethod
     def needed(spec: TaskSpec) -> bool:
         """Whether ``spec`` asks for anything this wrapper does."""
-        return spec.success.kind == "info_key" or bool(spec.instruction) or not spec.frame_transform.identity
+        return (
+            spec.success.kind == "info_key"
+            or spec.success.latch
+            or bool(spec.instruction)
+            or not spec.frame_transform.identity
+        )
 
     def _info(self, info: dict) -> dict:
         info = dict(info)
         if self._success_key is not None:
             info["is_success"] = bool(info.get(self._success_key, False))
+        if self.task.success.latch:
+            self._succeeded = self._succeeded or bool(info.get("is_success", False))
+            info["is_success"] = self._succeeded
         if self.task.instruction and not info.get("instruction"):
             info["instruction"] = self.task.instruction
         return info
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
+        self._succeeded = False
         return obs, self._info(info)
 
     def step(self, action):

@@ -36,10 +36,13 @@ class SuccessSpec:
     """How ground-truth episode success is read, on the episode's last step. ``info_is_success``:
     the env's ``info["is_success"]`` (each env documents its rule); ``info_key``: the env's
     ``info[key]`` (e.g. Meta-World's ``success``), which robrew copies to ``info["is_success"]``
-    (:func:`robrew.env_factory.make_env`), so training, evaluation and the main job all read it."""
+    (:func:`robrew.env_factory.make_env`), so training, evaluation and the main job all read it.
+    ``latch``: an episode that succeeded at any step counts as a success (Meta-World's benchmarks
+    count it so; without it, success is read on the last step only)."""
 
     kind: str = "info_is_success"
     key: str = ""  # kind info_key: the info entry that says success
+    latch: bool = False  # once successful, successful for the rest of the episode (Meta-World's protocol)
     description: str = ""
 
 

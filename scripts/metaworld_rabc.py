@@ -25,7 +25,7 @@ goal_prompts: ["a robot arm placing a puck at the goal"]
 baseline_prompts: ["a robot arm on a table"]
 subtasks: ["reach and grasp the puck", "carry it to the goal"]
 horizon: 150
-success: {kind: info_key, key: success}
+success: {kind: info_key, key: success, latch: true}
 instruction: "pick up the puck and place it at the goal"
 frame_transform: {rotate: 180}
 """

@@ -45,6 +45,20 @@ def test_make_env_applies_the_task_file(tmp_path):
     flipped = make_env(load_task(task_file(tmp_path, name="v", frame_transform={"flip": "vertical"})))
     flipped.reset(seed=0)
     assert flipped.render()[-1, 0, 0] == 255
+    # latch: once successful, successful for the rest of the episode (Meta-World's protocol).
+    latched = make_env(
+        load_task(task_file(tmp_path, name="l", success={"kind": "info_key", "key": "success", "latch": True}))
+    )
+    latched.reset(seed=0)
+    latched.unwrapped.succeed_at = 2
+    flags = []
+    for t in range(4):
+        if t == 2:
+            latched.unwrapped.succeed_at = 99  # info["success"] falls back to 0 from here on
+        flags.append(latched.step(latched.action_space.sample())[4]["is_success"])
+    assert flags == [False, True, True, True]
+    _, info = latched.reset(seed=1)
+    assert info["is_success"] is False  # a new episode starts unsuccessful
     quarter = make_env(load_task(task_file(tmp_path, name="q", frame_transform={"rotate": 90})))
     quarter.reset(seed=0)
     assert quarter.render().shape == (8, 6, 3) and quarter.render()[-1, 0, 0] == 255  # counter-clockwise
