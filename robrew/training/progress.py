@@ -6,7 +6,8 @@ demonstrator marked where they went wrong (``off_task_from``): from there on the
 labelled "no progress", which teaches the model that heading for the wrong goal is not
 progress (RA-BC relies on that). Failed demos without that mark (datasets with episode-level
 success flags only) are used too: a model trained on the rest for half the steps says where each
-one's progress peaked, and from there on it is labelled as undoing work (``infer_departures``).
+one's progress peaked (or where it overran a subtask's usual time, if earlier), and from there on
+it is labelled as undoing work (``infer_departures``).
 Loss: cross-entropy on the stage + MSE on the within-stage progress τ, with the progress head
 conditioned on the true stage for a ``teacher_forcing`` fraction of each batch and on the
 predicted stage otherwise.
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from robrew.data.demos import EXPLORE, Demo, flat_demos, require_frames
-from robrew.data.labels import active_spans, dataset_prior, episode_labels, stage_frames
+from robrew.data.labels import active_spans, dataset_prior, episode_labels, spans_from_steps, stage_frames
 from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
@@ -138,7 +139,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     departures = []
     if unmarked:
         model.eval()
-        departures = [infer_departure(model, d) for d in unmarked]
+        departures = [infer_departure(model, d, frames_per_stage) for d in unmarked]
         used = used + [replace(d, off_task_from=f) for d, f in zip(unmarked, departures)]
         labels = label_demos(used, prior, frames_per_stage)
         losses += _fit(model, opt, used, labels, cfg.steps - first, cfg, rng)
@@ -203,12 +204,23 @@ def _fit(model, opt, used: list[Demo], labels: list, steps: int, cfg: ProgressTr
     return losses
 
 
-def infer_departure(model: ProgressReward, demo: Demo) -> int:
+def infer_departure(
+    model: ProgressReward, demo: Demo, frames_per_stage: np.ndarray | None = None, slack: float = 1.5
+) -> int:
     """Where a failed demo left the path of the successful ones: the frame after its predicted
-    progress peaked (a model trained without it; smoothed over 5 frames against noise)."""
+    progress peaked (a model trained without it; smoothed over 5 frames against noise), or,
+    if earlier, the frame where it had spent ``slack`` times longer in its current subtask than
+    successful demos take (``frames_per_stage``): carrying an object the wrong way can look like
+    progress to the model, but it overruns the subtask's usual time."""
     p = predict_episode(model, demo)
-    smooth = np.convolve(p, np.ones(5) / 5, mode="same") if len(p) >= 5 else p
-    return int(np.argmax(smooth)) + 1
+    smooth = np.convolve(np.pad(p, 2, mode="edge"), np.ones(5) / 5, mode="valid")  # edges not pulled to 0
+    departure = int(np.argmax(smooth)) + 1
+    if frames_per_stage is not None:
+        for span in spans_from_steps(demo.subtask):
+            limit = span.start + int(np.ceil(slack * frames_per_stage[span.stage]))
+            if span.end > limit:
+                return min(departure, limit)
+    return departure
 
 
 def _referents(model, used: list[Demo], cfg: ProgressTrainConfig) -> torch.Tensor | None:

@@ -258,3 +258,22 @@ def test_failed_demos_without_marks_are_used_with_inferred_departures(tmp_path):
     marks = sorted(t for t in truth if t is not None)
     failing = [x["off_task_from"] for x in inferred if x["quality"] == "failing"]
     assert failing and np.median(failing) < 60 and np.median(failing) >= min(marks)
+
+
+def test_a_departure_is_where_progress_peaked_or_a_subtask_overran():
+    from types import SimpleNamespace
+
+    from robrew.training.progress import infer_departure
+
+    class Rising:  # a model that calls every frame more progress than the last
+        needs_frames = needs_obs = False
+
+        def score_episode(self, frames, obs, instructions):
+            return np.linspace(0.0, 1.0, 50)
+
+    demo = SimpleNamespace(subtask=np.array([0] * 10 + [1] * 40), done_at=None, frames=None, observations=None)
+    demo.instruction = "x"
+    assert infer_departure(Rising(), demo) == 50  # the peak: the last frame
+    # Successful demos take 20 frames in subtask 1; this one is still in it 1.5 x 20 frames later.
+    assert infer_departure(Rising(), demo, np.array([10.0, 20.0])) == 10 + 30
+    assert infer_departure(Rising(), demo, np.array([10.0, 40.0])) == 50  # no overrun: the peak
