@@ -20,7 +20,7 @@ import robrew  # noqa: F401  (first: safe render order, MUJOCO_GL)
 TASK = """\
 name: metaworld_pick_place
 env_id: metaworld:Meta-World/MT1
-env_kwargs: {env_name: pick-place-v3, camera_name: corner, width: 64, height: 64}
+env_kwargs: {env_name: pick-place-v3, camera_name: corner, width: 64, height: 64, seed: EVAL_SEED}
 goal_prompts: ["a robot arm placing a puck at the goal"]
 baseline_prompts: ["a robot arm on a table"]
 subtasks: ["reach and grasp the puck", "carry it to the goal"]
@@ -74,10 +74,13 @@ def main(argv: list[str] | None = None) -> dict:
     from robrew.training.progress import ProgressTrainConfig
 
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "metaworld_pick_place.yaml").write_text(TASK)
-    spec = load_task(args.out / "metaworld_pick_place.yaml")
+    # MT1 draws its goals from the seed it is made with (reset seeds do not move them): evaluation
+    # envs get one seed, so BC and RA-BC face the same goals, and recording another.
+    task_file = args.out / f"metaworld_pick_place_seed{args.seed}.yaml"
+    task_file.write_text(TASK.replace("EVAL_SEED", str(10_000 + args.seed)))
+    spec = load_task(task_file)
     data = record_demos(
-        lambda render: make_env(spec, render_mode="rgb_array" if render else None),
+        lambda render: make_env(spec, render_mode="rgb_array" if render else None, seed=args.seed),
         None,
         args.out / "data",
         "metaworld_pick_place",
