@@ -57,6 +57,7 @@ class FrameTransform:
 
     @property
     def identity(self) -> bool:
+        """True when the transform leaves frames as they are."""
         return self.rotate % 360 == 0 and self.flip == ""
 
 

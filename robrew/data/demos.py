@@ -102,6 +102,22 @@ def _minari_root(root: Path):
             os.environ["MINARI_DATASETS_PATH"] = old
 
 
+def episode_plan(mix: dict[str, tuple[float, object]], episodes: int, seed: int) -> list[str]:
+    """The quality name of each of ``episodes`` episodes: ``mix``'s fractions (name -> (fraction,
+    anything)) rounded down, the remainder to the first name, shuffled with ``seed``.
+
+    Example:
+        >>> episode_plan({"clean": (0.5, None), "noisy": (0.5, None)}, 4, seed=0)   # two of each, shuffled
+    """
+    names = list(mix)
+    fractions = np.array([mix[n][0] for n in names], dtype=np.float64)
+    counts = np.floor(fractions / fractions.sum() * episodes).astype(int)
+    counts[0] += episodes - counts.sum()
+    plan = [n for n, c in zip(names, counts) for _ in range(c)]
+    np.random.default_rng(seed).shuffle(plan)
+    return plan
+
+
 def dataset_id(task: str) -> str:
     """Minari id of a task's demonstrations: ``robrew/<task>/expert-mixed-v0``."""
     return f"robrew/{task}/expert-mixed-v0"
@@ -145,12 +161,7 @@ def collect_demos(
     from robrew.io import write_json_atomic
 
     mix = mix or DEFAULT_MIX
-    names = list(mix)
-    fractions = np.array([mix[n][0] for n in names], dtype=np.float64)
-    counts = np.floor(fractions / fractions.sum() * episodes).astype(int)
-    counts[0] += episodes - counts.sum()
-    plan = [n for n, c in zip(names, counts) for _ in range(c)]
-    np.random.default_rng(seed).shuffle(plan)
+    plan = episode_plan(mix, episodes, seed)
 
     experts: dict[str, object] = {}
 

@@ -27,7 +27,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from robrew.data.demos import ANNOTATIONS, DatasetError, _interrupt_between_steps, _minari_root, _swap_in
+from robrew.data.demos import (
+    ANNOTATIONS,
+    DatasetError,
+    _interrupt_between_steps,
+    _minari_root,
+    _swap_in,
+    episode_plan,
+)
 
 Policy = Callable[[object], np.ndarray]
 
@@ -95,7 +102,7 @@ def record_demos(
     target = root / ds_id
     if target.exists() and not overwrite:
         raise DatasetError(f"{target} exists; pass overwrite=True (--overwrite) or choose another name")
-    plan = _plan(mix, episodes, seed)
+    plan = episode_plan(mix, episodes, seed)
 
     def stage_of(obs, info) -> np.int64:
         stage = int(stage_fn(obs, info)) if stage_fn is not None else 0
@@ -174,16 +181,6 @@ def _storable(env: gym.Env) -> gym.Env:
     except ValueError:
         return _WithoutSpec(env)
     return env
-
-
-def _plan(mix: dict, episodes: int, seed: int) -> list[str]:
-    names = list(mix)
-    fractions = np.array([mix[n][0] for n in names], dtype=np.float64)
-    counts = np.floor(fractions / fractions.sum() * episodes).astype(int)
-    counts[0] += episodes - counts.sum()
-    plan = [n for n, c in zip(names, counts) for _ in range(c)]
-    np.random.default_rng(seed).shuffle(plan)
-    return plan
 
 
 def load_callable(ref: str):
