@@ -25,7 +25,9 @@ $(MW_VENV)/.deps: pyproject.toml $(VENV)/.deps
 	$(MW_VENV)/bin/python -m pip install -q ".[metaworld,test]"
 	touch $@
 
+# build/ is removed first: setuptools builds in it and would ship modules deleted since.
 install: $(VENV)/.deps
+	rm -rf build
 	$(PY) -m pip install -q --no-deps --force-reinstall .
 
 demo: install
@@ -34,7 +36,7 @@ demo: install
 test: install $(MW_VENV)/.deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 tests
-	$(MW_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
+	rm -rf build && $(MW_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
 	$(MW_VENV)/bin/python -P -m pytest -p no:cacheprovider -q tests/integrations/test_metaworld.py
 
 bench: install

@@ -5,9 +5,10 @@ computed on successful demonstrations. Failed demonstrations train the model too
 demonstrator marked where they went wrong (``off_task_from``): from there on they are
 labelled "no progress", which teaches the model that heading for the wrong goal is not
 progress (RA-BC relies on that). Failed demos without that mark (datasets with episode-level
-success flags only) are used too: a model trained on the rest for half the steps says where each
-one's progress peaked (or where it overran a subtask's usual time, if earlier), and from there on
-it is labelled as undoing work (``infer_departures``).
+success flags only) are used too (``infer_departures``): each one's departure is the earliest of
+where its progress peaked (by a model trained on the rest for half the steps), where it overran a
+subtask's usual time, and where a cross-fitted success classifier gives up on it
+(``outcome_departures``, ``robrew.training.outcome``); from there on it is labelled as undoing work.
 Loss: cross-entropy on the stage + MSE on the within-stage progress τ, with the progress head
 conditioned on the true stage for a ``teacher_forcing`` fraction of each batch and on the
 predicted stage otherwise.
@@ -32,6 +33,7 @@ from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
+from robrew.training.outcome import outcome_departures
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ProgressTrainConfig:
     mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
     shift: int = 0  # frame encoders: random translation by up to this many pixels (DrQ-style augmentation)
     infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
+    outcome_departures: bool = True  # infer_departures: also where a cross-fitted success classifier gives up on the demo
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
     seed: int = 0  # seeds the split, the model and the batches
     device: str = "cpu"  # cpu, cuda, cuda:1 or auto
@@ -136,10 +139,14 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     rng = np.random.default_rng(cfg.seed)
     first = cfg.steps // 2 if unmarked else cfg.steps
     losses = _fit(model, opt, used, labels, first, cfg, rng)
-    departures = []
+    departures, outcome = [], [None] * len(unmarked)
     if unmarked:
         model.eval()
-        departures = [infer_departure(model, d, frames_per_stage) for d in unmarked]
+        if cfg.outcome_departures:
+            index = [next(i for i, t in enumerate(train) if t is d) for d in unmarked]
+            found = outcome_departures(train, index, seed=cfg.seed)
+            outcome = [found.get(i) for i in index]
+        departures = [infer_departure(model, d, frames_per_stage, early) for d, early in zip(unmarked, outcome)]
         used = used + [replace(d, off_task_from=f) for d, f in zip(unmarked, departures)]
         labels = label_demos(used, prior, frames_per_stage)
         losses += _fit(model, opt, used, labels, cfg.steps - first, cfg, rng)
@@ -151,7 +158,8 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
         "train_episodes": len(used),
         "train_failed_episodes": len(used) - len(good),
         "inferred_departures": [
-            {"quality": d.quality, "off_task_from": f, "frames": len(d.subtask)} for d, f in zip(unmarked, departures)
+            {"quality": d.quality, "off_task_from": f, "outcome_departure": o, "frames": len(d.subtask)}
+            for d, f, o in zip(unmarked, departures, outcome)
         ],
         "losses": losses,
     }
@@ -205,22 +213,30 @@ def _fit(model, opt, used: list[Demo], labels: list, steps: int, cfg: ProgressTr
 
 
 def infer_departure(
-    model: ProgressReward, demo: Demo, frames_per_stage: np.ndarray | None = None, slack: float = 1.5
+    model: ProgressReward,
+    demo: Demo,
+    frames_per_stage: np.ndarray | None = None,
+    outcome: int | None = None,
+    slack: float = 1.5,
 ) -> int:
-    """Where a failed demo left the path of the successful ones: the frame after its predicted
-    progress peaked (a model trained without it; smoothed over 5 frames against noise), or,
-    if earlier, the frame where it had spent ``slack`` times longer in its current subtask than
-    successful demos take (``frames_per_stage``): carrying an object the wrong way can look like
-    progress to the model, but it overruns the subtask's usual time."""
+    """Where a failed demo left the path of the successful ones: the earliest of the frame after
+    its predicted progress peaked (a model trained without it; smoothed over 5 frames against
+    noise), the frame where it had spent ``slack`` times longer in its current subtask than
+    successful demos take (``frames_per_stage``: carrying an object the wrong way can look like
+    progress to the model, but it overruns the subtask's usual time), and ``outcome``, where a
+    success classifier gave up on it (:func:`robrew.training.outcome.outcome_departures`)."""
     p = predict_episode(model, demo)
     smooth = np.convolve(np.pad(p, 2, mode="edge"), np.ones(5) / 5, mode="valid")  # edges not pulled to 0
-    departure = int(np.argmax(smooth)) + 1
+    candidates = [int(np.argmax(smooth)) + 1]
+    if outcome is not None:
+        candidates.append(outcome)
     if frames_per_stage is not None:
         for span in spans_from_steps(demo.subtask):
             limit = span.start + int(np.ceil(slack * frames_per_stage[span.stage]))
             if span.end > limit:
-                return min(departure, limit)
-    return departure
+                candidates.append(limit)
+                break
+    return min(candidates)
 
 
 def _referents(model, used: list[Demo], cfg: ProgressTrainConfig) -> torch.Tensor | None:

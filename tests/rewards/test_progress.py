@@ -277,3 +277,6 @@ def test_a_departure_is_where_progress_peaked_or_a_subtask_overran():
     # Successful demos take 20 frames in subtask 1; this one is still in it 1.5 x 20 frames later.
     assert infer_departure(Rising(), demo, np.array([10.0, 20.0])) == 10 + 30
     assert infer_departure(Rising(), demo, np.array([10.0, 40.0])) == 50  # no overrun: the peak
+    # A success classifier that gave up on the demo earlier than both wins; a later one does not.
+    assert infer_departure(Rising(), demo, np.array([10.0, 20.0]), outcome=25) == 25
+    assert infer_departure(Rising(), demo, np.array([10.0, 20.0]), outcome=45) == 40
