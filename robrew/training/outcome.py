@@ -74,8 +74,9 @@ def outcome_probabilities(
         x = torch.from_numpy((np.concatenate([obs[i] for i in train]) - mean) / std)
         y = torch.from_numpy(np.concatenate([np.full(len(obs[i]), float(flags[i]), np.float32) for i in train]))
         torch.manual_seed(seed * 1000 + k)
+        width = cfg.hidden
         net = nn.Sequential(
-            nn.Linear(x.shape[1], cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1)
+            nn.Linear(x.shape[1], width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1)
         )
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         for _ in range(cfg.steps):
@@ -91,6 +92,13 @@ def outcome_probabilities(
     return out
 
 
+def smooth(p: np.ndarray, width: int = 5) -> np.ndarray:
+    """Centred moving average of the same length; the ends are padded with the edge values (not
+    pulled towards 0). Example: ``smooth(np.array([0, 0, 0, 5, 0, 0, 0.0]))`` -> ``[0, 1, 1, 1, 1, 1, 0]``."""
+    half = width // 2
+    return np.convolve(np.pad(p, half, mode="edge"), np.ones(width) / width, mode="valid")
+
+
 def first_sustained_low(p: np.ndarray, threshold: float, hold: int) -> int | None:
     """First frame from which ``p`` (smoothed over 5 frames) stays below ``threshold`` for
     ``hold`` frames (or to the end, if fewer remain), having been at least ``2 * threshold`` at
@@ -102,8 +110,8 @@ def first_sustained_low(p: np.ndarray, threshold: float, hold: int) -> int | Non
         >>> first_sustained_low(np.array([0.3] * 5 + [0.0] * 20), 0.2, 10) is None  # never confident
         True
     """
-    smooth = np.convolve(np.pad(p, 2, mode="edge"), np.ones(5) / 5, mode="valid")
-    low, seen_high = smooth < threshold, np.maximum.accumulate(smooth >= 2 * threshold)
+    smoothed = smooth(p)
+    low, seen_high = smoothed < threshold, np.maximum.accumulate(smoothed >= 2 * threshold)
     for t in np.flatnonzero(low & seen_high):
         if low[t : t + hold].all():
             return int(t)

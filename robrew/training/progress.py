@@ -8,7 +8,7 @@ progress (RA-BC relies on that). Failed demos without that mark (datasets with e
 success flags only) are used too (``infer_departures``): each one's departure is the earliest of
 where its progress peaked (by a model trained on the rest for half the steps), where it overran a
 subtask's usual time, and where a cross-fitted success classifier gives up on it
-(``outcome_departures``, ``robrew.training.outcome``); from there on it is labelled as undoing work.
+(``outcome_classifier``, ``robrew.training.outcome``); from there on it is labelled as undoing work.
 Loss: cross-entropy on the stage + MSE on the within-stage progress τ, with the progress head
 conditioned on the true stage for a ``teacher_forcing`` fraction of each batch and on the
 predicted stage otherwise.
@@ -33,7 +33,7 @@ from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
-from robrew.training.outcome import outcome_departures
+from robrew.training.outcome import outcome_departures, smooth
 
 
 @dataclass
@@ -61,7 +61,7 @@ class ProgressTrainConfig:
     mismatch: float = 0.0  # fraction of rows given another episode's instruction (other block): label "no progress"
     shift: int = 0  # frame encoders: random translation by up to this many pixels (DrQ-style augmentation)
     infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
-    outcome_departures: bool = True  # infer_departures: also where a cross-fitted success classifier gives up on the demo
+    outcome_classifier: bool = True  # infer_departures: also where a cross-fitted success classifier gives up
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
     seed: int = 0  # seeds the split, the model and the batches
     device: str = "cpu"  # cpu, cuda, cuda:1 or auto
@@ -142,7 +142,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     departures, outcome = [], [None] * len(unmarked)
     if unmarked:
         model.eval()
-        if cfg.outcome_departures:
+        if cfg.outcome_classifier:
             index = [next(i for i, t in enumerate(train) if t is d) for d in unmarked]
             found = outcome_departures(train, index, seed=cfg.seed)
             outcome = [found.get(i) for i in index]
@@ -226,8 +226,7 @@ def infer_departure(
     progress to the model, but it overruns the subtask's usual time), and ``outcome``, where a
     success classifier gave up on it (:func:`robrew.training.outcome.outcome_departures`)."""
     p = predict_episode(model, demo)
-    smooth = np.convolve(np.pad(p, 2, mode="edge"), np.ones(5) / 5, mode="valid")  # edges not pulled to 0
-    candidates = [int(np.argmax(smooth)) + 1]
+    candidates = [int(np.argmax(smooth(p))) + 1]
     if outcome is not None:
         candidates.append(outcome)
     if frames_per_stage is not None:

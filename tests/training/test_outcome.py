@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from robrew.training.outcome import first_sustained_low, outcome_departures, outcome_probabilities
+from robrew.training.outcome import first_sustained_low, outcome_departures, outcome_probabilities, smooth
 
 SPLIT = 20  # frame where failed episodes start heading the wrong way
 
@@ -56,3 +56,8 @@ def test_sustained_low_needs_a_confident_start_and_a_long_enough_drop():
     blip = np.array([0.6] * 5 + [0.0] * 3 + [0.6] * 20)
     assert first_sustained_low(blip, 0.2, 10) is None  # a 3-frame dip is not a departure
     assert first_sustained_low(np.array([0.6] * 20 + [0.0] * 4), 0.2, 10) == 21  # to the end
+
+
+def test_smoothing_keeps_the_length_and_the_edges():
+    np.testing.assert_allclose(smooth(np.array([0, 0, 0, 5, 0, 0, 0.0])), [0, 1, 1, 1, 1, 1, 0])
+    np.testing.assert_allclose(smooth(np.ones(7)), np.ones(7))  # the ends are not pulled towards 0
