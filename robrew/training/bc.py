@@ -46,6 +46,7 @@ class BCConfig:
     hidden: int = 256
     chunk: int = 5  # Δ: the policy predicts this many actions; progress gain is measured over it
     kappa: float = 0.01  # gains above κ get full weight
+    complete_at: float | None = 0.95  # RA-BC: samples the progress model calls complete (φ ≥ this) get full weight
     ensemble_decay: float = 0.3  # temporal ensembling: weight exp(-decay * age) of older chunk predictions
     temperature: float = 1.0  # return-weighted resampling
     obs_keys: list[str] | None = None  # Dict observations: keys the policy reads, in order (default: all, sorted)
@@ -82,7 +83,8 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
             phi.append(p)
         # Delta for action t (taken at frame t): progress at frame min(t + Δ, T) minus at t.
         deltas = np.concatenate([r[:-1] for r in progress_deltas(phi, cfg.chunk)])
-        return rabc_weights(deltas, cfg.kappa)
+        at = np.concatenate([p[:-1] for p in phi])
+        return rabc_weights(deltas, cfg.kappa, progress=at, complete_at=cfg.complete_at)
     if cfg.weighting == "return":
         returns = np.array([float(d.rewards.sum()) for d in demos])
         z = (returns - returns.max()) / (cfg.temperature * (returns.std() + 1e-8))

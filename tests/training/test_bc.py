@@ -74,3 +74,19 @@ def test_rabc_weights_from_a_progress_model(demos):
     assert 0 <= report["mean_weight"] <= 1
     with pytest.raises(ValueError, match="weighting"):
         train_bc(demos, BCConfig(weighting="vibes", steps=1))
+
+
+def test_rabc_keeps_frames_the_model_calls_complete(demos):
+    class Done:  # a progress model that calls every frame complete: no gain is possible anywhere
+        needs_frames, needs_obs = False, True
+
+        def flatten_obs(self, obs):
+            return obs
+
+        def score_episode(self, frames, obs, instructions):
+            return np.where(np.arange(len(obs)) % 2 == 0, 1.0, 0.97)  # small dips, as real predictions have
+
+    held = sample_weights(demos, BCConfig(weighting="rabc", chunk=1), Done())
+    assert np.all(held == 1.0)
+    dropped = sample_weights(demos, BCConfig(weighting="rabc", chunk=1, complete_at=None), Done())
+    assert dropped.mean() < 0.75  # without it, every dip is a "mistake" (weight 0)

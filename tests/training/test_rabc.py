@@ -33,6 +33,18 @@ def test_kappa_boundary_is_soft_and_above_is_one():
     assert w[2] == w[3] == 1.0 and w[1] <= 1.0
 
 
+def test_completed_samples_get_full_weight():
+    r = np.array([-0.2, 0.0, 0.1, -0.01, 0.0])
+    phi = np.array([0.3, 0.5, 0.5, 0.96, 1.0])  # the last two: the task is already done
+    plain = rabc_weights(r, kappa=0.25)
+    w = rabc_weights(r, kappa=0.25, progress=phi, complete_at=0.95)
+    np.testing.assert_allclose(w[:3], plain[:3])  # unchanged below the threshold
+    assert plain[3] == 0.0 and w[3] == 1.0 and w[4] == 1.0  # a small dip after completion is not a mistake
+    np.testing.assert_allclose(rabc_weights(r, kappa=0.25, progress=phi, complete_at=None), plain)
+    with pytest.raises(ValueError, match="one progress value per delta"):
+        rabc_weights(r, kappa=0.25, progress=phi[:3], complete_at=0.95)
+
+
 def test_deltas_clamp_at_episode_end():
     d = progress_deltas([np.array([0.0, 0.1, 0.3, 0.6, 1.0])], chunk=2)[0]
     np.testing.assert_allclose(d, [0.3, 0.5, 0.7, 0.4, 0.0])
