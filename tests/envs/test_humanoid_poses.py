@@ -83,3 +83,23 @@ def test_env_reports_scores_and_episode_success():
 def test_unknown_pose_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown pose 'dab'"):
         gym.make("robrew/HumanoidPose-v0", pose="dab")
+
+
+@pytest.mark.parametrize("held, success", [(50, True), (49, False)])
+def test_success_is_the_pose_held_on_50_of_100_steps(held, success):
+    """VLM-RM's rule: exactly 50 detected steps of 100 count, 49 do not (wherever they fall)."""
+    env = gym.make("robrew/HumanoidPose-v0", pose="kneeling")
+    u = env.unwrapped
+    detected = iter([False] + [t % 2 == 0 for t in range(2 * held)] + [False] * 100)  # reset, then 100 steps
+    real = u._pose_info
+
+    def scripted():
+        info = real()
+        return {**info, "pose_detected": next(detected)}
+
+    u._pose_info = scripted
+    env.reset(seed=0)
+    for t in range(100):
+        _, _, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
+        assert not terminated and truncated == (t == 99)
+    assert info["held_steps"] == held and info["is_success"] is success
