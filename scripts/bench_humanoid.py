@@ -66,6 +66,7 @@ def evaluate_pose(pose: str, run: Path, episodes: int, videos: Path) -> dict:
 
 
 def format_rows(rows: list[dict]) -> str:
+    """The printed table: a header, then one line per row of :func:`evaluate_pose`."""
     lines = [f"{'pose':<15}{'success':>9}{'95% CI':>14}{'pose score':>12}{'env steps':>11}{'wall s':>8}"]
     for r in rows:
         sr = r["success_rate"]
@@ -78,6 +79,7 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
+    """Trains (unless ``--eval-only``) and evaluates each pose; returns the rows of :func:`evaluate_pose`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--poses", nargs="+", choices=POSES, default=list(POSES))
     parser.add_argument("--steps", type=int, default=800_000, help="PPO env steps per pose")

@@ -19,6 +19,8 @@ import robrew  # noqa: F401  (first: safe render order, MUJOCO_GL)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
+    """Trains BC and RA-BC once per policy seed; returns one row per (policy seed, method):
+    ``{"seed", "policy_seed", "method", "success"}`` (success: the fraction of episodes)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=Path("runs/metaworld"), help="metaworld_rabc.py's --out")
     parser.add_argument("--seed", type=int, default=0, help="metaworld_rabc.py's --seed")

@@ -81,7 +81,8 @@ def outcome_probabilities(
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         for _ in range(cfg.steps):
             idx = torch.from_numpy(rng.integers(0, len(x), size=min(cfg.batch_size, len(x))))
-            xb = x[idx] + cfg.input_noise * torch.randn_like(x[idx])
+            xb = x[idx]
+            xb = xb + cfg.input_noise * torch.randn_like(xb)
             loss = F.binary_cross_entropy_with_logits(net(xb).squeeze(-1), y[idx])
             opt.zero_grad()
             loss.backward()

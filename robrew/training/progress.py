@@ -132,7 +132,9 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     model.set_obs_keys(obs_keys)
     # Failed demos without a frame-level mark (real datasets have episode-level flags only): where
     # they left the path of the successful ones is inferred from a model trained on the rest.
-    unmarked = [d for d in train if not d.success and d.off_task_from is None] if cfg.infer_departures else []
+    unmarked_at = [i for i, d in enumerate(train) if not d.success and d.off_task_from is None]
+    unmarked_at = unmarked_at if cfg.infer_departures else []
+    unmarked = [train[i] for i in unmarked_at]
     if model.needs_obs:
         model.set_obs_normalization(*obs_statistics(np.concatenate([d.observations for d in used + unmarked])))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -143,9 +145,8 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     if unmarked:
         model.eval()
         if cfg.outcome_classifier:
-            index = [next(i for i, t in enumerate(train) if t is d) for d in unmarked]
-            found = outcome_departures(train, index, seed=cfg.seed)
-            outcome = [found.get(i) for i in index]
+            found = outcome_departures(train, unmarked_at, seed=cfg.seed)
+            outcome = [found.get(i) for i in unmarked_at]
         departures = [infer_departure(model, d, frames_per_stage, early) for d, early in zip(unmarked, outcome)]
         used = used + [replace(d, off_task_from=f) for d, f in zip(unmarked, departures)]
         labels = label_demos(used, prior, frames_per_stage)
