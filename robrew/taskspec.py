@@ -13,8 +13,10 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -205,6 +207,25 @@ def task_dir() -> Path:
 def list_tasks() -> list[str]:
     """Names of the shipped tasks."""
     return sorted(p.stem for p in task_dir().glob("*.yaml"))
+
+
+def expand_tasks(names: Sequence[str]) -> list[str]:
+    """Task names with shell-style patterns over the shipped tasks expanded, in order
+    (``humanoid_*`` -> the eight humanoid poses); names without ``*?[`` and paths pass unchanged.
+
+    Raises:
+        TaskSpecError: a pattern that matches no shipped task.
+    """
+    out: list[str] = []
+    for name in names:
+        if Path(name).suffix in (".yaml", ".yml") or not any(c in name for c in "*?["):
+            out.append(name)
+            continue
+        matched = fnmatch.filter(list_tasks(), name)
+        if not matched:
+            raise TaskSpecError(f"task pattern {name!r} matches no shipped task; shipped tasks are {list_tasks()}")
+        out += [m for m in matched if m not in out]
+    return out
 
 
 def load_task(name_or_path: str | Path) -> TaskSpec:

@@ -4,7 +4,8 @@ pose reward (state observations), each evaluated on its own success rule.
 Per pose it prints the episode success rate (VLM-RM's definition: the pose detected on at least
 50 of the 100 steps) with a Wilson 95% CI, the mean pose score per step, env steps and training
 wall time; it writes one MP4 per pose (the task's ``fixed`` camera, ``clip`` look) and one HTML
-page with all of them. ``--eval-only`` evaluates existing run dirs (``<out>/<pose>``) again.
+page with all of them. ``--eval-only`` evaluates existing run dirs (``<out>/runs/<pose>``) again. The run dirs are what
+``robrew-eval-reward --policies`` takes: a CLIP reward's quality on the states these policies visit.
 
 Usage:
     python scripts/bench_humanoid.py [--poses kneeling standing ...] [--steps 800000] [--out runs/bench_humanoid]
@@ -86,13 +87,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--episodes", type=int, default=50, help="evaluation episodes per pose")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/bench_humanoid"))
-    parser.add_argument("--eval-only", action="store_true", help="evaluate existing <out>/<pose> run dirs")
+    parser.add_argument("--eval-only", action="store_true", help="evaluate existing <out>/runs/<pose> run dirs")
     args = parser.parse_args(argv)
 
     from robrew.eval.report import write_report
     from robrew.io import write_json_atomic
 
-    missing = [p for p in args.poses if args.eval_only and not (args.out / p / "metrics.json").exists()]
+    runs = args.out / "runs"
+    missing = [p for p in args.poses if args.eval_only and not (runs / p / "metrics.json").exists()]
     if missing:
         parser.error(f"--eval-only: no finished run for {', '.join(missing)} under {args.out} (train them first)")
     videos = args.out / "videos"
@@ -100,8 +102,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for pose in args.poses:
         if not args.eval_only:
-            train_pose(pose, args.out / pose, args.steps, args.seed)
-        rows.append(evaluate_pose(pose, args.out / pose, args.episodes, videos))
+            train_pose(pose, runs / pose, args.steps, args.seed)
+        rows.append(evaluate_pose(pose, runs / pose, args.episodes, videos))
         print(format_rows(rows[-1:]).splitlines()[-1], flush=True)
     write_json_atomic(args.out / "results.json", {"poses": rows})
     summary = {
@@ -118,6 +120,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     print(format_rows(rows))
     print(f"report: {report}")
+    print(
+        "CLIP reward on these policies' states: robrew-eval-reward --tasks "
+        + " ".join(f"humanoid_{r['pose']}" for r in rows)
+        + " --policies "
+        + " ".join(str(runs / r["pose"]) for r in rows)
+        + " --model ViT-bigG-14 --pretrained <checkpoint>"
+    )
     return rows
 
 

@@ -36,3 +36,27 @@ def tiny_clip_dir(tmp_path_factory):
     (out / "open_clip_config.json").write_text(json.dumps(cfg))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "open_clip_model.safetensors")
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_humanoid_run(tmp_path_factory):
+    """A finished 64-step PPO run on ``humanoid_kneeling`` (env reward): a real run dir to
+    evaluate, roll out and report on. Copy it before writing into it."""
+    from robrew.rewards.factory import RewardConfig
+    from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
+    from robrew.training.train import train
+
+    cfg = TrainConfig(
+        task=TaskConfig("humanoid_kneeling"),
+        reward=RewardConfig(),
+        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, batch_size=64, n_epochs=1)),
+        n_envs=1,
+        total_timesteps=64,
+        checkpoint_every=64,
+        eval_every=64,
+        eval_episodes=1,
+        progress_bar=False,
+    )
+    run = tmp_path_factory.mktemp("humanoid_run") / "kneeling"
+    train(cfg, run)
+    return run

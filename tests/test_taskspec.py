@@ -104,3 +104,17 @@ def test_custom_camera_mapping(tmp_path):
     env = robrew.make_env(load_task(path), render_mode="rgb_array", width=32, height=32)
     env.reset(seed=0)
     assert env.render().shape == (32, 32, 3) and np.ptp(env.render()) > 0
+
+
+def test_task_patterns_expand_over_the_shipped_tasks(tmp_path):
+    from robrew.taskspec import expand_tasks, list_tasks
+
+    humanoid = expand_tasks(["humanoid_*"])
+    assert len(humanoid) == 8 and humanoid == sorted(t for t in list_tasks() if t.startswith("humanoid_"))
+    own = str(tmp_path / "my_*.yaml")  # a path is never a pattern; plain names pass as given
+    assert expand_tasks(["tabletop_reach", "humanoid_k*", own, "humanoid_kneeling"]) == [
+        "tabletop_reach",
+        "humanoid_kneeling",
+        own,
+        "humanoid_kneeling",
+    ]

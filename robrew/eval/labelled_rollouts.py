@@ -8,19 +8,24 @@ labels from the environment (never from a reward model):
 - humanoid poses: static poses set from joint configurations, each sequence an
   interpolation from the neutral stance to a configuration sampled around the target
   preset (``near``: jitter of a few degrees) or around another pose's preset (``away``);
-  the label of a frame is the env's pose detector (score >= 0.5) for the target pose.
+  the label of a frame is the env's pose detector (score >= 0.5) for the target pose;
+- any task, from a trained run (:func:`policy_rollouts`): episodes of the run's policy
+  (``policy``), i.e. the states a policy optimised for the task actually visits, labelled per
+  step by the env (:func:`goal_label`).
 
-The last sequence kind doubles as the reward *landscape*: reward along an interpolation
+The interpolation kind doubles as the reward *landscape*: reward along an interpolation
 from a non-goal state to a goal state.
 
 Example:
     >>> seqs = labelled_rollouts("tabletop_reach", per_source=3, seed=0, frames=True)
     >>> seqs[0].source, seqs[0].labels[-1]
+    >>> spec, seqs = policy_rollouts("runs/bench_humanoid/runs/kneeling", episodes=8)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -31,7 +36,7 @@ from robrew.taskspec import TaskSpec, load_task
 class LabelledSequence:
     """One rollout or interpolation with ground-truth labels per frame."""
 
-    source: str  # expert | noisy | random | near | away
+    source: str  # expert | noisy | random | near | away | policy
     frames: np.ndarray | None  # uint8 [T, H, W, 3]
     obs: np.ndarray  # float32 [T, D]
     instruction: str | None
@@ -135,3 +140,68 @@ def _humanoid(
     finally:
         env.close()
     return out
+
+
+def goal_label(info: dict) -> float:
+    """Ground truth of one step: 1.0 where the goal holds now. A humanoid pose env's
+    ``pose_detected`` (its ``is_success`` is the whole episode's verdict), else ``is_success``.
+    """
+    return float(info["pose_detected"] if "pose_detected" in info else info.get("is_success", False))
+
+
+def policy_rollouts(
+    run: str | Path, episodes: int, seed: int = 30_000, frames: bool = True
+) -> tuple[TaskSpec, list[LabelledSequence]]:
+    """``episodes`` deterministic episodes of a trained run's policy (its live checkpoint), each a
+    sequence of source ``policy`` labelled per step by :func:`goal_label`; ``success`` is the
+    env's episode verdict (``is_success`` at the last step).
+
+    Args:
+        run: A ``robrew-train`` run directory or one of its checkpoints.
+        episodes: Number of episodes (seeds ``seed ...``, apart from training and eval seeds).
+        seed: First episode seed.
+        frames: Render the frames (the task's camera and image size).
+
+    Returns:
+        (the run's task, the sequences).
+
+    Raises:
+        ConfigError: ``run`` is not a run directory or checkpoint (one line).
+    """
+    from robrew.metrics.rollouts import run_episodes
+    from robrew.runs import (
+        load_learner,
+        load_obs_normalizer,
+        load_run_config,
+        make_run_env,
+        policy_fn,
+        resolve_checkpoint,
+        resolve_task,
+    )
+
+    if episodes <= 0:
+        raise ValueError(f"episodes must be positive, got {episodes}")
+    run_dir, ckpt = resolve_checkpoint(run)
+    cfg = load_run_config(run_dir)
+    spec = resolve_task(cfg)
+    policy = policy_fn(load_learner(cfg, ckpt, venv=None), load_obs_normalizer(ckpt))
+    eps = run_episodes(
+        lambda render: make_run_env(spec, cfg, render),
+        policy,
+        episodes,
+        seed,
+        record=episodes if frames else 0,
+        label=goal_label,
+    )
+    seqs = [
+        LabelledSequence(
+            "policy",
+            np.stack(ep.frames) if frames else None,
+            np.stack([np.asarray(o, np.float32) for o in ep.observations]),
+            ep.instruction,
+            np.asarray(ep.labels, np.float32),
+            ep.success,
+        )
+        for ep in eps
+    ]
+    return spec, seqs

@@ -1,7 +1,8 @@
 """Which reward model, with which prompt and α, can be trusted for a task: measured.
 
 For each task and each model variant (an α, a prompt set, or one saved model), score the
-labelled rollouts of :mod:`robrew.eval.labelled_rollouts` and report, against ground truth:
+labelled rollouts of :mod:`robrew.eval.labelled_rollouts` (plus, given trained runs, episodes
+of their policies: the states an optimised policy actually visits) and report, against ground truth:
 Pearson ρ and the EPIC-style distance √((1-ρ)/2) between the per-frame reward and the
 per-frame success label, VOC (reward vs time on sequences that reach the goal), success
 ROC-AUC (per-sequence max reward), the mean reward per source, and the reward landscape
@@ -11,6 +12,7 @@ Example:
     >>> variants = clip_variants(alphas=[0.0, 0.5, 1.0], prompt_sets=[["a humanoid robot kneeling"]])
     >>> result = evaluate_reward(clip_factory(pretrained="path/to/clip"), variants, ["humanoid_kneeling"], "out")
     >>> result["rows"][0]["pearson"]
+    >>> evaluate_reward(make_model, variants, ["humanoid_kneeling"], "out", policy_runs=["runs/kneeling"])
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robrew.eval.labelled_rollouts import LabelledSequence, labelled_rollouts
+from robrew.eval.labelled_rollouts import LabelledSequence, labelled_rollouts, policy_rollouts
 from robrew.metrics.reward import epic_distance, pearson, success_auc, voc
 from robrew.plotting import figure
 from robrew.rewards.base import RewardModel
@@ -79,6 +81,11 @@ def reward_metrics(scores: Sequence[np.ndarray], seqs: Sequence[LabelledSequence
         "frames": int(len(r)),
         "success_fraction": float(np.mean([s.success for s in seqs])),
     }
+    on_policy = [i for i, s in enumerate(seqs) if s.source == "policy"]
+    if on_policy:  # the states an optimised policy visits: where a reward gets exploited
+        out["pearson_policy"] = pearson(
+            np.concatenate([scores[i] for i in on_policy]), np.concatenate([seqs[i].labels for i in on_policy])
+        )
     for source in sorted({s.source for s in seqs}):
         out[f"mean_reward_{source}"] = float(
             np.mean(np.concatenate([sc for sc, s in zip(scores, seqs) if s.source == source]))
@@ -116,6 +123,8 @@ def evaluate_reward(
     out_dir: str | Path,
     per_source: int = 4,
     seed: int = 0,
+    policy_runs: Sequence[str | Path] = (),
+    policy_episodes: int | None = None,
 ) -> dict:
     """Scores every variant on every task's labelled rollouts; writes ``reward_eval.json``,
     one landscape plot per task and ``reward_eval.html`` to ``out_dir``.
@@ -127,20 +136,34 @@ def evaluate_reward(
         out_dir: Output directory.
         per_source: Sequences per source (expert/noisy/random, or near/away).
         seed: Seed of the rollouts (the same rollouts for every variant).
+        policy_runs: Trained run directories; each adds ``policy_episodes`` (default
+            ``per_source``) episodes of its policy to its task's sequences (source ``policy``).
+            Every run's task must be one of ``tasks``.
+        policy_episodes: Episodes per run.
+
+    Raises:
+        ValueError: no variant or task, a run that is not a run, or whose task is not in ``tasks``
+            (all checked before anything is rolled out or written).
     """
     from robrew.eval.report import write_report
     from robrew.io import write_json_atomic
 
     if not variants or not tasks:
         raise ValueError("evaluate_reward needs at least one variant and one task")
+    specs = [load_task(task) for task in tasks]
+    runs_of = _runs_by_task(policy_runs, [s.name for s in specs])
+    n_policy = per_source if policy_episodes is None else policy_episodes
+    if n_policy <= 0:
+        raise ValueError(f"policy_episodes must be positive, got {n_policy}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, plots = [], []
-    for task in tasks:
-        spec = load_task(task)
+    for spec in specs:
         models = {v.label: make_model(spec, dict(v.kwargs)) for v in variants}
         need_frames = any(m.needs_frames for m in models.values())
         seqs = labelled_rollouts(spec, per_source, seed=seed, frames=need_frames)
+        for run in runs_of.get(spec.name, []):
+            seqs += policy_rollouts(run, n_policy, seed=30_000 + seed, frames=need_frames)[1]
         landscape_seq = next((s for s in seqs if s.source in GOAL_DIRECTED and s.success), seqs[0])
         curves = {}
         for v in variants:
@@ -156,6 +179,7 @@ def evaluate_reward(
         "seed": seed,
         "tasks": list(tasks),
         "variants": [v.label for v in variants],
+        "policy_runs": {task: [str(r) for r in runs] for task, runs in runs_of.items()},
     }
     write_json_atomic(out / "reward_eval.json", result)
     summary = {
@@ -168,14 +192,33 @@ def evaluate_reward(
     return result
 
 
+def _runs_by_task(runs: Sequence[str | Path], tasks: Sequence[str]) -> dict[str, list[Path]]:
+    """Each run directory under its task's name; one line for a run that is not one, or whose task
+    is not being evaluated."""
+    from robrew.runs import load_run_config, resolve_checkpoint, resolve_task
+
+    out: dict[str, list[Path]] = {}
+    for run in runs:
+        run_dir, _ = resolve_checkpoint(run)
+        name = resolve_task(load_run_config(run_dir)).name
+        if name not in tasks:
+            raise ValueError(f"policy run {run} was trained on {name!r}, which is not among the tasks {list(tasks)}")
+        out.setdefault(name, []).append(Path(run))
+    return out
+
+
 def format_rows(rows: Sequence[dict]) -> str:
     """The stdout table: one line per task x variant."""
     tw = max([22, *(len(r["task"]) + 2 for r in rows)])
     vw = max([24, *(len(r["variant"]) + 2 for r in rows)])
-    head = f"{'task':<{tw}}{'variant':<{vw}}{'pearson':>8}{'EPIC':>7}{'VOC':>7}{'AUC':>7}"
+    policy = any("pearson_policy" in r for r in rows)
+    head = f"{'task':<{tw}}{'variant':<{vw}}{'pearson':>8}{'EPIC':>7}{'VOC':>7}{'AUC':>7}" + (
+        f"{'pearson(policy)':>16}" if policy else ""
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['task']:<{tw}}{r['variant']:<{vw}}{r['pearson']:>8.3f}{r['epic_distance']:>7.3f}{r['voc']:>7.3f}{r['success_auc']:>7.3f}"
+            + (f"{r.get('pearson_policy', float('nan')):>16.3f}" if policy else "")
         )
     return "\n".join(lines)

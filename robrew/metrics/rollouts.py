@@ -27,6 +27,8 @@ class Episode:
     success: bool = False
     instruction: str | None = None
     frames: list[np.ndarray] = field(default_factory=list)  # only for recorded episodes
+    observations: list[np.ndarray] = field(default_factory=list)  # only with ``label``
+    labels: list[float] = field(default_factory=list)  # per-step ground truth, only with ``label``
 
     @property
     def env_return(self) -> float:
@@ -46,6 +48,7 @@ def run_episodes(
     seed: int,
     reward_model: RewardModel | None = None,
     record: int = 0,
+    label: Callable[[dict], float] | None = None,
 ) -> list[Episode]:
     """Runs ``episodes`` episodes with seeds ``seed, seed + 1, ...``.
 
@@ -56,6 +59,8 @@ def run_episodes(
         seed: Seed of the first episode.
         reward_model: Scores every step (never trusted for success) when given.
         record: Keep the frames of the first ``record`` episodes.
+        label: ``label(info)`` -> the ground-truth label of a step (e.g. "the goal holds now");
+            when given, every episode keeps its observations and labels.
 
     Returns:
         The episodes, in order.
@@ -79,6 +84,8 @@ def run_episodes(
                 frames.append(env.render() if render else None)
                 observations.append(obs if isinstance(obs, dict) else np.asarray(obs, np.float32))
                 instructions.append(info.get("instruction"))
+                if label is not None:
+                    ep.labels.append(float(label(info)))
             if reward_model is not None:  # one batched call per episode, not one per step
                 ep.model_rewards = reward_model.score_episode(
                     frames=np.stack(frames) if reward_model.needs_frames else None,
@@ -87,6 +94,8 @@ def run_episodes(
                 ).tolist()
             if i < record:
                 ep.frames = frames
+            if label is not None:
+                ep.observations = observations
             ep.success = bool(info.get("is_success", False))
             out.append(ep)
     finally:

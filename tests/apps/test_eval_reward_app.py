@@ -103,3 +103,33 @@ def test_metrics_on_hand_made_sequences():
     assert m["voc"] == pytest.approx(1.0) and m["success_auc"] == 1.0
     assert m["mean_reward_random"] == pytest.approx(0.2)
     assert [v.label for v in clip_variants([0, 0.5])] == ["alpha=0", "alpha=0.5"]
+
+
+def test_policy_rollouts_join_their_tasks_sequences(tmp_path, tiny_clip_dir, tiny_humanoid_run):
+    from robrew.eval.labelled_rollouts import policy_rollouts
+
+    spec, seqs = policy_rollouts(tiny_humanoid_run, episodes=2, frames=False)
+    assert spec.name == "humanoid_kneeling" and [s.source for s in seqs] == ["policy", "policy"]
+    for s in seqs:  # per-step detector labels, consistent with the env's episode verdict (>= 50 of 100)
+        assert len(s) == spec.horizon and s.obs.shape == (spec.horizon, 348) and set(np.unique(s.labels)) <= {0, 1}
+        assert s.success == (s.labels.sum() >= 50)
+    args = ["--tasks", "humanoid_kn*", "--pretrained", str(tiny_clip_dir), "--alphas", "0.5", "--per-source", "1"]
+    proc = run(
+        [*args, "--policies", str(tiny_humanoid_run), "--policy-episodes", "2", "--out", str(tmp_path / "o")], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "o" / "reward_eval.json").read_text())
+    (row,) = result["rows"]
+    assert row["task"] == "humanoid_kneeling" and row["frames"] == 2 * 12 + 2 * spec.horizon
+    assert np.isfinite(row["mean_reward_policy"]) and result["policy_runs"] == {
+        "humanoid_kneeling": [str(tiny_humanoid_run)]
+    }
+    # A run of another task, a directory that is no run, a pattern that matches nothing: one line, nothing written.
+    for extra, message in (
+        (["--tasks", "humanoid_lotus", "--policies", str(tiny_humanoid_run)], "trained on 'humanoid_kneeling'"),
+        (["--tasks", "humanoid_lotus", "--policies", str(tmp_path)], "neither a run directory"),
+        (["--tasks", "nothing_*"], "matches no shipped task"),
+    ):
+        bad = run([*extra, "--reward", "frame_mean", "--out", str(tmp_path / "bad")], tmp_path)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        assert not (tmp_path / "bad").exists()

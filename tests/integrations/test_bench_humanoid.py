@@ -2,13 +2,10 @@
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
-
-from robrew.rewards.factory import RewardConfig
-from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
-from robrew.training.train import train
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_humanoid.py"
 
@@ -20,19 +17,8 @@ def _bench():
     return module
 
 
-def test_eval_only_reports_each_pose_with_a_video_and_a_page(tmp_path, capsys):
-    cfg = TrainConfig(
-        task=TaskConfig("humanoid_kneeling"),
-        reward=RewardConfig(),
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, batch_size=64, n_epochs=1)),
-        n_envs=1,
-        total_timesteps=64,
-        checkpoint_every=64,
-        eval_every=64,
-        eval_episodes=1,
-        progress_bar=False,
-    )
-    train(cfg, tmp_path / "kneeling")
+def test_eval_only_reports_each_pose_with_a_video_and_a_page(tmp_path, capsys, tiny_humanoid_run):
+    shutil.copytree(tiny_humanoid_run, tmp_path / "runs" / "kneeling")
     bench = _bench()
     rows = bench.main(["--eval-only", "--poses", "kneeling", "--out", str(tmp_path), "--episodes", "2"])
     (row,) = rows
@@ -41,7 +27,8 @@ def test_eval_only_reports_each_pose_with_a_video_and_a_page(tmp_path, capsys):
     assert (tmp_path / "videos" / "kneeling.mp4").stat().st_size > 1000
     assert json.loads((tmp_path / "results.json").read_text())["poses"][0]["pose"] == "kneeling"
     assert "kneeling" in (tmp_path / "report.html").read_text()
-    assert "kneeling" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kneeling" in out and f"--policies {tmp_path / 'runs' / 'kneeling'}" in out
     with pytest.raises(SystemExit) as e:  # a pose with no finished run: one line, exit 2, nothing trained
         bench.main(["--eval-only", "--poses", "standing", "--out", str(tmp_path)])
     assert e.value.code == 2
