@@ -85,6 +85,13 @@ FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# Per algorithm and task family (first matching tag wins): VecNormalize on observations and rewards
+# when ``normalize`` is left unset. Humanoid's state mixes scales over orders of magnitude (joint
+# angles, velocities, actuator forces, inertias); PPO on the pose score, 8 envs: unnormalised, 0.8M
+# steps gave standing 48% / kneeling 12% success; normalised, 0.4M steps gave 100% / 100%.
+FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {"ppo": {"humanoid": True}, "sac": {}}
+
+
 class ConfigError(ValueError):
     """A run config or run directory cannot work; raised before anything is trained or evaluated."""
 
@@ -197,7 +204,7 @@ class TrainConfig:
     n_envs: int = 4
     total_timesteps: int = 50_000
     device: str = "cpu"
-    normalize: bool = False  # VecNormalize on observations
+    normalize: bool | None = None  # VecNormalize (obs, reward); None: the task family's (FAMILY_NORMALIZE)
     subprocess: bool = False  # SubprocVecEnv
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -219,6 +226,19 @@ class TrainConfig:
             },
         }
     )
+
+
+def resolve_normalize(cfg: TrainConfig, tags: tuple[str, ...]) -> TrainConfig:
+    """``cfg`` with ``normalize`` decided: as given, else the default of the algorithm and task
+    family (:data:`FAMILY_NORMALIZE`; off where none is listed). Runs save the decided value.
+
+    Example:
+        >>> resolve_normalize(cfg, ("humanoid", "pose")).normalize     # PPO: True
+    """
+    if cfg.normalize is not None:
+        return cfg
+    table = FAMILY_NORMALIZE[Algo(cfg.algo.name)]
+    return replace(cfg, normalize=next((table[t] for t in tags if t in table), False))
 
 
 def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:

@@ -60,6 +60,20 @@ def test_algo_params_defaults_overrides_and_errors():
         algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(n_steps=8)), ())
 
 
+def test_normalize_defaults_per_algorithm_and_task_family():
+    from robrew.runs import resolve_normalize
+
+    def decided(algo, tags, given=None):
+        cfg = make_cfg()
+        cfg.algo, cfg.normalize = AlgoConfig(name=algo), given
+        return resolve_normalize(cfg, tags).normalize
+
+    assert decided(Algo.ppo, ("humanoid", "pose")) is True  # PPO on humanoid state: normalised
+    assert decided(Algo.ppo, ("tabletop",)) is False and decided(Algo.sac, ("humanoid",)) is False
+    assert decided(Algo.ppo, ("humanoid",), given=False) is False  # an explicit choice wins
+    assert decided(Algo.sac, ("tabletop",), given=True) is True
+
+
 def tiny_learner(algo: Algo, normalize: bool = False, steps: int = 192):
     """A real learner on tabletop_reach, trained a little, built the way robrew-train builds it."""
     from stable_baselines3.common.vec_env import VecNormalize

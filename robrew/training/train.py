@@ -37,6 +37,7 @@ from robrew.runs import (
     load_run_config,
     make_run_env,
     policy_fn,
+    resolve_normalize,
     resolve_task,
     restore_normalizer,
     save_checkpoint,
@@ -171,7 +172,7 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
             venv, model, reward_composition(cfg, spec), success_threshold=cfg.reward.success_threshold
         )
     norm = None
-    if cfg.normalize:
+    if resolve_normalize(cfg, spec.tags).normalize:
         venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=gamma)
     return venv, norm
 
@@ -344,6 +345,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     if cfg.finetune:
         cfg = finetune_config(cfg, cfg.finetune)
     spec = resolve_task(cfg)
+    cfg = resolve_normalize(cfg, spec.tags)
     try:
         reward_model = build_reward_model(cfg.reward, spec)
     except RewardConfigError as e:

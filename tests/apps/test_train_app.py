@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -75,28 +76,48 @@ def test_train_then_eval(tmp_path, task, algo, extra):
     )
     assert "true success" in out.stdout
     assert_run_files(tmp_path / "run", algo)
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    normalised = "normalize=true" in extra or (task.startswith("humanoid") and algo == "ppo")  # family default
+    assert saved["normalize"] is normalised  # the decided value is saved, never null
+    assert bool(list((tmp_path / "run" / "checkpoints").glob("step_*/normalizer.npz"))) == normalised
     run(["robrew-eval", str(tmp_path / "run"), "--episodes", "2", "--videos", "1"], tmp_path)
     assert_eval_files(tmp_path / "run" / "eval", with_model_reward=False)
 
 
-def test_clip_reward_through_the_cli(tmp_path, tiny_clip_dir):
+def test_clip_rewarded_humanoid_run_end_to_end(tmp_path, tiny_clip_dir):
+    """The VLM-RM experiment's command at a tiny budget, with a local random CLIP: SAC on
+    humanoid_kneeling from the CLIP reward, checkpoints, resume, evaluation and report."""
+    run_dir = tmp_path / "run"
     args = [
         "robrew-train",
         "task=humanoid_kneeling",
         "reward=clip",
         f"reward.kwargs.pretrained={tiny_clip_dir}",
-        "total_timesteps=256",
+        "algo=sac",
+        "algo.params.learning_starts=64",
+        "algo.params.buffer_size=2000",
+        "total_timesteps=192",
         "n_envs=2",
-        "algo.params.n_steps=128",
-        "algo.params.batch_size=64",
-        f"run_dir={tmp_path}/run",
-        *TINY,
+        "checkpoint_every=96",
+        "eval_every=96",
+        "eval_episodes=1",
+        "progress_bar=false",
+        f"run_dir={run_dir}",
     ]
     run(args, tmp_path)
-    reward = json.loads((tmp_path / "run/reward.json").read_text())
+    reward = json.loads((run_dir / "reward.json").read_text())
     assert reward["name"] == "clip" and reward["config"]["goal_prompts"] == ["a humanoid robot kneeling"]
-    run(["robrew-eval", str(tmp_path / "run"), "--episodes", "2", "--videos", "1"], tmp_path)
-    assert_eval_files(tmp_path / "run" / "eval", with_model_reward=True)
+    assert reward["config"]["pretrained"] == str(tiny_clip_dir)
+    first = json.loads((run_dir / "metrics.json").read_text())
+    curve = (run_dir / "curve.csv").read_text().splitlines()
+    assert first["num_timesteps"] >= 192 and len(curve) >= 3  # header + an eval per 96 steps
+    assert np.isfinite(float(curve[-1].split(",")[3]))  # the CLIP return is logged next to the true success
+    out = run(["robrew-train", f"resume={run_dir}", "total_timesteps=320"], tmp_path)
+    assert "resumed from step_" in out.stdout
+    assert json.loads((run_dir / "metrics.json").read_text())["num_timesteps"] >= 320
+    run(["robrew-eval", str(run_dir), "--episodes", "2", "--videos", "1"], tmp_path)
+    assert_eval_files(run_dir / "eval", with_model_reward=True)
+    assert json.loads((run_dir / "eval" / "eval.json").read_text())["num_timesteps"] >= 320
 
 
 def wait_for_checkpoint(run_dir: Path, proc, timeout=120):
