@@ -1,5 +1,6 @@
 """Benchmark (not a test): PPO policies for the eight VLM-RM humanoid poses from the ground-truth
-pose reward (state observations), each evaluated on its own success rule.
+pose reward (state observations, normalised: the humanoid family's PPO default), each evaluated
+on its own success rule.
 
 Per pose it prints the episode success rate (VLM-RM's definition: the pose detected on at least
 50 of the 100 steps) with a Wilson 95% CI, the mean pose score per step, env steps and training

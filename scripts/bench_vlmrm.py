@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
+    from robrew.env_factory import make_env
     from robrew.runs import resolve_task
     from robrew.training.train import train
 
@@ -123,10 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     gpu = torch.cuda.max_memory_allocated() if cuda else None
-    env = resolve_task(cfg)
-    from robrew.env_factory import make_env
-
-    probe = make_env(env)
+    probe = make_env(resolve_task(cfg))
     obs_dim, act_dim = probe.observation_space.shape[0], probe.action_space.shape[0]
     probe.close()
     buffer = args.buffer_size * (2 * obs_dim + act_dim + 3) * 4  # obs, next obs, action, reward, done, timeout
