@@ -14,7 +14,8 @@ evaluations, wall time and env steps/s; writes ``curves.png``.
 
 Usage:
     python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--steps 30000]
-        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--out runs/bench_rl]
+        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--normalize]
+        [--out runs/bench_rl]
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         eval_episodes=args.eval_episodes,
         progress_bar=False,
         torch_threads=1,
+        normalize=True if getattr(args, "normalize", False) else None,  # None: the family's default
     )
     import shutil
 
@@ -218,6 +220,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=10.0, help="potential scale k of row c")
     parser.add_argument("--residual-scale", type=float, default=0.3, help="row f: largest correction per action")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--normalize", action="store_true", help="VecNormalize (obs, reward) in every RL row")
     parser.add_argument(
         "--robrew-extras",
         action="store_true",
