@@ -38,13 +38,21 @@ class LabelledSequence:
 
     source: str  # expert | noisy | random | near | away | policy
     frames: np.ndarray | None  # uint8 [T, H, W, 3]
-    obs: np.ndarray  # float32 [T, D]
+    obs: np.ndarray | dict[str, np.ndarray]  # float32 [T, D]; Dict observations: {key: float32 [T, ...]}
     instruction: str | None
     labels: np.ndarray  # float32 [T], 1 where the goal holds (ground truth)
     success: bool  # the episode's ground-truth outcome
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def stack_obs(observations: list) -> np.ndarray | dict[str, np.ndarray]:
+    """Per-step observations -> float32 [T, D], or {key: float32 [T, ...]} for Dict observations
+    (what :meth:`RewardModel.flatten_obs` reads through the model's ``obs_keys``)."""
+    if observations and isinstance(observations[0], dict):
+        return {k: np.stack([np.asarray(o[k], np.float32) for o in observations]) for k in observations[0]}
+    return np.stack([np.asarray(o, np.float32) for o in observations])
 
 
 def labelled_rollouts(
@@ -91,7 +99,7 @@ def _tabletop(spec: TaskSpec, per_source: int, seed: int, frames: bool) -> list[
                     LabelledSequence(
                         source,
                         np.stack(fr) if frames else None,
-                        np.asarray(ob, np.float32),
+                        stack_obs(ob),
                         instruction,
                         np.asarray(lab, np.float32),
                         bool(info["is_success"]),
@@ -131,7 +139,7 @@ def _humanoid(
                     LabelledSequence(
                         source,
                         np.stack(fr) if frames else None,
-                        np.asarray(ob, np.float32),
+                        stack_obs(ob),
                         None,
                         np.asarray(lab, np.float32),
                         bool(lab[-1]),
@@ -197,7 +205,7 @@ def policy_rollouts(
         LabelledSequence(
             "policy",
             np.stack(ep.frames) if frames else None,
-            np.stack([np.asarray(o, np.float32) for o in ep.observations]),
+            stack_obs(ep.observations),
             ep.instruction,
             np.asarray(ep.labels, np.float32),
             ep.success,

@@ -60,7 +60,7 @@ def score_sequences(
     return [
         model.score_episode(
             frames=s.frames if model.needs_frames else None,
-            obs=s.obs if model.needs_obs else None,
+            obs=model.flatten_obs(s.obs) if model.needs_obs else None,
             instructions=s.instruction if use_instructions and s.instruction else None,
         )
         for s in seqs

@@ -47,3 +47,21 @@ def test_humanoid_labels_are_the_pose_detector():
 def test_unsupported_task():
     with pytest.raises(ValueError, match="labelled rollouts"):
         labelled_rollouts("cartpole", per_source=1)
+
+
+def test_dict_observation_tasks_are_scored_through_the_models_obs_keys():
+    from robrew.eval.reward_eval import score_sequences
+    from robrew.rewards import make_reward
+
+    seqs = labelled_rollouts("tabletop_reach_goal", per_source=1, seed=0, frames=False)
+    s = seqs[0]
+    assert set(s.obs) == {"observation", "achieved_goal", "desired_goal"}
+    assert all(v.dtype == np.float32 and len(v) == len(s) for v in s.obs.values())
+    dim = s.obs["observation"].shape[1] + s.obs["desired_goal"].shape[1]
+    model = make_reward("linear_obs", obs_dim=dim, obs_keys=["observation", "desired_goal"])
+    scores = score_sequences(model, seqs)
+    assert [len(x) for x in scores] == [len(x) for x in seqs]
+    by_hand = model.score_episode(obs=np.concatenate([s.obs["observation"], s.obs["desired_goal"]], axis=1))
+    np.testing.assert_allclose(scores[0], by_hand, rtol=1e-6)
+    with pytest.raises(ValueError, match="obs_keys"):  # a model that reads one vector: one clear line
+        score_sequences(make_reward("linear_obs", obs_dim=dim), seqs)
