@@ -21,6 +21,7 @@ Example:
     >>> run_dir, ckpt = resolve_checkpoint("runs/tabletop_push/2026-11-22_10-00-00")
     >>> learner = load_learner(cfg, ckpt)             # rebuilt from the config, state loaded
     >>> act = policy_fn(learner, load_obs_normalizer(ckpt))
+    >>> run = load_run_policy("runs/tabletop_push/2026-11-22_10-00-00")   # all of the above at once
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -612,3 +614,37 @@ def policy_fn(model, vec_normalize=None):
         return model.predict(obs, deterministic=True)[0]
 
     return act
+
+
+@dataclass
+class RunPolicy:
+    """A trained run's policy, ready to act (what evaluation and reward checks roll out)."""
+
+    run_dir: Path
+    checkpoint: Path
+    cfg: TrainConfig
+    spec: TaskSpec
+    learner: Any  # the SB3 model, state loaded from ``checkpoint``
+    act: Callable[[np.ndarray], np.ndarray]  # raw observation -> deterministic action (:func:`policy_fn`)
+
+    def make_env(self, render: bool = False):
+        """One env of the run as its learner acts in it (:func:`make_run_env`)."""
+        return make_run_env(self.spec, self.cfg, render)
+
+
+def load_run_policy(path: str | Path) -> RunPolicy:
+    """The policy of a run directory (its live checkpoint) or of one checkpoint: config, task,
+    learner and the deterministic actor with the checkpoint's observation normaliser.
+
+    Example:
+        >>> run = load_run_policy("runs/tabletop_push/2026-11-22_10-00-00")
+        >>> env = run.make_env(); obs, _ = env.reset(seed=0); env.step(run.act(obs))
+
+    Raises:
+        ConfigError: ``path`` is neither a run nor a checkpoint, or its config or task cannot load.
+    """
+    run_dir, ckpt = resolve_checkpoint(path)
+    cfg = load_run_config(run_dir)
+    spec = resolve_task(cfg)
+    learner = load_learner(cfg, ckpt, venv=None)
+    return RunPolicy(run_dir, ckpt, cfg, spec, learner, policy_fn(learner, load_obs_normalizer(ckpt)))

@@ -110,7 +110,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         eval_episodes=args.eval_episodes,
         progress_bar=False,
         torch_threads=1,
-        normalize=True if getattr(args, "normalize", False) else None,  # None: the family's default
+        normalize=True if args.normalize else None,  # None: the family's default
     )
     import shutil
 

@@ -13,16 +13,7 @@ import numpy as np
 
 from robrew.io import write_json_atomic
 from robrew.rewards.factory import RewardConfigError, build_reward_model
-from robrew.runs import (
-    ConfigError,
-    load_learner,
-    load_obs_normalizer,
-    load_run_config,
-    make_run_env,
-    policy_fn,
-    resolve_checkpoint,
-    resolve_task,
-)
+from robrew.runs import ConfigError, load_run_policy
 
 
 def _proxy_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -60,23 +51,13 @@ def evaluate_run(
 
     if episodes <= 0:
         raise ConfigError(f"episodes must be positive, got {episodes}")
-    run_dir, ckpt = resolve_checkpoint(path)
-    cfg = load_run_config(run_dir)
-    spec = resolve_task(cfg)
+    run = load_run_policy(path)
+    run_dir, spec = run.run_dir, run.spec
     try:
-        reward_model = build_reward_model(cfg.reward, spec)
+        reward_model = build_reward_model(run.cfg.reward, spec)
     except RewardConfigError as e:
         raise ConfigError(f"{run_dir}: {e}") from None
-    model = load_learner(cfg, ckpt, venv=None)
-    norm = load_obs_normalizer(ckpt)
-    eps = run_episodes(
-        lambda render: make_run_env(spec, cfg, render),
-        policy_fn(model, norm),
-        episodes,
-        seed,
-        reward_model=reward_model,
-        record=videos,
-    )
+    eps = run_episodes(run.make_env, run.act, episodes, seed, reward_model=reward_model, record=videos)
     out = Path(out_dir) if out_dir else run_dir / "eval"
     out.mkdir(parents=True, exist_ok=True)
     video_paths = []
@@ -96,8 +77,8 @@ def evaluate_run(
         plots.append(plot_proxy_vs_success(*training_curve, out / "proxy_vs_success_during_training.png"))
     result = {
         "task": spec.name,
-        "checkpoint": str(ckpt),
-        "num_timesteps": int(model.num_timesteps),
+        "checkpoint": str(run.checkpoint),
+        "num_timesteps": int(run.learner.num_timesteps),
         "episodes": episodes,
         "success_rate": success_rate([e.success for e in eps]),
         "env_return": {
@@ -109,7 +90,7 @@ def evaluate_run(
             if reward_model is not None
             else None
         ),
-        "reward": cfg.reward.name,
+        "reward": run.cfg.reward.name,
         "per_episode": [
             {
                 "success": e.success,

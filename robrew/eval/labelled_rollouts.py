@@ -177,29 +177,13 @@ def policy_rollouts(
         ConfigError: ``run`` is not a run directory or checkpoint (one line).
     """
     from robrew.metrics.rollouts import run_episodes
-    from robrew.runs import (
-        load_learner,
-        load_obs_normalizer,
-        load_run_config,
-        make_run_env,
-        policy_fn,
-        resolve_checkpoint,
-        resolve_task,
-    )
+    from robrew.runs import load_run_policy
 
     if episodes <= 0:
         raise ValueError(f"episodes must be positive, got {episodes}")
-    run_dir, ckpt = resolve_checkpoint(run)
-    cfg = load_run_config(run_dir)
-    spec = resolve_task(cfg)
-    policy = policy_fn(load_learner(cfg, ckpt, venv=None), load_obs_normalizer(ckpt))
+    run_policy = load_run_policy(run)
     eps = run_episodes(
-        lambda render: make_run_env(spec, cfg, render),
-        policy,
-        episodes,
-        seed,
-        record=episodes if frames else 0,
-        label=goal_label,
+        run_policy.make_env, run_policy.act, episodes, seed, record=episodes if frames else 0, label=goal_label
     )
     seqs = [
         LabelledSequence(
@@ -212,4 +196,4 @@ def policy_rollouts(
         )
         for ep in eps
     ]
-    return spec, seqs
+    return run_policy.spec, seqs
