@@ -56,6 +56,9 @@ def test_algo_params_defaults_overrides_and_errors():
     assert got["n_steps"] == 64 and got["gamma"] == 0.97 and got["batch_size"] == 256  # family defaults stay
     assert got["policy_kwargs"] == {"net_arch": [8], "log_std_init": -1.0}
     assert "buffer_size" in algo_params(AlgoConfig(name=Algo.sac), ("humanoid",))
+    # SAC on tabletop starts its temperature at 0.01, not SB3's 1.0 (which drowns 0-1 rewards).
+    assert algo_params(AlgoConfig(name=Algo.sac), ("tabletop",))["ent_coef"] == "auto_0.01"
+    assert algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(ent_coef=0.2)), ("tabletop",))["ent_coef"] == 0.2
     with pytest.raises(ConfigError, match="algo.params.n_steps is a PPO parameter, but algo=sac"):
         algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(n_steps=8)), ())
 
