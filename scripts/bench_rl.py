@@ -15,7 +15,7 @@ evaluations, wall time and env steps/s; writes ``curves.png``.
 Usage:
     python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--steps 30000]
         [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--normalize]
-        [--out runs/bench_rl]
+        [--composition potential|replace] [--members M] [--disagreement L] [--out runs/bench_rl]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ROWS = {
 }
 
 
-def prepare(task: str, out: Path, demos: int, seed: int) -> dict:
+def prepare(task: str, out: Path, demos: int, seed: int, members: int = 1, disagreement: float = 1.0) -> dict:
     """Demos, a sparse task file and the progress model for one task and seed (made once)."""
     import yaml
 
@@ -48,7 +48,7 @@ def prepare(task: str, out: Path, demos: int, seed: int) -> dict:
     from robrew.io import write_json_atomic
     from robrew.rewards import save_reward_model
     from robrew.taskspec import load_task, task_dir
-    from robrew.training.progress import ProgressTrainConfig, fit_progress_model
+    from robrew.training.progress import ProgressTrainConfig, fit_progress
 
     root = out / f"{task}_seed{seed}"
     root.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,8 @@ def prepare(task: str, out: Path, demos: int, seed: int) -> dict:
     spec.update(name=f"{name}_sparse_bench", env_kwargs={**spec.get("env_kwargs", {}), "reward": "sparse"})
     (root / "sparse.yaml").write_text(yaml.safe_dump(spec))
     load_task(root / "sparse.yaml")
-    model, report = fit_progress_model(load_demos(data), ProgressTrainConfig(steps=3000, seed=seed))
+    cfg = ProgressTrainConfig(steps=3000, seed=seed, members=members, disagreement=disagreement)
+    model, report = fit_progress(load_demos(data), cfg)
     save_reward_model(model, root / "progress")
     write_json_atomic(root / "progress" / "report.json", report)
     return {"data": str(data), "sparse": str(root / "sparse.yaml"), "progress": str(root / "progress"), "root": root}
@@ -78,7 +79,10 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
     reward = RewardConfig()
     if row in ("c", "f"):
         reward = RewardConfig(
-            name="progress", checkpoint=prep["progress"], composition=Composition.potential, model_weight=args.scale
+            name="ensemble" if args.members > 1 else "progress",
+            checkpoint=prep["progress"],
+            composition=Composition(args.composition),
+            model_weight=args.scale,
         )
     extras = row == "c" and args.robrew_extras  # RA-BC-pretrained actor, critic warm-up, LayerNorm critics
     algo = AlgoConfig(
@@ -217,7 +221,15 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=6)
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation during training")
     parser.add_argument("--final-episodes", type=int, default=50)
-    parser.add_argument("--scale", type=float, default=10.0, help="potential scale k of row c")
+    parser.add_argument("--scale", type=float, default=10.0, help="rows c/f: progress weight k")
+    parser.add_argument(
+        "--composition",
+        default="potential",
+        choices=("potential", "replace"),
+        help="rows c/f: progress as a potential on the sparse reward, or alone as the reward (the exploit test)",
+    )
+    parser.add_argument("--members", type=int, default=1, help="rows c/f: a bootstrapped progress ensemble of M")
+    parser.add_argument("--disagreement", type=float, default=1.0, help="ensemble score: mean - this * member std")
     parser.add_argument("--residual-scale", type=float, default=0.3, help="row f: largest correction per action")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--normalize", action="store_true", help="VecNormalize (obs, reward) in every RL row")
@@ -231,7 +243,11 @@ def main() -> None:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    preps = {(t, s): prepare(t, out, args.demos, s) for t in args.task for s in range(args.seeds)}
+    preps = {
+        (t, s): prepare(t, out, args.demos, s, args.members, args.disagreement)
+        for t in args.task
+        for s in range(args.seeds)
+    }
     print(f"demos and progress models ready ({time.perf_counter() - start:.0f} s)", flush=True)
     if "f" in args.rows and "d" not in args.rows:
         parser.error("row f fine-tunes row d's RA-BC policy: include row d")

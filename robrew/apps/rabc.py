@@ -112,6 +112,11 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         raise ValueError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
     if cfg.episodes < 4 or cfg.eval_episodes <= 0:
         raise ValueError("episodes must be >= 4 and eval_episodes positive")
+    if cfg.progress.members != 1:
+        raise ValueError(
+            f"progress.members={cfg.progress.members}: RA-BC weights samples by one model's stages and progress; "
+            "train ensembles for RL rewards with robrew-train-reward --members"
+        )
     torch.set_num_threads(min(2, torch.get_num_threads()))
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,14 @@
 
 Usage:
     robrew-train-reward --data data/robrew/tabletop_pick_place/expert-mixed-v0 --out runs/progress --steps 3000
+    robrew-train-reward --data ... --out runs/progress5 --members 5 --disagreement 1.0   # bootstrapped ensemble
 
 Saves the model with the common reward-model format (``reward_model.json`` +
 ``model.safetensors``) and ``report.json`` (loss curve and held-out VOC, stage accuracy,
 progress MAE, success AUC). Use it for RL with
-``robrew-train reward.checkpoint=runs/progress reward.name=progress``.
+``robrew-train reward.checkpoint=runs/progress reward.name=progress``. With ``--members M`` it is
+a bootstrapped ensemble scored mean - disagreement * std of its members (a reward that stays honest
+where a policy leaves the demos); use it with ``reward.name=ensemble``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     from robrew.data.demos import DatasetError, load_demos
     from robrew.io import write_json_atomic
     from robrew.rewards import RewardModelError, save_reward_model
-    from robrew.training.progress import fit_progress_model
+    from robrew.training.progress import fit_progress
 
     if args.steps <= 0:
         parser.error(f"--steps must be positive, got {args.steps}")
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     cfg = config_from_arguments(ProgressTrainConfig, args)
     try:
-        model, report = fit_progress_model(demos, cfg)
+        model, report = fit_progress(demos, cfg)
     except (ValueError, RewardModelError) as e:
         print(f"robrew-train-reward: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         f"VOC {report.get('voc_clean', float('nan')):.3f} (reversed {report.get('voc_reversed', float('nan')):.3f}), "
         f"stage acc {report.get('stage_accuracy', float('nan')):.3f}, success AUC {report['success_auc']:.3f}"
     )
+    if report.get("held_out_disagreement") is not None:
+        print(f"{cfg.members} members; held-out disagreement (member std) {report['held_out_disagreement']:.4f}")
     print(f"saved to {out}")
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from robrew.rewards.base import RewardModel
 
-ENSEMBLE_MODES = ("mean", "min", "uncertainty")
+ENSEMBLE_MODES = ("mean", "min", "uncertainty", "pessimistic")
 MemberSpec = RewardModel | dict
 
 
@@ -36,8 +37,10 @@ class EnsembleReward(RewardModel):
 
     Args:
         members: Reward models, or ``{"name": ..., **kwargs}`` specs of registered ones.
-        mode: ``"mean"``; ``"min"`` (worst case); ``"uncertainty"`` (mean - lam * variance).
-        lam: Variance penalty of the uncertainty-weighted mode.
+        mode: ``"mean"``; ``"min"`` (worst case); ``"uncertainty"`` (mean - lam * variance);
+            ``"pessimistic"`` (mean - lam * standard deviation: a disagreement penalty, for members
+            trained on bootstrapped data, which agree on the data and disagree off it).
+        lam: Penalty weight of the ``uncertainty`` and ``pessimistic`` modes.
         device: Device for members built from specs.
     """
 
@@ -64,6 +67,14 @@ class EnsembleReward(RewardModel):
         self.needs_frames = any(m.needs_frames for m in self.members)
         self.needs_obs = any(m.needs_obs for m in self.members)
         self.is_trainable = any(m.is_trainable for m in self.members)
+        windows = {int(getattr(m, "window", 1)) for m in self.members}
+        if len(windows) > 1:
+            raise ValueError(f"ensemble members must see the same frame window, got windows {sorted(windows)}")
+        self.window = windows.pop()
+        keys = {m.obs_keys for m in self.members if m.needs_obs}
+        if len(keys) > 1:
+            raise ValueError(f"ensemble members must read the same obs_keys, got {sorted(map(str, keys))}")
+        self.obs_keys = keys.pop() if keys else None
 
     def config(self) -> dict:
         return {**super().config(), "members": self._specs, "mode": self.mode, "lam": self.lam}
@@ -72,13 +83,32 @@ class EnsembleReward(RewardModel):
         """(M, B) scores of every member."""
         return torch.stack([m.forward(frames, obs, instructions).float().to(self.device) for m in self.members])
 
-    def forward(self, frames, obs=None, instructions=None) -> torch.Tensor:
-        scores = self.member_scores(frames, obs, instructions)
+    def combine(self, scores: torch.Tensor) -> torch.Tensor:
+        """(M, B) member scores -> (B,) ensemble score under :attr:`mode`."""
         if self.mode == "mean":
             return scores.mean(dim=0)
         if self.mode == "min":
             return scores.min(dim=0).values
+        if self.mode == "pessimistic":
+            return scores.mean(dim=0) - self.lam * scores.std(dim=0, unbiased=False)
         return scores.mean(dim=0) - self.lam * scores.var(dim=0, unbiased=False)
+
+    def forward(self, frames, obs=None, instructions=None) -> torch.Tensor:
+        return self.combine(self.member_scores(frames, obs, instructions))
+
+    def score_episode(self, frames=None, obs=None, instructions=None):
+        """One episode in time order; members with a frame window get their causal windows."""
+        if self.window > 1:
+            frames, obs = self.members[0].episode_inputs(
+                frames if self.needs_frames else None, obs if self.needs_obs else None
+            )
+        return self.score(frames=frames, obs=obs, instructions=instructions)
+
+    def disagreement(self, frames=None, obs=None, instructions=None) -> np.ndarray:
+        """float32 [B]: the members' standard deviation on each input (how far off their data it is)."""
+        obs = self.flatten_obs(obs) if obs is not None else None
+        scores = np.stack([m.score(frames, obs, instructions) for m in self.members])
+        return scores.std(axis=0).astype(np.float32)
 
 
 class NormalizedReward(RewardModel):

@@ -17,6 +17,7 @@ Example:
     >>> demos = load_demos("data/robrew/tabletop_pick_place/expert-mixed-v0")
     >>> model, report = fit_progress_model(demos, ProgressTrainConfig(steps=2000))
     >>> report["voc_clean"], report["success_auc"]
+    >>> ensemble, report = fit_progress(demos, ProgressTrainConfig(members=5))   # bootstrapped, pessimistic
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from robrew.data.demos import EXPLORE, Demo, flat_demos, require_frames
 from robrew.data.labels import active_spans, dataset_prior, episode_labels, spans_from_steps, stage_frames
 from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
+from robrew.rewards.base import RewardModel
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
 from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
@@ -63,6 +65,8 @@ class ProgressTrainConfig:
     infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
     outcome_classifier: bool = True  # infer_departures: also where a cross-fitted success classifier gives up
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
+    members: int = 1  # > 1: an ensemble, each member on a bootstrap resample of the training episodes
+    disagreement: float = 1.0  # members > 1: the ensemble scores mean - disagreement * std of the members
     seed: int = 0  # seeds the split, the model and the batches
     device: str = "cpu"  # cpu, cuda, cuda:1 or auto
 
@@ -93,19 +97,71 @@ def _inputs(model: ProgressReward, demos: list[Demo]):
     return obs, frames, instructions
 
 
-def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[ProgressReward, dict]:
+def fit_progress(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[RewardModel, dict]:
+    """The model ``cfg`` asks for: one progress model (``members == 1``), or a bootstrapped
+    ensemble scored ``mean - disagreement * std`` (``mode="pessimistic"``): each member trains on a
+    resample (with replacement) of the training episodes from its own initialisation, so members
+    agree where the demos are dense and disagree where they never went, the states an RL policy
+    finds when it exploits a single model. All members share one held-out split.
+
+    The ensemble's report has each member's report (``members``), the ensemble's own held-out VOC
+    and success AUC, and ``held_out_disagreement``: the members' mean standard deviation on the
+    held-out demos' frames (compare it with the disagreement on a policy's states).
+
+    Example:
+        >>> model, report = fit_progress(demos, ProgressTrainConfig(members=5, disagreement=1.0))
+        >>> model.disagreement(obs=obs, instructions=instruction)   # float32 [B] member std
+    """
+    if cfg.members < 1:
+        raise ValueError(f"members must be >= 1, got {cfg.members}")
+    if cfg.members == 1:
+        return fit_progress_model(demos, cfg)
+    from robrew.rewards.ensemble import EnsembleReward
+
+    fitted = [fit_progress_model(demos, cfg, member=i) for i in range(cfg.members)]
+    model = EnsembleReward([m for m, _ in fitted], mode="pessimistic", lam=cfg.disagreement, device=cfg.device)
+    flat, _ = flat_demos(demos, cfg.obs_keys)
+    _, held_out = split_demos(flat, cfg.val_fraction, cfg.seed)
+    report = {"config": asdict(cfg), "members": [r for _, r in fitted]}
+    good = [d for d in held_out if d.success]
+    if good:
+        report["voc_clean"] = voc([predict_episode(model, d, until_done=True) for d in good])
+        report["voc_reversed"] = voc([predict_episode(model, d, reverse=True, until_done=True) for d in good])
+    attempts = [d for d in held_out if d.quality != EXPLORE]
+    finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
+    report["success_auc"] = success_auc(finals, [d.success for d in attempts])
+    report["losses"] = fitted[0][1]["losses"]
+    if good and model.window == 1:
+        spread = [
+            model.disagreement(
+                d.frames if model.needs_frames else None, d.observations if model.needs_obs else None, d.instruction
+            ).mean()
+            for d in good
+        ]
+        report["held_out_disagreement"] = float(np.mean(spread))
+    return model.eval(), report
+
+
+def fit_progress_model(
+    demos: list[Demo], cfg: ProgressTrainConfig, member: int | None = None
+) -> tuple[ProgressReward, dict]:
     """Trains on the successful training demos; returns the model and a metrics report.
 
     The report has the loss curve (``losses``) and, on held-out episodes: ``voc_clean``
     (successful demos), ``voc_reversed`` (the same demos played backwards),
     ``stage_accuracy``, ``progress_mae`` and ``success_auc`` (final progress, success vs failure,
-    exploration episodes left out).
+    exploration episodes left out). ``member=i`` (an ensemble's i-th member, see
+    :func:`fit_progress`): train on a bootstrap resample of the training episodes, from an
+    initialisation of its own; the held-out split is the same for every member.
     """
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed if member is None else cfg.seed * 1000 + 17 * member + 1)
     demos, obs_keys = flat_demos(demos, cfg.obs_keys)  # Dict observations: one vector per step
     if Encoder(cfg.encoder) not in OBS_ENCODERS:
         require_frames(demos, f"a progress model with encoder={cfg.encoder}")
     train, held_out = split_demos(demos, cfg.val_fraction, cfg.seed)
+    if member is not None:
+        pick = np.random.default_rng([cfg.seed, member]).integers(len(train), size=len(train))
+        train = [train[i] for i in pick]
     good = [d for d in train if d.success]
     if not good:
         raise ValueError("no successful demonstrations to learn progress from")
@@ -138,7 +194,7 @@ def fit_progress_model(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[Pro
     if model.needs_obs:
         model.set_obs_normalization(*obs_statistics(np.concatenate([d.observations for d in used + unmarked])))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(cfg.seed if member is None else [cfg.seed, member, 1])
     first = cfg.steps // 2 if unmarked else cfg.steps
     losses = _fit(model, opt, used, labels, first, cfg, rng)
     departures, outcome = [], [None] * len(unmarked)

@@ -39,6 +39,10 @@ def test_main_job_runs_end_to_end(tmp_path):
 def test_bad_methods_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="methods"):
         run_rabc_experiment(RabcExperimentConfig(methods=["vibes"], out_dir=str(tmp_path)))
+    ensemble = ProgressTrainConfig(members=3)
+    with pytest.raises(ValueError, match="progress.members=3: RA-BC weights"):
+        run_rabc_experiment(RabcExperimentConfig(progress=ensemble, out_dir=str(tmp_path / "out")))
+    assert not (tmp_path / "out").exists()  # rejected before anything is written
 
 
 def test_policy_round_trip_and_corrupt_file(tmp_path):

@@ -11,9 +11,10 @@ import pytest
 from robrew.data.demos import collect_demos, load_demos
 from robrew.envs.tabletop.scene import COLORS
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
+from robrew.rewards.ensemble import EnsembleReward
 from robrew.rewards.progress import ProgressReward
 from robrew.rewards.text_encoders import hash_text_embedding
-from robrew.training.progress import ProgressTrainConfig, fit_progress_model
+from robrew.training.progress import ProgressTrainConfig, fit_progress, fit_progress_model
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,30 @@ def test_training_lowers_loss_and_round_trips(demos, encoder, tmp_path):
     a = model.score(**kwargs, instructions=d.instruction)
     np.testing.assert_allclose(loaded.score(**kwargs, instructions=d.instruction), a, atol=1e-6)
     assert np.all((a >= 0) & (a <= 1))
+
+
+def test_bootstrapped_ensemble_scores_mean_minus_disagreement_and_round_trips(demos, tmp_path):
+    cfg = ProgressTrainConfig(steps=60, batch_size=64, members=3, disagreement=2.0, infer_departures=False)
+    model, report = fit_progress(demos, cfg)
+    assert isinstance(model, EnsembleReward) and (model.mode, model.lam, len(model.members)) == ("pessimistic", 2.0, 3)
+    assert len(report["members"]) == 3 and report["held_out_disagreement"] > 0 and "success_auc" in report
+    d = demos[0]
+    each = np.stack([m.score(obs=d.observations, instructions=d.instruction) for m in model.members])
+    assert np.abs(each[0] - each[1]).max() > 1e-3  # each member: its own resample and initialisation
+    got = model.score(obs=d.observations, instructions=d.instruction)
+    np.testing.assert_allclose(got, each.mean(0) - 2.0 * each.std(0), atol=1e-5)
+    spread = model.disagreement(obs=d.observations, instructions=d.instruction)
+    np.testing.assert_allclose(spread, each.std(0), atol=1e-6)
+    save_reward_model(model, tmp_path / "ens")
+    loaded = load_reward_model(tmp_path / "ens")
+    np.testing.assert_allclose(loaded.score(obs=d.observations, instructions=d.instruction), got, atol=1e-6)
+    # One member is the plain model, trained exactly as before.
+    one, _ = fit_progress(demos, ProgressTrainConfig(steps=30, batch_size=64, infer_departures=False))
+    plain, _ = fit_progress_model(demos, ProgressTrainConfig(steps=30, batch_size=64, infer_departures=False))
+    assert isinstance(one, ProgressReward)
+    np.testing.assert_array_equal(one.score(obs=d.observations), plain.score(obs=d.observations))
+    with pytest.raises(ValueError, match="members must be >= 1"):
+        fit_progress(demos, ProgressTrainConfig(members=0))
 
 
 def test_progress_is_registered_and_validates():
