@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
 from robrew.data.demos import Demo, require_frames
@@ -38,9 +38,23 @@ class DemoTransitions:
     next_observations: np.ndarray  # float32 [N, D]
     rewards: np.ndarray  # float32 [N]
     dones: np.ndarray  # float32 [N], 1 only where the episode *terminated* (not on time limits)
+    episode_ends: np.ndarray | None = None  # int64 [N]: row of the last transition of each row's episode
 
     def __len__(self) -> int:
         return len(self.actions)
+
+    def n_step_plan(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """For n-step returns: (rows [N, n] of the next n transitions of each row's episode,
+        mask [N, n] of those that count: within the episode and not after a termination).
+        Without ``episode_ends`` every row is an episode of its own (one-step returns)."""
+        count = len(self)
+        ends = self.episode_ends if self.episode_ends is not None else np.arange(count)
+        ahead = np.arange(count)[:, None] + np.arange(n)[None, :]
+        inside = ahead <= ends[:, None]
+        rows = np.minimum(ahead, ends[:, None])
+        done = self.dones[rows] * inside
+        mask = inside & ((np.cumsum(done, axis=1) - done) == 0)  # a termination ends the sum after itself
+        return rows, mask
 
 
 def demo_transitions(
@@ -68,7 +82,9 @@ def demo_transitions(
     acts = np.concatenate([d.actions for d in demos]).astype(np.float32)
     # Recorded demos end at the time limit (truncation): no step is a termination.
     dones = np.zeros(len(acts), np.float32)
-    return DemoTransitions(obs, acts, nxt, np.concatenate(rewards).astype(np.float32), dones)
+    ends = np.cumsum([len(d.actions) for d in demos]) - 1
+    episode_ends = np.repeat(ends, [len(d.actions) for d in demos]).astype(np.int64)
+    return DemoTransitions(obs, acts, nxt, np.concatenate(rewards).astype(np.float32), dones, episode_ends)
 
 
 def _scored_rewards(demos: list[Demo], model: RewardModel, composition: RewardComposition) -> list[np.ndarray]:
@@ -93,22 +109,37 @@ def _scored_rewards(demos: list[Demo], model: RewardModel, composition: RewardCo
     return out
 
 
-class DemoMixReplayBuffer(ReplayBuffer):
-    """SB3 ``ReplayBuffer`` whose batches are ``demo_ratio`` demonstrations (:meth:`set_demos`) and
+class DemoMixReplayBuffer(NStepReplayBuffer):
+    """SB3 replay buffer whose batches are ``demo_ratio`` demonstrations (:meth:`set_demos`) and
     the rest online transitions; with no demos set it is the plain buffer. Online data is saved in
     checkpoints as usual; the demos are not (they are rebuilt from the dataset).
 
+    With ``n_steps > 1`` both parts give n-step returns (SB3's ``NStepReplayBuffer`` online; the
+    same sums within each demo episode): the reward is sum_k gamma^k r_{t+k}, the bootstrap obs
+    the one n steps on, and ``discounts`` gamma^n (fewer at an episode's end). A sparse success
+    reward then reaches the start of a 100-step demo in a tenth of the updates.
+
     Args:
         demo_ratio: Fraction of each batch drawn from the demos, in [0, 1).
+        n_steps: Steps per return (1: SB3's plain one-step buffer).
+        gamma: The learner's discount (for n-step returns).
         *args, **kwargs: SB3's ``ReplayBuffer`` arguments.
     """
 
-    def __init__(self, *args, demo_ratio: float = 0.5, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, demo_ratio: float = 0.5, n_steps: int = 1, gamma: float = 0.99, **kwargs):
+        super().__init__(*args, n_steps=n_steps, gamma=gamma, **kwargs)
         if not 0.0 <= demo_ratio < 1.0:
             raise ValueError(f"demo_ratio must be in [0, 1), got {demo_ratio}")
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
         self.demo_ratio = float(demo_ratio)
         self.demos: DemoTransitions | None = None
+        self._plan: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _get_samples(self, batch_inds: np.ndarray, env=None) -> ReplayBufferSamples:
+        if self.n_steps == 1:
+            return ReplayBuffer._get_samples(self, batch_inds, env=env)
+        return super()._get_samples(batch_inds, env=env)
 
     def set_demos(self, demos: DemoTransitions) -> None:
         """Sets the demonstrations; their observation and action sizes must be the env's."""
@@ -119,6 +150,7 @@ class DemoMixReplayBuffer(ReplayBuffer):
                 f"{demos.actions.shape[1:]}, but this env has {obs_size} and {act_size}: record them in this env"
             )
         self.demos = demos
+        self._plan = demos.n_step_plan(self.n_steps) if self.n_steps > 1 else None
 
     def demo_count(self, batch_size: int) -> int:
         """How many of a ``batch_size`` batch come from the demos (exact, the same every batch)."""
@@ -129,20 +161,35 @@ class DemoMixReplayBuffer(ReplayBuffer):
         if n_demo == 0:
             return super().sample(batch_size, env=env)
         idx = np.random.randint(0, len(self.demos), size=n_demo)
+        demo = self._demo_samples(idx, env)
+        if n_demo == batch_size:
+            return demo
+        online = super().sample(batch_size - n_demo, env=env)
+        if self.n_steps == 1:
+            return ReplayBufferSamples(*(torch.cat([a, b]) for a, b in zip(online[:5], demo[:5])))
+        return ReplayBufferSamples(*(torch.cat([a, b]) for a, b in zip(online, demo)))
+
+    def _demo_samples(self, idx: np.ndarray, env) -> ReplayBufferSamples:
         d = self.demos
-        demo = ReplayBufferSamples(
+        if self._plan is None:
+            last, reward, discounts = idx, self._normalize_reward(d.rewards[idx].reshape(-1, 1), env), None
+        else:
+            rows, mask = self._plan[0][idx], self._plan[1][idx]
+            steps = mask.sum(axis=1)
+            last = rows[np.arange(len(idx)), steps - 1]
+            per_step = self._normalize_reward(d.rewards[rows], env) * mask
+            reward = (per_step * self.gamma ** np.arange(self.n_steps)).sum(axis=1, keepdims=True)
+            discounts = self.to_torch((self.gamma**steps).reshape(-1, 1).astype(np.float32))
+        return ReplayBufferSamples(
             *map(
                 self.to_torch,
                 (
                     self._normalize_obs(d.observations[idx], env),
                     d.actions[idx],
-                    self._normalize_obs(d.next_observations[idx], env),
-                    d.dones[idx].reshape(-1, 1),
-                    self._normalize_reward(d.rewards[idx].reshape(-1, 1), env),
+                    self._normalize_obs(d.next_observations[last], env),
+                    d.dones[last].reshape(-1, 1),
+                    np.asarray(reward, np.float32),
                 ),
-            )
+            ),
+            discounts=discounts,
         )
-        if n_demo == batch_size:
-            return demo
-        online = super().sample(batch_size - n_demo, env=env)
-        return ReplayBufferSamples(*(torch.cat([a, b]) for a, b in zip(online[:5], demo[:5])))

@@ -132,8 +132,8 @@ class AlgoParams:
     use_sde: bool | None = None
     net_arch: list[int] | None = None  # hidden layer sizes of actor and critic
     log_std_init: float | None = None  # initial log std of the Gaussian policy
+    n_steps: int | None = None  # PPO: rollout steps per env per update; SAC: n-step returns (SB3's default 1)
     # PPO
-    n_steps: int | None = None
     n_epochs: int | None = None
     gae_lambda: float | None = None
     clip_range: float | None = None
@@ -154,7 +154,6 @@ class AlgoParams:
 
 ONLY_FOR = {
     Algo.ppo: (
-        "n_steps",
         "n_epochs",
         "gae_lambda",
         "clip_range",
@@ -539,6 +538,8 @@ def build_learner(
             raise ConfigError("algo.her=true needs an off-policy learner: use algo=sac")
         if not isinstance(venv.observation_space, spaces.Dict) or "desired_goal" not in venv.observation_space.spaces:
             raise ConfigError("algo.her=true needs a goal-conditioned env (Dict observations with desired_goal)")
+        if params.get("n_steps", 1) > 1:
+            raise ConfigError("algo.params.n_steps > 1 (n-step returns) does not work with algo.her=true")
         from stable_baselines3 import HerReplayBuffer
 
         params["replay_buffer_class"] = HerReplayBuffer
@@ -553,7 +554,14 @@ def build_learner(
         from robrew.demo_replay import DemoMixReplayBuffer
 
         params["replay_buffer_class"] = DemoMixReplayBuffer
-        params["replay_buffer_kwargs"] = {"demo_ratio": cfg.algo.demo_ratio}
+        n_steps = params.pop("n_steps", 1)  # SB3 leaves n-step returns to a custom buffer: ours does them
+        if n_steps < 1:
+            raise ConfigError(f"algo.params.n_steps must be >= 1, got {n_steps}")
+        params["replay_buffer_kwargs"] = {
+            "demo_ratio": cfg.algo.demo_ratio,
+            "n_steps": n_steps,
+            "gamma": params.get("gamma", 0.99),  # SAC's own default
+        }
     try:
         return cls(policy, venv, seed=cfg.seed, device=cfg.device, tensorboard_log=tensorboard_log, verbose=0, **params)
     except (TypeError, ValueError, AssertionError, RuntimeError) as e:

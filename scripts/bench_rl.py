@@ -6,7 +6,8 @@ Rows, same seed and budget each (tabletop push and pick-and-place):
   c  learned progress reward (potential shaping on the sparse reward) + demos (the robrew way)
   d  RA-BC alone, no RL (the main job's policy on the same demos)
   e  hand-written dense reward + demos (reference)
-  f  row d's RA-BC policy fine-tuned by residual SAC on the row-c reward (robrew-train finetune=...)
+  f  row d's RA-BC policy (or ``--base``: a robrew-rabc run's) fine-tuned by residual SAC on the
+     row-c reward (robrew-train finetune=...); also prints the base policy alone on the same episodes
 
 Prints ground-truth success vs env steps for each row, steps to 80% success, the final success
 with a Wilson 95% interval, the Spearman correlation of model return and success across
@@ -14,8 +15,9 @@ evaluations, wall time and env steps/s; writes ``curves.png``.
 
 Usage:
     python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--steps 30000]
-        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--normalize]
-        [--composition potential|replace] [--members M] [--disagreement L] [--out runs/bench_rl]
+        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--normalize] [--n-step N]
+        [--composition potential|replace] [--members M] [--disagreement L]
+        [--residual-scale S] [--residual-penalty P] [--base RABC_DIR] [--out runs/bench_rl]
 """
 
 from __future__ import annotations
@@ -77,10 +79,11 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
     run_dir = Path(prep["root"]) / f"row_{row}"
     task_cfg = TaskConfig(f"tabletop_{task}") if row == "e" else TaskConfig(f"tabletop_{task}", path=prep["sparse"])
     reward = RewardConfig()
+    base = Path(args.base) if row == "f" and args.base else Path(prep["root"]) / "row_d"  # a robrew-rabc dir
     if row in ("c", "f"):
         reward = RewardConfig(
             name="ensemble" if args.members > 1 else "progress",
-            checkpoint=prep["progress"],
+            checkpoint=str(base / "progress_model") if row == "f" and args.base else prep["progress"],
             composition=Composition(args.composition),
             model_weight=args.scale,
         )
@@ -92,13 +95,15 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
             buffer_size=max(args.steps, 10_000),
             batch_size=256,
             critic_layer_norm=True if extras else None,
+            n_steps=args.n_step if args.n_step > 1 else None,
         ),
         demos=prep["data"] if row in ("b", "c", "e") else None,
         demo_ratio=0.5,
         pretrain="rabc" if extras else "none",
         actor_warmup=2000 if extras or row == "f" else 0,
-        base_policy=str(Path(prep["root"]) / "row_d" / "policies" / "rabc") if row == "f" else None,
+        base_policy=str(base / "policies" / "rabc") if row == "f" else None,
         residual_scale=args.residual_scale,
+        residual_penalty=args.residual_penalty,
     )
     if row == "f":
         algo.params.critic_layer_norm = True
@@ -127,7 +132,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
     final = evaluate_run(run_dir, episodes=args.final_episodes, videos=0, seed=50_000 + seed)
     lines = (run_dir / "curve.csv").read_text().splitlines()[1:]
     curve = [tuple(float(x) for x in line.split(",")) for line in lines]
-    return {
+    out = {
         "row": row,
         "task": task,
         "seed": seed,
@@ -136,6 +141,40 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         "wall_s": wall,
         "steps_per_s": metrics.get("env_steps_per_s"),
     }
+    if row == "c":
+        out["model_on_policy"] = model_on_policy(run_dir, reward.checkpoint, prep["data"])
+    if row == "f":  # the base policy alone (a zero correction) on the same final episodes
+        from robrew.metrics.rollouts import run_episodes, success_rate
+        from robrew.runs import make_run_env, resolve_task
+
+        spec = resolve_task(cfg)
+        zero = np.zeros(4, np.float32)
+        eps = run_episodes(lambda r: make_run_env(spec, cfg, r), lambda o: zero, args.final_episodes, 50_000 + seed)
+        out["base_alone"] = success_rate([e.success for e in eps])
+    return out
+
+
+def model_on_policy(run_dir: Path, checkpoint: str, data: str, episodes: int = 10) -> dict:
+    """How the reward model reads the trained policy's states against the demos' (exploitation):
+    mean score per step on each, and for an ensemble the members' disagreement on each."""
+    from robrew.data.demos import load_demos
+    from robrew.eval.labelled_rollouts import policy_rollouts
+    from robrew.rewards import load_reward_model
+
+    model = load_reward_model(checkpoint)
+    _, seqs = policy_rollouts(run_dir, episodes, frames=False)
+    demos = [d for d in load_demos(data) if d.success]
+    out = {"policy_success": float(np.mean([q.success for q in seqs]))}
+    for name, items in (
+        ("policy", [(q.obs, q.instruction) for q in seqs]),
+        ("demos", [(d.observations, d.instruction) for d in demos]),
+    ):
+        out[f"score_{name}"] = float(np.mean([model.score(obs=o, instructions=i).mean() for o, i in items]))
+        if hasattr(model, "disagreement"):
+            out[f"disagreement_{name}"] = float(
+                np.mean([model.disagreement(obs=o, instructions=i).mean() for o, i in items])
+            )
+    return out
 
 
 def run_rabc(task: str, prep: dict, args, seed: int) -> dict:
@@ -190,6 +229,14 @@ def summarise(results: list[dict], out: Path) -> None:
             f"{'[' + format(f['low'], '.0%') + ', ' + format(f['high'], '.0%') + ']':>14}{to80:>14}{rho:>10}"
             f"{r['wall_s']:>8.0f}{sps:>9}"
         )
+        if "model_on_policy" in r:
+            print(
+                "    reward model on the policy's states vs the successful demos':",
+                {k: round(v, 3) for k, v in r["model_on_policy"].items()},
+            )
+        if "base_alone" in r:
+            b = r["base_alone"]
+            print(f"    base policy alone on the same episodes: {b['mean']:.0%} [{b['low']:.0%}, {b['high']:.0%}]")
         for row in curve:
             print(
                 f"    step {int(row[0]):>7}: success {row[1]:.0%}, env return {row[2]:.2f}, model return {row[3]:.3f}"
@@ -231,7 +278,10 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1, help="rows c/f: a bootstrapped progress ensemble of M")
     parser.add_argument("--disagreement", type=float, default=1.0, help="ensemble score: mean - this * member std")
     parser.add_argument("--residual-scale", type=float, default=0.3, help="row f: largest correction per action")
+    parser.add_argument("--residual-penalty", type=float, default=0.0, help="row f: reward minus this x correction²")
+    parser.add_argument("--base", help="row f: fine-tune this robrew-rabc run (policy and progress model), not row d")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--n-step", type=int, default=1, help="n-step returns in every RL row (demos and online)")
     parser.add_argument("--normalize", action="store_true", help="VecNormalize (obs, reward) in every RL row")
     parser.add_argument(
         "--robrew-extras",
@@ -249,7 +299,11 @@ def main() -> None:
         for s in range(args.seeds)
     }
     print(f"demos and progress models ready ({time.perf_counter() - start:.0f} s)", flush=True)
-    if "f" in args.rows and "d" not in args.rows:
+    if args.base:
+        base_task = json.loads((Path(args.base) / "results.json").read_text())["config"]["task"]
+        if args.task != [base_task.removeprefix("tabletop_")]:
+            parser.error(f"--base {args.base} is a {base_task} policy: run it with --task {base_task[9:]}")
+    if "f" in args.rows and "d" not in args.rows and not args.base:
         parser.error("row f fine-tunes row d's RA-BC policy: include row d")
     results = []
 

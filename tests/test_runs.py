@@ -59,8 +59,8 @@ def test_algo_params_defaults_overrides_and_errors():
     # SAC on tabletop starts its temperature at 0.01, not SB3's 1.0 (which drowns 0-1 rewards).
     assert algo_params(AlgoConfig(name=Algo.sac), ("tabletop",))["ent_coef"] == "auto_0.01"
     assert algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(ent_coef=0.2)), ("tabletop",))["ent_coef"] == 0.2
-    with pytest.raises(ConfigError, match="algo.params.n_steps is a PPO parameter, but algo=sac"):
-        algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(n_steps=8)), ())
+    with pytest.raises(ConfigError, match="algo.params.n_epochs is a PPO parameter, but algo=sac"):
+        algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(n_epochs=8)), ())
 
 
 def test_normalize_defaults_per_algorithm_and_task_family():

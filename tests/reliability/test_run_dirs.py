@@ -219,7 +219,7 @@ def inputs(tmp_path_factory):
         (["device=tpu9"], "device='tpu9' is not a torch device"),
         (["reward=clip", "reward.device=cuda:0"], "has no CUDA device"),
         (["algo.policy=NoSuchPolicy"], "algo 'ppo': Policy NoSuchPolicy unknown"),
-        (["algo=sac", "algo.params.n_steps=64"], "algo.params.n_steps is a PPO parameter, but algo=sac"),
+        (["algo=sac", "algo.params.n_epochs=4"], "algo.params.n_epochs is a PPO parameter, but algo=sac"),
         (["task.path={inputs}/camera.yaml"], "unknown camera preset 'nosuchcam'"),
         (["task.path={inputs}/kwargs.yaml"], "unexpected keyword argument 'bogus'"),
         (["task.path={inputs}/latin1.yaml"], "not UTF-8 text"),

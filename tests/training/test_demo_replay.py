@@ -47,6 +47,36 @@ def test_symmetric_sampling_draws_the_exact_share(ratio, batch, expected):
                                               np.zeros(3, np.float32), np.zeros(3, np.float32)))  # fmt: skip
 
 
+def test_n_step_returns_sum_within_each_demo_episode_and_online():
+    """Two demo episodes of 3 and 2 steps, rewards 1, 2, 4 | 8, 16 (obs = the row number), gamma 0.5,
+    n = 2: each row's return is r_t + 0.5 r_{t+1} inside its episode, bootstrapped from the obs
+    two steps on with discount 0.25, or one step on with 0.5 at the episode's last step."""
+    rows = np.arange(5, dtype=np.float32)
+    demos = DemoTransitions(
+        rows[:, None].repeat(2, 1), np.zeros((5, 1), np.float32), rows[:, None].repeat(2, 1) + 1,
+        np.array([1, 2, 4, 8, 16], np.float32), np.zeros(5, np.float32), np.array([2, 2, 2, 4, 4]),
+    )  # fmt: skip
+    obs_space, act_space = gym.spaces.Box(-99, 99, (2,)), gym.spaces.Box(-1, 1, (1,))
+    buf = DemoMixReplayBuffer(100, obs_space, act_space, device="cpu", demo_ratio=0.5, n_steps=2, gamma=0.5)
+    for t in range(4):  # one online episode, rewards 10, 20, 30, 40, truncated at its end
+        obs = np.full((1, 2), 100.0 + t)
+        buf.add(obs, obs + 1, np.zeros((1, 1)), np.array([10.0 * (t + 1)]), np.array([t == 3]),
+                [{"TimeLimit.truncated": t == 3}])  # fmt: skip
+    buf.set_demos(demos)
+    s = buf.sample(400)
+    got = {(float(o), float(r), float(nxt), float(disc)) for o, r, nxt, disc in zip(
+        s.observations[:, 0], s.rewards[:, 0], s.next_observations[:, 0], s.discounts[:, 0])}  # fmt: skip
+    expected = {
+        (0, 1 + 0.5 * 2, 2, 0.25), (1, 2 + 0.5 * 4, 3, 0.25), (2, 4, 3, 0.5), (3, 8 + 0.5 * 16, 5, 0.25),
+        (4, 16, 5, 0.5),  # demos
+        (100, 10 + 0.5 * 20, 102, 0.25), (101, 20 + 0.5 * 30, 103, 0.25), (102, 30 + 0.5 * 40, 104, 0.25),
+        (103, 40, 104, 0.5),  # online, SB3's NStepReplayBuffer
+    }  # fmt: skip
+    assert got == expected and (s.dones == 0).all()
+    one = buffer(0.5).sample(8)  # n = 1 stays SB3's plain one-step sampling
+    assert one.discounts is None
+
+
 def test_demo_rewards_are_the_models_scores_under_the_composition(dataset):
     demos = load_demos(dataset)
     torch.manual_seed(0)
@@ -155,7 +185,7 @@ def test_actor_warmup_holds_the_actor_while_the_critic_learns():
     assert not all(torch.equal(v, actor0[k]) for k, v in sac.actor.state_dict().items())
 
 
-def test_every_new_option_end_to_end(dataset, tmp_path):
+def test_every_new_option_end_to_end(dataset, tmp_path, monkeypatch):
     import dataclasses
 
     from robrew.rewards import save_reward_model
@@ -170,7 +200,7 @@ def test_every_new_option_end_to_end(dataset, tmp_path):
         pretrain="rabc",
         pretrain_steps=50,
         actor_warmup=40,
-        params=AlgoParams(learning_starts=64, buffer_size=1000, batch_size=32, critic_layer_norm=True),
+        params=AlgoParams(learning_starts=64, buffer_size=1000, batch_size=32, critic_layer_norm=True, n_steps=3),
     )
     cfg = TrainConfig(
         task=TaskConfig("tabletop_reach"),
@@ -185,7 +215,13 @@ def test_every_new_option_end_to_end(dataset, tmp_path):
             name="progress", checkpoint=str(tmp_path / "progress"), composition=Composition.potential, model_weight=10.0
         ),
     )
+    seen = []
+    set_demos = DemoMixReplayBuffer.set_demos
+    monkeypatch.setattr(
+        DemoMixReplayBuffer, "set_demos", lambda b, d: (seen.append((b.n_steps, b.gamma)), set_demos(b, d))
+    )
     assert train(cfg, tmp_path / "run")["num_timesteps"] >= 160
+    assert seen == [(3, 0.97)]  # n-step returns with the learner's discount (the tabletop default)
     again = dataclasses.replace(cfg, total_timesteps=200, resume=str(tmp_path / "run"))
     assert train(again, tmp_path / "run")["num_timesteps"] >= 200
     with pytest.raises(ConfigError, match="algo.pretrain=rabc weights the demos by progress gain"):
