@@ -60,11 +60,21 @@ def prepare(task: str, out: Path, demos: int, seed: int, members: int = 1, disag
     spec.update(name=f"{name}_sparse_bench", env_kwargs={**spec.get("env_kwargs", {}), "reward": "sparse"})
     (root / "sparse.yaml").write_text(yaml.safe_dump(spec))
     load_task(root / "sparse.yaml")
+    # Rows b and c run in the sparse task: their demos must carry its reward, not the dense one.
+    sparse_data = collect_demos(
+        str(root / "sparse.yaml"), root / "data", demos, seed=seed, image_size=16, overwrite=True
+    )
     cfg = ProgressTrainConfig(steps=3000, seed=seed, members=members, disagreement=disagreement)
     model, report = fit_progress(load_demos(data), cfg)
     save_reward_model(model, root / "progress")
     write_json_atomic(root / "progress" / "report.json", report)
-    return {"data": str(data), "sparse": str(root / "sparse.yaml"), "progress": str(root / "progress"), "root": root}
+    return {
+        "data": str(data),
+        "sparse_data": str(sparse_data),
+        "sparse": str(root / "sparse.yaml"),
+        "progress": str(root / "progress"),
+        "root": root,
+    }
 
 
 def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
@@ -97,7 +107,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
             critic_layer_norm=True if extras else None,
             n_steps=args.n_step if args.n_step > 1 else None,
         ),
-        demos=prep["data"] if row in ("b", "c", "e") else None,
+        demos={"b": prep["sparse_data"], "c": prep["sparse_data"], "e": prep["data"]}.get(row),
         demo_ratio=0.5,
         pretrain="rabc" if extras else "none",
         actor_warmup=2000 if extras or row == "f" else 0,

@@ -118,6 +118,28 @@ def episode_plan(mix: dict[str, tuple[float, object]], episodes: int, seed: int)
     return plan
 
 
+def recorded_env(spec) -> dict:
+    """What a dataset records of the env its rewards came from: ``{"id", "kwargs"}``."""
+    return {"id": spec.env_id, "kwargs": dict(spec.env_kwargs)}
+
+
+def dataset_env(path: str | os.PathLike) -> dict | None:
+    """The env a dataset's rewards were recorded in (``{"id", "kwargs"}``), from its annotations;
+    for datasets written before it was recorded, from its shipped task name; else ``None``."""
+    from robrew.taskspec import TaskSpecError, load_task
+
+    try:
+        ann = json.loads((Path(path) / ANNOTATIONS).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if isinstance(ann.get("env"), dict):
+        return ann["env"]
+    try:
+        return recorded_env(load_task(ann.get("task", "")))
+    except TaskSpecError:
+        return None
+
+
 def dataset_id(task: str) -> str:
     """Minari id of a task's demonstrations: ``robrew/<task>/expert-mixed-v0``."""
     return f"robrew/{task}/expert-mixed-v0"
@@ -136,7 +158,8 @@ def collect_demos(
     """Records ``episodes`` expert episodes of a tabletop task into ``out_root``.
 
     Args:
-        task: A tabletop task name (e.g. ``"tabletop_pick_place"``).
+        task: A tabletop task name (e.g. ``"tabletop_pick_place"``) or task file (its ``name``
+            names the dataset; its ``env_kwargs``, e.g. ``reward: sparse``, decide the recorded reward).
         out_root: Minari datasets root; the dataset goes to ``<root>/<dataset_id(task)>``.
         episodes: Number of episodes.
         mix: Quality name -> (fraction, expert config); default :data:`DEFAULT_MIX`.
@@ -183,11 +206,15 @@ def collect_demos(
     root = Path(out_root).resolve()  # Minari joins a relative root twice (data/tmp/data/tmp/...)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root} is a file; --out must be a directory (the datasets root)")
+    from robrew.taskspec import load_task
+
+    spec = load_task(task)  # a shipped name or a task file
+    task = spec.name
     ds_id = dataset_id(task)
     target = root / ds_id
     if target.exists() and not overwrite:
         raise DatasetError(f"{target} exists; pass --overwrite (overwrite=True) or choose another --out")
-    env = make_env(task, render_mode="rgb_array", width=image_size, height=image_size)
+    env = make_env(spec, render_mode="rgb_array", width=image_size, height=image_size)
     if not hasattr(env.unwrapped, "scene_state"):
         env.close()
         raise DatasetError(f"task {task!r} has no scripted expert (only tabletop tasks do)")
@@ -207,7 +234,8 @@ def collect_demos(
             ds_id=ds_id,
             task=task,
         )
-        write_json_atomic(staging / ds_id / ANNOTATIONS, {"task": task, "episodes": meta})
+        annotations = {"task": task, "env": recorded_env(spec), "episodes": meta}
+        write_json_atomic(staging / ds_id / ANNOTATIONS, annotations)
         _swap_in(staging / ds_id, target)
     finally:
         env.close()

@@ -24,7 +24,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from robrew.io import write_json_atomic
 from robrew.rewards.base import RewardModel
-from robrew.rewards.factory import RewardConfigError, build_reward_model, reward_record
+from robrew.rewards.factory import Composition, RewardConfigError, build_reward_model, reward_record
 from robrew.runs import (
     ConfigError,
     RunLock,
@@ -130,9 +130,28 @@ def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel |
 
     try:
         demos = load_demos(cfg.algo.demos)
+        check_demo_rewards(cfg, spec, model)
         return demo_transitions(demos, model, reward_composition(cfg, spec) if model is not None else None)
     except (DatasetError, ValueError) as e:
         raise ConfigError(f"algo.demos: {e}") from None
+
+
+def check_demo_rewards(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> None:
+    """Demo transitions keep the env reward recorded with them; it must be this run's env reward
+    (a dense-reward dataset in a sparse-reward run would pay the demos what online steps never
+    get). Raises ``ValueError`` when the dataset records another env or env settings; a dataset
+    that does not say (older or foreign ones) and a reward that ignores the env's are let through."""
+    from robrew.data.demos import dataset_env, recorded_env
+
+    if model is not None and cfg.reward.composition == Composition.replace:
+        return  # the env reward is not part of the reward
+    recorded, here = dataset_env(cfg.algo.demos), recorded_env(spec)
+    if recorded is not None and recorded != here:
+        raise ValueError(
+            f"the demos' rewards were recorded in {recorded['id']} with env_kwargs {recorded['kwargs']}, but this "
+            f"run's env is {here['id']} with {here['kwargs']}: record the demos with this task "
+            f"(robrew.data.demos.collect_demos accepts its task file) or use reward.composition=replace"
+        )
 
 
 def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict:

@@ -2,6 +2,8 @@
 reward model's scores under the run's composition, the same demo buffer rebuilt on resume, and
 a tiny end-to-end run."""
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -139,6 +141,32 @@ def test_demo_misconfigurations_are_one_line(dataset, tmp_path, algo, message):
     with pytest.raises(ConfigError, match=message):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_demos_recorded_with_another_env_reward_are_refused(dataset, tmp_path):
+    """Demo transitions keep their recorded env reward: a dense-reward dataset in a sparse-reward
+    run would pay the demos what online steps never get."""
+    from robrew.data.demos import collect_demos, dataset_env
+    from robrew.training.train import check_demo_rewards
+
+    assert dataset_env(dataset) == {"id": "robrew/TabletopReach-v0", "kwargs": {}}
+    sparse = TaskConfig("tabletop_reach_sparse")
+    cfg = cfg_with_demos(dataset, tmp_path, task=sparse)
+    with pytest.raises(ConfigError, match="recorded in robrew/TabletopReach-v0 with env_kwargs {}, but this run's env"):
+        train(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    from robrew.runs import resolve_task
+
+    replace = dataclasses.replace(cfg, reward=dataclasses.replace(cfg.reward, composition=Composition.replace))
+    check_demo_rewards(replace, resolve_task(replace), LinearObsReward(obs_dim=26))  # env reward unused: fine
+    # Recorded in the sparse task itself, the demos carry its reward (1 exactly where the task is done).
+    data = collect_demos("tabletop_reach_sparse", tmp_path / "ds", episodes=2, seed=0, image_size=16)
+    assert dataset_env(data) == {"id": "robrew/TabletopReach-v0", "kwargs": {"reward": "sparse"}}
+    check_demo_rewards(
+        dataclasses.replace(cfg, algo=dataclasses.replace(cfg.algo, demos=str(data))), resolve_task(cfg), None
+    )
+    for d in load_demos(data):
+        assert set(np.unique(d.rewards)) <= {0.0, 1.0} and d.rewards.max() == float(d.success)
 
 
 def tiny_sac(**params):
