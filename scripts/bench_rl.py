@@ -14,9 +14,9 @@ with a Wilson 95% interval, the Spearman correlation of model return and success
 evaluations, wall time and env steps/s; writes ``curves.png``.
 
 Usage:
-    python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--steps 30000]
-        [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras] [--normalize] [--n-step N]
-        [--composition potential|replace] [--members M] [--disagreement L]
+    python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--first-seed 0]
+        [--steps 30000] [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras]
+        [--normalize] [--n-step N] [--composition potential|replace] [--members M] [--disagreement L]
         [--residual-scale S] [--residual-penalty P] [--base RABC_DIR] [--out runs/bench_rl]
 """
 
@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--task", nargs="+", default=["push", "pick_place"], choices=("push", "pick_place"))
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--steps", type=int, default=30_000)
     parser.add_argument("--demos", type=int, default=60)
     parser.add_argument("--evals", type=int, default=6)
@@ -306,7 +307,7 @@ def main() -> None:
     preps = {
         (t, s): prepare(t, out, args.demos, s, args.members, args.disagreement)
         for t in args.task
-        for s in range(args.seeds)
+        for s in range(args.first_seed, args.first_seed + args.seeds)
     }
     print(f"demos and progress models ready ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.base:
