@@ -165,9 +165,8 @@ class DemoMixReplayBuffer(NStepReplayBuffer):
         if n_demo == batch_size:
             return demo
         online = super().sample(batch_size - n_demo, env=env)
-        if self.n_steps == 1:
-            return ReplayBufferSamples(*(torch.cat([a, b]) for a, b in zip(online[:5], demo[:5])))
-        return ReplayBufferSamples(*(torch.cat([a, b]) for a, b in zip(online, demo)))
+        parts = 5 if demo.discounts is None else 6  # one-step batches carry no discounts
+        return ReplayBufferSamples(*(torch.cat([a, b]) for a, b in zip(online[:parts], demo[:parts])))
 
     def _demo_samples(self, idx: np.ndarray, env) -> ReplayBufferSamples:
         d = self.demos

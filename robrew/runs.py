@@ -554,12 +554,9 @@ def build_learner(
         from robrew.demo_replay import DemoMixReplayBuffer
 
         params["replay_buffer_class"] = DemoMixReplayBuffer
-        n_steps = params.pop("n_steps", 1)  # SB3 leaves n-step returns to a custom buffer: ours does them
-        if n_steps < 1:
-            raise ConfigError(f"algo.params.n_steps must be >= 1, got {n_steps}")
         params["replay_buffer_kwargs"] = {
             "demo_ratio": cfg.algo.demo_ratio,
-            "n_steps": n_steps,
+            "n_steps": params.pop("n_steps", 1),  # SB3 leaves n-step returns to a custom buffer: ours does them
             "gamma": params.get("gamma", 0.99),  # SAC's own default
         }
     try:

@@ -24,10 +24,14 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from robrew.envs.tabletop.expert import ExpertConfig
+
+if TYPE_CHECKING:
+    from robrew.taskspec import TaskSpec
 
 ANNOTATIONS = "robrew_annotations.json"
 
@@ -118,8 +122,9 @@ def episode_plan(mix: dict[str, tuple[float, object]], episodes: int, seed: int)
     return plan
 
 
-def recorded_env(spec) -> dict:
-    """What a dataset records of the env its rewards came from: ``{"id", "kwargs"}``."""
+def recorded_env(spec: TaskSpec) -> dict:
+    """A task's env as a dataset records it (where its rewards came from): ``{"id": env_id,
+    "kwargs": env_kwargs}``, e.g. ``{"id": "robrew/TabletopReach-v0", "kwargs": {"reward": "sparse"}}``."""
     return {"id": spec.env_id, "kwargs": dict(spec.env_kwargs)}
 
 

@@ -104,9 +104,9 @@ def fit_progress(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[RewardMod
     agree where the demos are dense and disagree where they never went, the states an RL policy
     finds when it exploits a single model. All members share one held-out split.
 
-    The ensemble's report has each member's report (``members``), the ensemble's own held-out VOC
-    and success AUC, and ``held_out_disagreement``: the members' mean standard deviation on the
-    held-out demos' frames (compare it with the disagreement on a policy's states).
+    The ensemble's report has each member's report (``members``), the ensemble's own
+    :func:`score_metrics` on the held-out episodes, and ``held_out_disagreement``: the members'
+    mean standard deviation on the held-out demos' frames (compare it with a policy's states').
 
     Example:
         >>> model, report = fit_progress(demos, ProgressTrainConfig(members=5, disagreement=1.0))
@@ -122,15 +122,9 @@ def fit_progress(demos: list[Demo], cfg: ProgressTrainConfig) -> tuple[RewardMod
     model = EnsembleReward([m for m, _ in fitted], mode="pessimistic", lam=cfg.disagreement, device=cfg.device)
     flat, _ = flat_demos(demos, cfg.obs_keys)
     _, held_out = split_demos(flat, cfg.val_fraction, cfg.seed)
-    report = {"config": asdict(cfg), "members": [r for _, r in fitted]}
+    report = {"config": asdict(cfg), "members": [r for _, r in fitted], "losses": fitted[0][1]["losses"]}
+    report.update(score_metrics(model, held_out))
     good = [d for d in held_out if d.success]
-    if good:
-        report["voc_clean"] = voc([predict_episode(model, d, until_done=True) for d in good])
-        report["voc_reversed"] = voc([predict_episode(model, d, reverse=True, until_done=True) for d in good])
-    attempts = [d for d in held_out if d.quality != EXPLORE]
-    finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
-    report["success_auc"] = success_auc(finals, [d.success for d in attempts])
-    report["losses"] = fitted[0][1]["losses"]
     if good and model.window == 1:
         spread = [
             model.disagreement(
@@ -392,7 +386,7 @@ def sample_windows(
     return start[:, None] + np.stack(rows), labels
 
 
-def predict_episode(model: ProgressReward, demo: Demo, reverse: bool = False, until_done: bool = False) -> np.ndarray:
+def predict_episode(model: RewardModel, demo: Demo, reverse: bool = False, until_done: bool = False) -> np.ndarray:
     """Predicted progress for every frame of ``demo`` (optionally played backwards, and
     optionally only up to the frame where the task is complete)."""
     n = len(demo.subtask) if not until_done or demo.done_at is None else demo.done_at + 1
@@ -404,8 +398,10 @@ def predict_episode(model: ProgressReward, demo: Demo, reverse: bool = False, un
     )
 
 
-def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
-    """VOC (clean and reversed), stage accuracy, progress MAE and success AUC on ``demos``.
+def score_metrics(model: RewardModel, demos: list[Demo]) -> dict:
+    """What any progress-like reward model is judged by on ``demos`` (its scores only):
+    ``held_out_episodes``, ``voc_clean`` / ``voc_reversed`` (clean successful demos, played
+    forwards / backwards) and ``success_auc`` (final score, success vs failure).
 
     VOC is measured while the task is being done: each successful demo up to the frame
     where it completes (after that the scene is static and the label constant at 1).
@@ -416,6 +412,17 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
     if clean:
         out["voc_clean"] = voc([predict_episode(model, d, until_done=True) for d in clean])
         out["voc_reversed"] = voc([predict_episode(model, d, reverse=True, until_done=True) for d in clean])
+    # Exploration episodes never attempt the task; scoring them as failures would flatter the AUC.
+    attempts = [d for d in demos if d.quality != EXPLORE]
+    finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
+    out["success_auc"] = success_auc(finals, [d.success for d in attempts])
+    return out
+
+
+def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
+    """:func:`score_metrics`, plus stage accuracy and progress MAE (from the model's stage head)."""
+    good = [d for d in demos if d.success]
+    out = score_metrics(model, demos)
     if good:
         prior = model.prior.cpu().numpy()
         labels = label_demos(good, prior)
@@ -433,10 +440,6 @@ def evaluate_progress_model(model: ProgressReward, demos: list[Demo]) -> dict:
                 stages.append(logits.argmax(-1).cpu().numpy())
         out["stage_accuracy"] = stage_accuracy(np.concatenate(stages), np.concatenate([lab.stage for lab in labels]))
         out["progress_mae"] = progress_mae(np.concatenate(preds), np.concatenate([lab.progress for lab in labels]))
-    # Exploration episodes never attempt the task; scoring them as failures would flatter the AUC.
-    attempts = [d for d in demos if d.quality != EXPLORE]
-    finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
-    out["success_auc"] = success_auc(finals, [d.success for d in attempts])
     return out
 
 

@@ -129,8 +129,8 @@ def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel |
     from robrew.demo_replay import demo_transitions
 
     try:
+        check_demo_rewards(cfg, spec, model)  # before the whole dataset is read
         demos = load_demos(cfg.algo.demos)
-        check_demo_rewards(cfg, spec, model)
         return demo_transitions(demos, model, reward_composition(cfg, spec) if model is not None else None)
     except (DatasetError, ValueError) as e:
         raise ConfigError(f"algo.demos: {e}") from None
