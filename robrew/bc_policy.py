@@ -63,6 +63,30 @@ class BCPolicy(nn.Module):
             obs = flatten_obs(obs, self.obs_keys, row=True)
         return torch.as_tensor(np.asarray(obs, np.float32), device=self.obs_mean.device)[None]
 
+    def rows(self, obs) -> torch.Tensor:
+        """A batch of observations (an array ``(B, D)``, or a batched dict read through
+        :attr:`obs_keys`) as a (B, D) tensor."""
+        if is_dict_obs(obs):
+            if self.obs_keys is None:
+                raise ValueError(f"this policy reads array observations, got a Dict with keys {obs_key_names(obs)}")
+            obs = flatten_obs(obs, self.obs_keys)
+        return torch.as_tensor(np.asarray(obs, np.float32), device=self.obs_mean.device).reshape(
+            -1, self.obs_mean.numel()
+        )
+
+    def forward_rows(self, obs: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward`, batch-invariant: row i of the result is bit-for-bit what ``forward``
+        gives for row i alone, whatever else is in the batch (one batched call per VecEnv step that
+        acts exactly like one call per env; BLAS picks other kernels for other batch sizes)."""
+        h = normalize_obs(obs, self.obs_mean, self.obs_std)[:, None, :]
+        for layer in self.net:
+            if isinstance(layer, nn.Linear):  # B matrix-row products, each alone, as in a batch of one
+                b = h.shape[0]
+                h = torch.baddbmm(layer.bias.expand(b, 1, -1), h, layer.weight.T.expand(b, -1, -1))
+            else:
+                h = layer(h)
+        return h.view(-1, self.chunk, self.act_dim)
+
     @torch.no_grad()
     def act(self, obs) -> np.ndarray:
         """First action of the predicted chunk for one observation (no ensembling)."""
@@ -72,26 +96,66 @@ class BCPolicy(nn.Module):
         """A stateful actor with temporal ensembling; call ``reset()`` at episode start."""
         return ChunkActor(self, decay)
 
+    def batched_actor(self, n: int, decay: float = 0.3) -> BatchedChunkActor:
+        """A stateful actor for ``n`` envs at once; ``reset(envs)`` where episodes start."""
+        return BatchedChunkActor(self, n, decay)
+
+
+class BatchedChunkActor:
+    """Temporal ensembling for ``n`` envs at once: the action of env i at step t averages every
+    chunk prediction made for t (at steps t - chunk + 1 .. t of env i's episode), weighted
+    exp(-decay · age), newest first. One batch-invariant forward pass per call
+    (:meth:`BCPolicy.forward_rows`), so env i's actions do not depend on the other envs.
+
+    Example:
+        >>> actor = policy.batched_actor(8)
+        >>> actions = actor(obs)          # (8, A) float64 from (8, D) observations
+        >>> actor.reset([2, 5])           # envs 2 and 5 start new episodes
+    """
+
+    def __init__(self, policy: BCPolicy, n: int, decay: float = 0.3):
+        self.policy, self.n, self.decay = policy, int(n), float(decay)
+        self.reset()
+
+    def reset(self, envs=None) -> None:
+        """Forgets the predictions of the previous episode of ``envs`` (indices; all if None)."""
+        if envs is None:
+            self._past: list[list[np.ndarray]] = [[] for _ in range(self.n)]  # per env, newest first
+        else:
+            for i in envs:
+                self._past[int(i)] = []
+
+    @torch.no_grad()
+    def __call__(self, obs, envs=None) -> np.ndarray:
+        """Actions (len(envs), A) for the observations of ``envs`` (all envs if None), in that order."""
+        envs = range(self.n) if envs is None else [int(i) for i in envs]
+        chunks = self.policy.forward_rows(self.policy.rows(obs)).cpu().numpy()
+        if len(chunks) != len(envs):
+            raise ValueError(f"{len(chunks)} observations for {len(envs)} envs")
+        out = np.empty((len(envs), self.policy.act_dim))
+        for row, i in enumerate(envs):
+            past = self._past[i]
+            past.insert(0, chunks[row])
+            del past[self.policy.chunk :]
+            preds = np.stack([p[age] for age, p in enumerate(past)])
+            w = np.exp(-self.decay * np.arange(len(preds)))
+            out[row] = (w[:, None] * preds).sum(0) / w.sum()
+        return out
+
 
 class ChunkActor:
-    """Temporal ensembling: the action at step t averages every chunk prediction made for t
-    (made at steps t - chunk + 1 .. t), weighted exp(-decay · age), newest first."""
+    """:class:`BatchedChunkActor` for one env: one observation in, one (A,) action out."""
 
     def __init__(self, policy: BCPolicy, decay: float = 0.3):
         self.policy, self.decay = policy, float(decay)
-        self.reset()
+        self._batched = BatchedChunkActor(policy, 1, decay)
 
     def reset(self) -> None:
         """Forgets the predictions of the previous episode."""
-        self._past: list[np.ndarray] = []  # newest first, each (chunk, A)
+        self._batched.reset()
 
-    @torch.no_grad()
     def __call__(self, obs) -> np.ndarray:
-        self._past.insert(0, self.policy(self.policy.row(obs))[0].cpu().numpy())
-        del self._past[self.policy.chunk :]
-        preds = np.stack([p[age] for age, p in enumerate(self._past)])
-        w = np.exp(-self.decay * np.arange(len(preds)))
-        return (w[:, None] * preds).sum(0) / w.sum()
+        return self._batched(self.policy.row(obs))[0]
 
 
 POLICY_FILE, POLICY_CONFIG = "policy.safetensors", "bc_policy.json"

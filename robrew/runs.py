@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from omegaconf import MISSING, OmegaConf, open_dict
 
+from robrew.agents.residual import ResidualConfig
 from robrew.io import current_umask, write_json_atomic
 from robrew.learner_state import LEARNER_JSON, LEARNER_TENSORS, NORMALIZER_NPZ, save_learner_state, save_normalizer
 from robrew.rewards.factory import RewardConfig
@@ -70,11 +71,34 @@ class Pretrain(StrEnum):
     rabc = "rabc"
 
 
+class FinetuneReward(StrEnum):
+    """What ``finetune=`` optimises: the run's env reward alone (a sparse task's: success), or
+    the ``robrew-rabc`` directory's progress model composed with it (``reward.composition``,
+    e.g. ``potential``; ``reward.checkpoint`` may name another model, e.g. an ensemble)."""
+
+    env = "env"
+    progress = "progress"
+
+
 # Per task family (first matching tag wins); explicit algo.params override these. SB3
 # allocates the whole replay buffer up front and checkpoints save all of it (humanoid:
 # 300k x 348 floats x 2 = 0.8 GB), so buffer sizes are kept moderate.
+RESIDUAL = "residual"  # the family of runs with a base policy (first in the lookup when algo.base_policy is set)
+
 FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "ppo": {
+        # Residual fine-tuning of a BC policy (algo.base_policy), ResiP's settings: a small
+        # initial std, no entropy bonus, large batches of short rollouts from many envs.
+        RESIDUAL: {
+            "n_steps": 256,
+            "batch_size": 512,
+            "n_epochs": 10,
+            "learning_rate": 3e-4,
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "ent_coef": 0.0,
+            "log_std_init": -1.5,
+        },
         "tabletop": {"n_steps": 512, "batch_size": 256, "learning_rate": 1e-3, "gamma": 0.97},
         "humanoid": {"n_steps": 1024, "batch_size": 256, "learning_rate": 3e-4, "gamma": 0.99},
         "default": {"n_steps": 512, "batch_size": 128, "learning_rate": 3e-4, "gamma": 0.99},
@@ -100,7 +124,13 @@ FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 # when ``normalize`` is left unset. Humanoid's state mixes scales over orders of magnitude (joint
 # angles, velocities, actuator forces, inertias); PPO on the pose score, 8 envs: unnormalised, 0.8M
 # steps gave standing 48% / kneeling 12% success; normalised, 0.4M steps gave 100% / 100%.
-FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {"ppo": {"humanoid": True}, "sac": {}}
+# Residual PPO normalises rewards (ResiP: a sparse success reward, clipped at 5) and observations.
+FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {"ppo": {RESIDUAL: True, "humanoid": True}, "sac": {}}
+
+
+def family_tags(algo: AlgoConfig, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The tags the family tables are looked up by: the task's, after ``residual`` for a residual run."""
+    return (RESIDUAL, *tags) if algo.base_policy else tuple(tags)
 
 
 class ConfigError(ValueError):
@@ -188,9 +218,8 @@ class AlgoConfig:
     pretrain: Pretrain = Pretrain.none  # SAC with demos: the actor first cloned from them (bc) or RA-BC (rabc)
     pretrain_steps: int = 2000  # gradient steps of that cloning
     actor_warmup: int = 0  # env steps after learning_starts with the actor frozen (the critic warms up)
-    base_policy: str | None = None  # a BC / RA-BC policy dir: the learner adds a bounded correction (robrew.residual)
-    residual_scale: float = 0.3  # with base_policy: the largest correction, in action units
-    residual_penalty: float = 0.0  # with base_policy: env reward minus this x mean(correction²)
+    base_policy: str | None = None  # a BC / RA-BC policy dir: the learner adds a bounded correction
+    residual: ResidualConfig = field(default_factory=ResidualConfig)  # with base_policy (robrew.agents.residual)
 
 
 @dataclass
@@ -222,7 +251,8 @@ class TrainConfig:
     progress_bar: bool = True
     torch_threads: int = 0  # 0: torch's default; 1 is fastest for small MLP policies when runs share a CPU
     resume: str | None = None  # a run directory to continue
-    finetune: str | None = None  # a robrew-rabc output dir: residual RL on its RA-BC policy with its progress reward
+    finetune: str | None = None  # a robrew-rabc output dir: residual RL on its RA-BC policy
+    finetune_reward: FinetuneReward = FinetuneReward.progress  # env: the task's reward alone; progress: + its model
     run_dir: str | None = None  # default: Hydra's output directory
     # Hydra's own settings (read by Hydra, never saved with the run): where runs and sweeps go.
     hydra: Any = field(
@@ -248,7 +278,7 @@ def resolve_normalize(cfg: TrainConfig, tags: tuple[str, ...]) -> TrainConfig:
     if cfg.normalize is not None:
         return cfg
     table = FAMILY_NORMALIZE[Algo(cfg.algo.name)]
-    return replace(cfg, normalize=next((table[t] for t in tags if t in table), False))
+    return replace(cfg, normalize=next((table[t] for t in family_tags(cfg.algo, tags) if t in table), False))
 
 
 def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
@@ -260,8 +290,9 @@ def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
     """
     name = Algo(algo.name)
     table = FAMILY_DEFAULTS[name]
-    family = next((t for t in tags if t in table), "default")
-    out, policy_kwargs = dict(table[family]), {}
+    family = next((t for t in family_tags(algo, tags) if t in table), "default")
+    out = dict(table[family])
+    policy_kwargs = {k: out.pop(k) for k in POLICY_KWARGS if k in out}
     for f in fields(AlgoParams):
         value = getattr(algo.params, f.name)
         if value is None:
@@ -456,9 +487,10 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
 # ---- the run's env and fine-tuning from robrew-rabc ------------------------------------------
 
 
-def make_run_env(spec: TaskSpec, cfg: TrainConfig, render: bool = False):
-    """One env of the run as its learner acts in it (training, evaluation): the task's env, inside
-    :class:`~robrew.residual.ResidualAction` when ``algo.base_policy`` is set.
+def make_run_env(spec: TaskSpec, cfg: TrainConfig, render: bool = False, residual: bool = True):
+    """One env of the run as its learner acts in it (evaluation, rollouts): the task's env, inside
+    :class:`~robrew.agents.residual.ResidualAction` when ``algo.base_policy`` is set and ``residual``
+    (training wraps the whole VecEnv instead: :func:`load_base_policy`).
 
     Raises:
         ConfigError: the base policy is missing, corrupt, or does not fit the env.
@@ -466,29 +498,90 @@ def make_run_env(spec: TaskSpec, cfg: TrainConfig, render: bool = False):
     from robrew.env_factory import make_env
 
     env = make_env(spec, render_mode="rgb_array" if render else None)
-    if not cfg.algo.base_policy:
+    if not cfg.algo.base_policy or not residual:
         return env
-    from robrew.bc_policy import load_policy
-    from robrew.residual import ResidualAction
+    from robrew.agents.residual import ResidualAction
 
     try:
-        base = load_policy(cfg.algo.base_policy)
-        return ResidualAction(env, base, cfg.algo.residual_scale, penalty=cfg.algo.residual_penalty)
-    except ValueError as e:
+        return ResidualAction(env, load_base_policy(cfg), cfg.algo.residual)
+    except (ValueError, ConfigError) as e:
         env.close()
         raise ConfigError(f"algo.base_policy: {e}") from None
 
 
+def load_base_policy(cfg: TrainConfig):
+    """The run's frozen base policy (``algo.base_policy``), or ``None`` without one.
+
+    Raises:
+        ConfigError: the policy files are missing or corrupt.
+    """
+    if not cfg.algo.base_policy:
+        return None
+    from robrew.bc_policy import load_policy
+
+    try:
+        return load_policy(cfg.algo.base_policy)
+    except ValueError as e:
+        raise ConfigError(f"algo.base_policy: {e}") from None
+
+
+BASE_POLICY_RECORD = "base_policy.json"
+
+
+def base_policy_record(cfg: TrainConfig) -> dict:
+    """What a residual run acts on top of: the base policy's directory and the sha256 of each of
+    its files (saved as ``base_policy.json``; a resumed run must find the same)."""
+    import hashlib
+
+    root = Path(cfg.algo.base_policy)
+    files = sorted(p for p in root.iterdir() if p.is_file())
+    return {"path": str(root), "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}}
+
+
+def check_base_policy_unchanged(cfg: TrainConfig, run_dir: Path) -> None:
+    """On resume: the base policy's files are the ones the run started with.
+
+    Raises:
+        ConfigError: they changed (resuming would correct another policy).
+    """
+    path = Path(run_dir) / BASE_POLICY_RECORD
+    if not cfg.algo.base_policy or not path.is_file():
+        return
+    saved, now = json.loads(path.read_text())["sha256"], base_policy_record(cfg)["sha256"]
+    if saved != now:
+        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        raise ConfigError(
+            f"base policy {cfg.algo.base_policy} changed since this run started ({', '.join(changed)} differ from "
+            f"{BASE_POLICY_RECORD}); its residual was learned for the old one: start a new run"
+        )
+
+
+def env_observation_fn(cfg: TrainConfig) -> Callable | None:
+    """Learner observation -> the env's own observation, for a run whose learner also sees its
+    base policy's action (reward models read the env's); ``None`` where they are the same."""
+    if not cfg.algo.base_policy or not cfg.algo.residual.observe_base:
+        return None
+    from functools import partial
+
+    from robrew.agents.residual import env_observation
+
+    return partial(env_observation, act_dim=load_base_policy(cfg).act_dim)
+
+
 def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
     """``cfg`` set up to fine-tune the RA-BC policy of a ``robrew-rabc`` output directory: that
-    policy becomes ``algo.base_policy`` (residual RL) and its progress model the reward
-    (``reward.name=progress``, the composition and weights as configured).
+    policy becomes ``algo.base_policy`` (residual RL); with ``finetune_reward=progress`` its
+    progress model becomes the reward model (``reward.name=progress``; the composition and
+    weights as configured, a ``reward.checkpoint`` already set is kept).
+
+    The run's task may differ from the directory's in its settings (a sparse-reward variant of
+    the same env), not in its env.
 
     Example:
         >>> cfg = finetune_config(cfg, "runs/rabc")     # = robrew-train ... finetune=runs/rabc
 
     Raises:
-        ConfigError: not a finished robrew-rabc directory, or it was trained on another task.
+        ConfigError: not a finished robrew-rabc directory, or it was trained in another env.
     """
     root = Path(rabc_dir)
     try:
@@ -497,13 +590,29 @@ def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
         raise ConfigError(
             f"finetune={root}: not a finished robrew-rabc output directory ({type(e).__name__}: {e})"
         ) from None
-    if task != cfg.task.name:
-        raise ConfigError(f"finetune={root} was trained on task {task!r}, not {cfg.task.name!r}: pass task={task}")
+    here = resolve_task(cfg)
+    try:
+        theirs = load_task(task)
+    except TaskSpecError:
+        theirs = None
+    same_env = theirs is not None and (theirs.env_id, theirs.env_kwargs.get("obs")) == (
+        here.env_id,
+        here.env_kwargs.get("obs"),
+    )
+    if task != here.name and not same_env:
+        raise ConfigError(
+            f"finetune={root} was trained on task {task!r}, not {here.name!r} (another env): pass task={task}"
+        )
     policy, progress = root / "policies" / "rabc", root / "progress_model"
-    for path, what in ((policy, "an RA-BC policy (methods must include rabc)"), (progress, "a progress model")):
+    needed = [(policy, "an RA-BC policy (methods must include rabc)")]
+    if cfg.finetune_reward == FinetuneReward.progress:
+        needed.append((progress, "a progress model"))
+    for path, what in needed:
         if not path.is_dir():
             raise ConfigError(f"finetune={root}: {path} is missing; the run has no {what}")
-    reward = replace(cfg.reward, name="progress", checkpoint=str(progress.resolve()))
+    reward = cfg.reward
+    if cfg.finetune_reward == FinetuneReward.progress:
+        reward = replace(reward, name="progress", checkpoint=reward.checkpoint or str(progress.resolve()))
     algo = replace(cfg.algo, base_policy=str(policy.resolve()))
     return replace(cfg, reward=reward, algo=algo, finetune=str(root))
 
@@ -526,6 +635,11 @@ def build_learner(
 
     cls = {Algo.ppo: PPO, Algo.sac: SAC}[Algo(cfg.algo.name)]
     params = {**algo_params(cfg.algo, spec.tags), **overrides}
+    if cfg.algo.base_policy and cls is PPO:
+        from robrew.agents.residual_ppo import ResidualPPO
+
+        cls = ResidualPPO
+        params.update(warmup_iters=cfg.algo.residual.warmup_iters, zero_init=cfg.algo.residual.zero_init)
     policy = cfg.algo.policy
     if isinstance(venv.observation_space, spaces.Dict) and policy == "MlpPolicy":
         policy = "MultiInputPolicy"
@@ -581,9 +695,7 @@ def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log:
     if venv is None:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
-        from robrew.env_factory import make_env
-
-        venv = DummyVecEnv([lambda: make_env(spec)])
+        venv = DummyVecEnv([lambda: make_run_env(spec, cfg)])  # the learner's spaces (a residual's too)
         if Algo(cfg.algo.name) == Algo.sac:
             overrides = {"buffer_size": 1, "learning_starts": 0}
     model = build_learner(cfg, spec, venv, tensorboard_log, with_demos=not overrides, **overrides)
@@ -640,6 +752,7 @@ class RunPolicy:
     spec: TaskSpec
     learner: Any  # the SB3 model, state loaded from ``checkpoint``
     act: Callable[[np.ndarray], np.ndarray]  # raw observation -> deterministic action (:func:`policy_fn`)
+    env_obs: Callable | None = None  # the env's own observation in the learner's (:func:`env_observation_fn`)
 
     def make_env(self, render: bool = False):
         """One env of the run as its learner acts in it (:func:`make_run_env`)."""
@@ -661,4 +774,5 @@ def load_run_policy(path: str | Path) -> RunPolicy:
     cfg = load_run_config(run_dir)
     spec = resolve_task(cfg)
     learner = load_learner(cfg, ckpt, venv=None)
-    return RunPolicy(run_dir, ckpt, cfg, spec, learner, policy_fn(learner, load_obs_normalizer(ckpt)))
+    act = policy_fn(learner, load_obs_normalizer(ckpt))
+    return RunPolicy(run_dir, ckpt, cfg, spec, learner, act, env_observation_fn(cfg))

@@ -82,6 +82,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
+    from robrew.agents.residual import ResidualConfig
     from robrew.rewards.factory import Composition, RewardConfig
     from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
     from robrew.training.train import train
@@ -112,8 +113,7 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         pretrain="rabc" if extras else "none",
         actor_warmup=2000 if extras or row == "f" else 0,
         base_policy=str(base / "policies" / "rabc") if row == "f" else None,
-        residual_scale=args.residual_scale,
-        residual_penalty=args.residual_penalty,
+        residual=ResidualConfig(scale=args.residual_scale, penalty=args.residual_penalty),
     )
     if row == "f":
         algo.params.critic_layer_norm = True

@@ -67,6 +67,7 @@ class TabletopEnv(gym.Env):
         shadows: Render shadows (slow on CPU).
         reward: ``"dense"`` (the sum of the task's reward terms) or ``"sparse"`` (1 while the task is done).
         obs: ``"goal"`` (target-first state and goal) or ``"objects"`` (colour slots, no target).
+        terminate_on_success: End the episode (``terminated``) at the first step the task is done.
 
     Example:
         >>> env = gym.make("robrew/TabletopPickPlace-v0", render_mode="rgb_array")
@@ -88,7 +89,9 @@ class TabletopEnv(gym.Env):
         shadows: bool = False,
         reward: str = "dense",
         obs: str = "goal",
+        terminate_on_success: bool = False,
     ):
+        self.terminate_on_success = bool(terminate_on_success)
         if obs not in OBS_DIMS:
             raise ValueError(f"obs must be one of {sorted(OBS_DIMS)}, got {obs!r}")
         self.obs_mode = obs
@@ -279,7 +282,8 @@ class TabletopEnv(gym.Env):
         info = self._info(s)
         info["reward_terms"] = terms
         reward = float(sum(terms.values())) if self.reward_mode == "dense" else float(info["is_success"])
-        return self._obs(s), reward, False, self._t >= self.horizon, info
+        terminated = self.terminate_on_success and info["is_success"]
+        return self._obs(s), reward, terminated, self._t >= self.horizon and not terminated, info
 
     def render(self):
         return self._frames.render(self.model, self.data)

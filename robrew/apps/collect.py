@@ -5,6 +5,8 @@ Usage:
     robrew-collect --task tabletop_pick_place --episodes 60 --out data --image-size 64 [--explore 0.25]
     robrew-collect --env Pusher-v5 --policy my_policies:expert --episodes 20 --out data [--frames]
     robrew-collect --task my_metaworld.yaml --policy my_policies:expert --episodes 30   # success from the task file
+    robrew-collect --run runs/humanoid_kneeling/<time> --mix clean=20,noisy=20,failing=20 --out data
+    robrew-collect --task my_task.yaml --policy my_policies:expert --mix clean=30,failing=10 --failing stop
     robrew-collect --lerobot ~/datasets/pick_cube --camera observation.images.top --out data   # import LeRobot v3
 """
 
@@ -40,6 +42,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instruction", help="with --policy: the episodes' instruction")
     parser.add_argument("--name", help="with --policy: dataset name (default: from --env / --task)")
     parser.add_argument("--max-steps", type=int, help="with --policy: cut episodes at this many steps")
+    parser.add_argument("--run", help="record the deterministic policy of this robrew-train run (in its own env)")
+    parser.add_argument(
+        "--mix",
+        help="with --run / --policy: a quality mix, e.g. clean=20,noisy=20,failing=20 (replaces --episodes); "
+        "every episode is flagged only by its success",
+    )
+    parser.add_argument("--noise", type=float, default=0.3, help="with --mix: action noise std of noisy episodes")
+    parser.add_argument(
+        "--failing",
+        default="random",
+        choices=["random", "stop"],
+        help="with --mix: failing episodes act at random, or stop acting after --stop-after steps",
+    )
+    parser.add_argument("--stop-after", type=int, default=10, help="with --failing stop")
     parser.add_argument("--lerobot", help="import the LeRobot v3 dataset in this directory instead of recording")
     parser.add_argument("--camera", help="with --lerobot: the video key for frames (default: the first)")
     parser.add_argument("--success-key", help="with --lerobot: per-frame success column (default: all succeed)")
@@ -47,12 +63,17 @@ def main(argv: list[str] | None = None) -> None:
     import gymnasium as gym
 
     from robrew.data.demos import DatasetError, collect_demos, load_demos, mix_with_exploration
+    from robrew.runs import ConfigError
     from robrew.taskspec import TaskSpecError
 
     if args.episodes <= 0:
         parser.error(f"--episodes must be positive, got {args.episodes}")
     if args.env and not args.policy:
         parser.error("--env records a policy of yours: pass --policy module:callable")
+    if args.run and (args.policy or args.env or args.lerobot):
+        parser.error("--run records that run's policy in its own env: drop --policy / --env / --lerobot")
+    if args.mix and not (args.run or args.policy):
+        parser.error("--mix mixes a policy's episodes: pass --run RUN_DIR or --policy module:callable")
     try:
         mix = mix_with_exploration(args.explore)
     except ValueError as e:
@@ -71,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
                 success_key=args.success_key,
                 overwrite=args.overwrite,
             )
-        elif args.policy:
+        elif args.policy or args.run:
             path = _record(args)
         else:
             path = collect_demos(
@@ -84,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
                 overwrite=args.overwrite,
             )
         demos = load_demos(path)
-    except (DatasetError, TaskSpecError, gym.error.Error) as e:
+    except (DatasetError, TaskSpecError, ConfigError, gym.error.Error) as e:
         print(f"robrew-collect: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
@@ -97,35 +118,55 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _record(args):
-    """``--policy`` mode: the env from ``--env`` or the task file, through :func:`record_demos`."""
+    """``--policy`` / ``--run`` mode: the env from ``--env``, the task file or the run, through
+    :func:`record_demos` (with ``--mix``, a clean / noisy / failing mix of the policy)."""
     import re
 
-    from robrew.data.record import load_callable, record_demos
+    from robrew.data.record import load_callable, parse_mix, quality_mix, record_demos
 
-    policy = load_callable(args.policy)
-    if args.env:
-        import gymnasium as gym
+    if args.run:
+        from robrew.runs import load_run_policy
+
+        run = load_run_policy(args.run)
+        policy, default_name = run.act, run.spec.name
 
         def env_fn(render):
-            return gym.make(args.env, render_mode="rgb_array" if render else None)
+            return run.make_env(render)
 
-        default_name = args.env
     else:
-        from robrew.env_factory import make_env
-        from robrew.taskspec import load_task
+        policy = load_callable(args.policy)
+        if args.env:
+            import gymnasium as gym
 
-        spec = load_task(args.task)
+            def env_fn(render):
+                return gym.make(args.env, render_mode="rgb_array" if render else None)
 
-        def env_fn(render):
-            return make_env(spec, render_mode="rgb_array" if render else None)
+            default_name = args.env
+        else:
+            from robrew.env_factory import make_env
+            from robrew.taskspec import load_task
 
-        default_name = spec.name
+            spec = load_task(args.task)
+
+            def env_fn(render):
+                return make_env(spec, render_mode="rgb_array" if render else None)
+
+            default_name = spec.name
+    mix, episodes = None, args.episodes
+    if args.mix:
+        counts = parse_mix(args.mix)
+        probe = env_fn(False)
+        space = probe.action_space
+        probe.close()
+        mix = quality_mix(policy, space, counts, args.noise, args.failing, args.stop_after, seed=args.seed)
+        policy, episodes = None, sum(counts.values())
     return record_demos(
         env_fn,
         policy,
         args.out,
         args.name or re.sub(r"[^A-Za-z0-9_-]+", "-", default_name.split(":")[-1]).strip("-"),
-        args.episodes,
+        episodes,
+        mix=mix,
         instruction=args.instruction,
         frames=args.frames,
         seed=args.seed,

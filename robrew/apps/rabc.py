@@ -171,7 +171,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
 
     metrics = {
         k: preport[k]
-        for k in ("voc_clean", "voc_reversed", "success_auc", "stage_accuracy", "progress_mae")
+        for k in ("voc_clean", "voc_reversed", "success_auc", "stage_accuracy", "progress_mae", "completed_jitter")
         if k in preport
     }
     result = {
@@ -229,7 +229,8 @@ def format_table(result: dict) -> str:
     lines.append(
         f"progress model (held-out demos): VOC {pm.get('voc_clean', float('nan')):.3f}, reversed "
         f"{pm.get('voc_reversed', float('nan')):.3f}, success AUC {pm['success_auc']:.3f}, stage accuracy "
-        f"{pm.get('stage_accuracy', float('nan')):.3f}"
+        f"{pm.get('stage_accuracy', float('nan')):.3f}, |Δφ| after completion "
+        f"{pm.get('completed_jitter', float('nan')):.3f}"
     )
     return "\n".join(lines)
 

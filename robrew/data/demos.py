@@ -115,7 +115,7 @@ def episode_plan(mix: dict[str, tuple[float, object]], episodes: int, seed: int)
     """
     names = list(mix)
     fractions = np.array([mix[n][0] for n in names], dtype=np.float64)
-    counts = np.floor(fractions / fractions.sum() * episodes).astype(int)
+    counts = np.floor(fractions / fractions.sum() * episodes + 1e-9).astype(int)  # 13/90 * 90 is 12.99...
     counts[0] += episodes - counts.sum()
     plan = [n for n, c in zip(names, counts) for _ in range(c)]
     np.random.default_rng(seed).shuffle(plan)

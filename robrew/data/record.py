@@ -39,6 +39,101 @@ from robrew.data.demos import (
 Policy = Callable[[object], np.ndarray]
 
 
+#: What a failing episode of :func:`quality_mix` does.
+FAILURES = ("random", "stop")
+
+
+class NoisyPolicy:
+    """``policy`` with Gaussian action noise (std ``noise``), clipped to the action space."""
+
+    def __init__(self, policy: Policy, space: gym.spaces.Box, noise: float, seed: int = 0):
+        self.policy, self.space, self.noise = policy, space, float(noise)
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self) -> None:
+        if hasattr(self.policy, "reset"):
+            self.policy.reset()
+
+    def __call__(self, obs) -> np.ndarray:
+        a = np.asarray(self.policy(obs), np.float32)
+        return np.clip(a + self.rng.normal(0.0, self.noise, a.shape), self.space.low, self.space.high).astype(
+            np.float32
+        )
+
+
+class FailingPolicy:
+    """A failed attempt: uniformly random actions (``"random"``), or ``policy`` for its first
+    ``stop_after`` steps and the space's centre action from then on (``"stop"``: a policy stopped early)."""
+
+    def __init__(self, policy: Policy, space: gym.spaces.Box, mode: str, stop_after: int = 10, seed: int = 0):
+        if mode not in FAILURES:
+            raise DatasetError(f"failing mode {mode!r}: use one of {', '.join(FAILURES)}")
+        self.policy, self.space, self.mode, self.stop_after = policy, space, mode, int(stop_after)
+        self.rng = np.random.default_rng(seed)
+        self._t = 0
+
+    def reset(self) -> None:
+        self._t = 0
+        if hasattr(self.policy, "reset"):
+            self.policy.reset()
+
+    def __call__(self, obs) -> np.ndarray:
+        self._t += 1
+        if self.mode == "random":
+            return self.rng.uniform(self.space.low, self.space.high).astype(np.float32)
+        if self._t <= self.stop_after:
+            return np.asarray(self.policy(obs), np.float32)
+        return ((self.space.low + self.space.high) / 2).astype(np.float32)
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """``"clean=20,noisy=20,failing=20"`` -> episode counts per quality (clean, noisy, failing).
+
+    Raises:
+        DatasetError: another name, a count that is not a non-negative integer, or no episode at all.
+    """
+    counts: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        if name not in ("clean", "noisy", "failing") or not value.isdigit():
+            raise DatasetError(f"--mix {text!r}: give clean=N,noisy=N,failing=N (each optional, N >= 0)")
+        counts[name] = int(value)
+    if not sum(counts.values()):
+        raise DatasetError(f"--mix {text!r}: no episodes")
+    return {k: v for k, v in counts.items() if v > 0}
+
+
+def quality_mix(
+    policy: Policy,
+    space: gym.Space,
+    counts: dict[str, int],
+    noise: float = 0.3,
+    failing: str = "random",
+    stop_after: int = 10,
+    seed: int = 0,
+) -> dict[str, tuple[float, Policy]]:
+    """The ``mix`` of :func:`record_demos` for a quality mix a user would actually have: ``policy``
+    as it is (clean), with action noise (noisy), and failed attempts (failing: random actions, or
+    the policy stopped after ``stop_after`` steps). Fractions are the counts, so ``episodes =
+    sum(counts.values())`` records exactly those counts. Success is never assumed: each episode is
+    flagged by the env's ``is_success`` at its end, whatever its quality.
+
+    Example:
+        >>> mix = quality_mix(run.act, env.action_space, parse_mix("clean=20,noisy=20,failing=20"))
+        >>> record_demos(run.make_env, None, "data", "kneeling", episodes=60, mix=mix)
+    """
+    if not isinstance(space, gym.spaces.Box):
+        raise DatasetError(f"a quality mix needs a Box action space, got {space}")
+    if noise < 0:
+        raise DatasetError(f"noise must be >= 0, got {noise}")
+    makers = {
+        "clean": lambda: policy,
+        "noisy": lambda: NoisyPolicy(policy, space, noise, seed),
+        "failing": lambda: FailingPolicy(policy, space, failing, stop_after, seed + 1),
+    }
+    return {name: (float(n), makers[name]()) for name, n in counts.items()}
+
+
 def recorded_dataset_id(name: str) -> str:
     """Minari id of recorded demonstrations: ``robrew/<name>/recorded-v0``."""
     return f"robrew/{name}/recorded-v0"

@@ -57,7 +57,9 @@ def evaluate_run(
         reward_model = build_reward_model(run.cfg.reward, spec)
     except RewardConfigError as e:
         raise ConfigError(f"{run_dir}: {e}") from None
-    eps = run_episodes(run.make_env, run.act, episodes, seed, reward_model=reward_model, record=videos)
+    eps = run_episodes(
+        run.make_env, run.act, episodes, seed, reward_model=reward_model, record=videos, model_obs=run.env_obs
+    )
     out = Path(out_dir) if out_dir else run_dir / "eval"
     out.mkdir(parents=True, exist_ok=True)
     video_paths = []

@@ -183,7 +183,13 @@ def policy_rollouts(
         raise ValueError(f"episodes must be positive, got {episodes}")
     run_policy = load_run_policy(run)
     eps = run_episodes(
-        run_policy.make_env, run_policy.act, episodes, seed, record=episodes if frames else 0, label=goal_label
+        run_policy.make_env,
+        run_policy.act,
+        episodes,
+        seed,
+        record=episodes if frames else 0,
+        label=goal_label,
+        model_obs=run_policy.env_obs,
     )
     seqs = [
         LabelledSequence(

@@ -49,6 +49,7 @@ def run_episodes(
     reward_model: RewardModel | None = None,
     record: int = 0,
     label: Callable[[dict], float] | None = None,
+    model_obs: Callable | None = None,
 ) -> list[Episode]:
     """Runs ``episodes`` episodes with seeds ``seed, seed + 1, ...``.
 
@@ -61,6 +62,8 @@ def run_episodes(
         record: Keep the frames of the first ``record`` episodes.
         label: ``label(info)`` -> the ground-truth label of a step (e.g. "the goal holds now");
             when given, every episode keeps its observations and labels.
+        model_obs: What the reward model reads of an observation, when not all of it (e.g. a
+            residual learner's observation without the base action it carries).
 
     Returns:
         The episodes, in order.
@@ -82,7 +85,8 @@ def run_episodes(
                 done = terminated or truncated
                 ep.env_rewards.append(float(reward))
                 frames.append(env.render() if render else None)
-                observations.append(obs if isinstance(obs, dict) else np.asarray(obs, np.float32))
+                seen = obs if model_obs is None else model_obs(obs)
+                observations.append(seen if isinstance(seen, dict) else np.asarray(seen, np.float32))
                 instructions.append(info.get("instruction"))
                 if label is not None:
                     ep.labels.append(float(label(info)))

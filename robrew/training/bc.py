@@ -50,8 +50,57 @@ class BCConfig:
     ensemble_decay: float = 0.3  # temporal ensembling: weight exp(-decay * age) of older chunk predictions
     temperature: float = 1.0  # return-weighted resampling
     obs_keys: list[str] | None = None  # Dict observations: keys the policy reads, in order (default: all, sorted)
+    drop_noops: bool = False  # leave out the demos' no-op steps (pauses): see :func:`noop_steps`
     seed: int = 0
     device: str = "cpu"
+
+
+def noop_steps(actions: np.ndarray) -> np.ndarray:
+    """(T,) bool: the steps of one episode that do nothing, OpenVLA's rule for robot datasets: every
+    action dimension but the last (the gripper) is zero and the gripper command is the previous
+    step's. A demonstrator's hesitations are such steps; cloned, they become the states where a
+    policy stops dead and stays (a deterministic policy has no reason to leave a state in which
+    the demos paused), and RA-BC does not weight them out: a pause makes no progress but neither
+    loses any, so it keeps a middling weight."""
+    a = np.asarray(actions)
+    still = np.all(np.abs(a[:, :-1]) < 1e-6, axis=1)
+    same_grip = np.r_[False, np.abs(np.diff(a[:, -1])) < 1e-6]
+    return still & same_grip
+
+
+def without_noops(demos: list[Demo], weights: np.ndarray) -> tuple[list[Demo], np.ndarray]:
+    """The demos with their no-op steps left out, and the weights of the steps kept. Step t's
+    observation goes with it (a pause leaves the scene as it was, so the observations before and
+    after one agree); per-frame arrays and frame indices follow."""
+    from dataclasses import replace
+
+    out, kept, start = [], [], 0
+    for d in demos:
+        n = len(d.actions)
+        keep = ~noop_steps(d.actions)
+        frames = np.r_[np.flatnonzero(keep), n]  # the frames kept, the last one always
+
+        def moved(i, frames=frames):
+            return None if i is None else int(np.searchsorted(frames, i))
+
+        start += n
+        if not keep.any():  # an episode of pauses teaches nothing
+            continue
+        out.append(
+            replace(
+                d,
+                observations=d.observations[frames],
+                actions=d.actions[keep],
+                rewards=d.rewards[keep],
+                frames=d.frames[frames] if d.frames is not None else None,
+                subtask=d.subtask[frames],
+                stage=d.stage[frames],
+                done_at=moved(d.done_at),
+                off_task_from=moved(d.off_task_from),
+            )
+        )
+        kept.append(weights[start - n : start][keep])
+    return out, np.concatenate(kept)
 
 
 def action_chunks(demos: list[Demo], chunk: int) -> np.ndarray:
@@ -101,6 +150,8 @@ def train_bc(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | 
     torch.manual_seed(cfg.seed)
     weights = sample_weights(demos, cfg, progress_model)  # the progress model reads observations its own way
     demos, obs_keys = flat_demos(demos, cfg.obs_keys)
+    if cfg.drop_noops:
+        demos, weights = without_noops(demos, weights)
     obs = np.concatenate([d.observations[:-1] for d in demos])
     actions = action_chunks(demos, cfg.chunk)
     policy = BCPolicy(obs.shape[1], actions.shape[2], cfg.hidden, cfg.chunk, obs_keys).to(cfg.device)

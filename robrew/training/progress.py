@@ -65,6 +65,7 @@ class ProgressTrainConfig:
     infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
     outcome_classifier: bool = True  # infer_departures: also where a cross-fitted success classifier gives up
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
+    consistency: float = 0.0  # weight of the stage head's agreement on consecutive frames of one stage
     members: int = 1  # > 1: an ensemble, each member on a bootstrap resample of the training episodes
     disagreement: float = 1.0  # members > 1: the ensemble scores mean - disagreement * std of the members
     seed: int = 0  # seeds the split, the model and the batches
@@ -252,6 +253,10 @@ def _fit(model, opt, used: list[Demo], labels: list, steps: int, cfg: ProgressTr
         cond = torch.where(forced, y_stage, logits.argmax(-1).detach())
         _, tau_logit, _ = model.heads(h, cond)
         loss = F.cross_entropy(logits, y_stage) + F.mse_loss(torch.sigmoid(tau_logit), y_tau)
+        if cfg.consistency > 0:
+            loss = loss + cfg.consistency * _consistency(
+                model, logits, target, stage, t_of, lengths[ep_of], cfg, rng, obs_t, frames_t, texts
+            )
         if referents is not None:  # grounding: point at the objects the instruction names (or at "none here")
             w = model.encoder.attention(obs_t[idx], model.embed_instructions(texts, len(texts)))
             ref = pointer_targets(referents, ep_of[target], source, obs_t[idx], model.encoder)
@@ -261,6 +266,27 @@ def _fit(model, opt, used: list[Demo], labels: list, steps: int, cfg: ProgressTr
         opt.step()
         losses.append(float(loss.detach()))
     return losses
+
+
+def _consistency(model, logits, target, stage, t_of, length, cfg, rng, obs_t, frames_t, texts) -> torch.Tensor:
+    """Mean squared difference of the stage probabilities of frame t and frame t + 1 of the same
+    episode, over the rows whose two frames have the same stage label. Consecutive frames of one
+    stage differ by little more than nuisance (a noisy gripper velocity); without this term the
+    stage head may key on such a nuisance and flip between distant stages from one frame to the
+    next (measured: after completion of sloppy demos, progress jumping between 0.2 and 1.0)."""
+    ok = t_of[target] + 1 < length[target]
+    nxt = np.where(ok, target + 1, target)
+    idx, idx_next = torch.from_numpy(target).to(model.device), torch.from_numpy(nxt).to(model.device)
+    same = torch.from_numpy(ok).to(model.device) & (stage[idx] == stage[idx_next])
+    if not bool(same.any()):
+        return logits.sum() * 0.0
+    inputs, _ = sample_windows(rng, nxt, t_of, nxt - t_of[nxt], replace(cfg, rewind=0.0))
+    win = torch.from_numpy(inputs).to(model.device)
+    h = model.features(
+        frames_t[win] if frames_t is not None else None, obs_t[win] if obs_t is not None else None, texts
+    )
+    p, q = torch.softmax(logits, -1), torch.softmax(model.stage_head(h), -1)
+    return ((p - q) ** 2).sum(-1)[same].mean()
 
 
 def infer_departure(
@@ -401,7 +427,9 @@ def predict_episode(model: RewardModel, demo: Demo, reverse: bool = False, until
 def score_metrics(model: RewardModel, demos: list[Demo]) -> dict:
     """What any progress-like reward model is judged by on ``demos`` (its scores only):
     ``held_out_episodes``, ``voc_clean`` / ``voc_reversed`` (clean successful demos, played
-    forwards / backwards) and ``success_auc`` (final score, success vs failure).
+    forwards / backwards), ``success_auc`` (final score, success vs failure) and
+    ``completed_jitter`` (mean |score(t+1) - score(t)| per step after successful demos complete,
+    where the label stays 1: what a potential built on the model pays for nothing).
 
     VOC is measured while the task is being done: each successful demo up to the frame
     where it completes (after that the scene is static and the label constant at 1).
@@ -416,6 +444,11 @@ def score_metrics(model: RewardModel, demos: list[Demo]) -> dict:
     attempts = [d for d in demos if d.quality != EXPLORE]
     finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
     out["success_auc"] = success_auc(finals, [d.success for d in attempts])
+    done = [d for d in good if d.done_at is not None and d.done_at + 2 < len(d.subtask)]
+    if done:  # the label is 1 throughout: every step of the score is noise a potential would pay out
+        out["completed_jitter"] = float(
+            np.mean([np.abs(np.diff(predict_episode(model, d)[d.done_at :])).mean() for d in done])
+        )
     return out
 
 

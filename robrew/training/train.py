@@ -26,13 +26,18 @@ from robrew.io import write_json_atomic
 from robrew.rewards.base import RewardModel
 from robrew.rewards.factory import Composition, RewardConfigError, build_reward_model, reward_record
 from robrew.runs import (
+    BASE_POLICY_RECORD,
     ConfigError,
     RunLock,
     TrainConfig,
     algo_params,
+    base_policy_record,
     build_learner,
+    check_base_policy_unchanged,
+    env_observation_fn,
     finetune_config,
     latest_checkpoint,
+    load_base_policy,
     load_learner,
     load_run_config,
     make_run_env,
@@ -107,7 +112,7 @@ def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool):
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    return make_run_env(spec, cfg, render)
+    return make_run_env(spec, cfg, render, residual=False)  # the residual wraps the whole VecEnv
 
 
 def reward_composition(cfg: TrainConfig, spec: TaskSpec):
@@ -190,6 +195,11 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
         venv = VecRewardModelWrapper(
             venv, model, reward_composition(cfg, spec), success_threshold=cfg.reward.success_threshold
         )
+    base = load_base_policy(cfg)
+    if base is not None:  # inside VecNormalize: the base policy reads raw observations
+        from robrew.agents.residual import VecResidualAction
+
+        venv = VecResidualAction(venv, base, cfg.algo.residual, seed=cfg.seed)
     norm = None
     if resolve_normalize(cfg, spec.tags).normalize:
         venv = norm = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=gamma)
@@ -215,12 +225,14 @@ class GroundTruthEvalCallback(BaseCallback):
         seed: int,
         vec_normalize=None,
         reward_model: RewardModel | None = None,
+        model_obs: Callable | None = None,
     ):
         from robrew.metrics.overoptimisation import OverOptimisationWatch
 
         super().__init__()
         self.env_fn, self.csv, self.every, self.episodes = env_fn, run_dir / "curve.csv", int(every), int(episodes)
         self.seed, self.vec_normalize, self.reward_model = seed, vec_normalize, reward_model
+        self.model_obs = model_obs
         self.watch = OverOptimisationWatch()
         self._last = 0
         self.latest: dict = {}
@@ -248,6 +260,7 @@ class GroundTruthEvalCallback(BaseCallback):
             self.episodes,
             self.seed,
             reward_model=model,
+            model_obs=self.model_obs,
         )
         result = {
             "timesteps": int(self.model.num_timesteps),
@@ -372,6 +385,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     validate(cfg, spec, reward_model)
     if cfg.resume:
         _check_reward_unchanged(cfg, run_dir, reward_model)
+        check_base_policy_unchanged(cfg, run_dir)
 
     venv, norm = make_train_env(spec, cfg, reward_model)
     try:
@@ -407,6 +421,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         lock.acquire()
         save_run_config(run_dir, cfg)
         write_json_atomic(run_dir / "reward.json", reward_record(cfg.reward, reward_model))
+        if cfg.algo.base_policy:
+            write_json_atomic(run_dir / BASE_POLICY_RECORD, base_policy_record(cfg))
     else:
         _truncate_curve(run_dir, model.num_timesteps)
         print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
@@ -433,6 +449,15 @@ def _resumed_logger(tb_root: Path, step: int):
     return Logger(folder=folder, output_formats=[fmt])
 
 
+def _find_wrapper(venv, name: str):
+    """The VecEnv wrapper of class ``name`` in ``venv``'s chain, or None."""
+    while venv is not None:
+        if type(venv).__name__ == name:
+            return venv
+        venv = getattr(venv, "venv", None)
+    return None
+
+
 def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) -> dict:
     from robrew.training.pretrain import ActorWarmup
     from robrew.wrappers import RewardLoggingCallback
@@ -446,7 +471,11 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
         seed=10_000 + cfg.seed,
         vec_normalize=norm,
         reward_model=reward_model,
+        model_obs=env_observation_fn(cfg),
     )
+    residual = _find_wrapper(venv, "VecResidualAction")
+    if residual is not None:
+        residual.num_timesteps = model.num_timesteps  # progressive exploration resumes where it was
     remaining = cfg.total_timesteps - model.num_timesteps
     start, start_steps = time.perf_counter(), model.num_timesteps
     if resumed_from is not None and remaining > 0:

@@ -89,3 +89,75 @@ def test_robrew_collect_records_a_policy_from_a_module(tmp_path, monkeypatch, ca
         collect_main(["--env", "Pusher-v5", "--policy", "my_policies:Nope", "--out", str(tmp_path / "x")])
     assert bad.value.code == 2 and "Nope" in capsys.readouterr().err
     sys.modules.pop("my_policies", None)
+
+
+def test_quality_mix_by_hand():
+    from robrew.data.record import FailingPolicy, NoisyPolicy, parse_mix, quality_mix
+
+    assert parse_mix("clean=2,noisy=0,failing=3") == {"clean": 2, "failing": 3}
+    for bad in ("clean=two", "good=3", "clean=0"):
+        with pytest.raises(DatasetError, match="--mix"):
+            parse_mix(bad)
+    space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def policy(obs):
+        return np.array([0.5, -0.5], np.float32)
+
+    mix = quality_mix(policy, space, {"clean": 2, "noisy": 1, "failing": 1}, noise=0.2, failing="stop", stop_after=2)
+    assert {k: f for k, (f, _) in mix.items()} == {"clean": 2.0, "noisy": 1.0, "failing": 1.0}
+    assert mix["clean"][1] is policy
+    noisy = mix["noisy"][1]
+    assert isinstance(noisy, NoisyPolicy) and not np.array_equal(noisy(None), policy(None))
+    stop = mix["failing"][1]
+    assert isinstance(stop, FailingPolicy)
+    assert [stop(None).tolist() for _ in range(4)] == [[0.5, -0.5], [0.5, -0.5], [0.0, 0.0], [0.0, 0.0]]
+    stop.reset()
+    assert stop(None).tolist() == [0.5, -0.5]
+    rand = FailingPolicy(policy, space, "random", seed=3)
+    a = np.stack([rand(None) for _ in range(200)])
+    assert a.min() >= -1 and a.max() <= 1 and a.std(0).min() > 0.4
+
+
+def test_robrew_collect_records_a_runs_policy_with_a_quality_mix(tmp_path, capsys):
+    """--run replays the run's deterministic actions bit for bit; the mix's counts are exact and
+    every episode's success flag is the env's."""
+    from robrew.rewards.factory import RewardConfig
+    from robrew.runs import AlgoConfig, TaskConfig, TrainConfig, load_run_policy
+    from robrew.training.train import train
+
+    run = tmp_path / "run"
+    cfg = TrainConfig(
+        task=TaskConfig("tabletop_reach"),
+        reward=RewardConfig(),
+        algo=AlgoConfig(),
+        n_envs=1,
+        total_timesteps=128,
+        checkpoint_every=128,
+        eval_every=128,
+        eval_episodes=0,
+        progress_bar=False,
+    )
+    cfg.algo.params.n_steps = 64
+    cfg.algo.params.batch_size = 64
+    train(cfg, run)
+    collect_main(
+        ["--run", str(run), "--mix", "clean=2,noisy=1,failing=1", "--out", str(tmp_path / "data"), "--seed", "7"]
+    )
+    out = capsys.readouterr().out
+    demos = load_demos(tmp_path / "data/robrew/tabletop_reach/recorded-v0")
+    assert sorted(d.quality for d in demos) == ["clean", "clean", "failing", "noisy"], out
+    policy = load_run_policy(run)
+    for i, d in enumerate(demos):
+        env = policy.make_env()
+        obs, _ = env.reset(seed=7 + i)
+        np.testing.assert_array_equal(d.observations[0], obs)
+        if d.quality != "clean":
+            continue
+        for t, recorded in enumerate(d.actions):
+            action = policy.act(obs)
+            np.testing.assert_array_equal(recorded, action, err_msg=f"episode {i} step {t}")
+            obs, _, term, trunc, info = env.step(action)
+        assert d.success == bool(info["is_success"])
+    with pytest.raises(SystemExit):
+        collect_main(["--mix", "clean=2", "--out", str(tmp_path / "x")])
+    assert "--mix mixes a policy" in capsys.readouterr().err

@@ -90,3 +90,30 @@ def test_rabc_keeps_frames_the_model_calls_complete(demos):
     assert np.all(held == 1.0)
     dropped = sample_weights(demos, BCConfig(weighting="rabc", chunk=1, complete_at=None), Done())
     assert dropped.mean() < 0.75  # without it, every dip is a "mistake" (weight 0)
+
+
+def test_noops_are_still_steps_that_keep_the_gripper_and_leave_with_their_observation(demos):
+    from robrew.training.bc import noop_steps, without_noops
+
+    acts = np.array([[0.5, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, -1], [0, 0, 0, -1], [0, 0.1, 0, -1]], np.float32)
+    np.testing.assert_array_equal(noop_steps(acts), [False, True, False, True, False])
+    d = demos[0]
+    paused = np.zeros_like(d.actions)
+    paused[:, -1] = d.actions[:, -1]  # gripper as recorded, no motion
+    n = len(d.actions)
+    acts = d.actions.copy()
+    acts[10:15] = paused[9]  # five steps that do nothing after step 9's gripper command
+    acts[10:15, -1] = d.actions[9, -1]
+    acts[10:15, :-1] = 0.0
+    from dataclasses import replace
+
+    weights = np.arange(n, dtype=float)
+    (kept,), w = without_noops([replace(d, actions=acts)], weights)
+    dropped = np.flatnonzero(noop_steps(acts))
+    assert set(range(10, 15)) <= set(dropped.tolist())
+    assert len(kept.actions) == n - len(dropped) and len(kept.observations) == len(kept.actions) + 1
+    np.testing.assert_array_equal(w, np.delete(weights, dropped))
+    np.testing.assert_array_equal(kept.observations[10], d.observations[np.setdiff1d(np.arange(n), dropped)[10]])
+    assert len(kept.subtask) == len(kept.observations) and kept.done_at <= d.done_at
+    policy, report = train_bc([replace(d, actions=acts)], BCConfig(steps=20, batch_size=32, drop_noops=True))
+    assert report["samples"] == n - len(dropped)

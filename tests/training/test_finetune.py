@@ -9,11 +9,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from robrew.agents.residual import ResidualAction, ResidualConfig
 from robrew.apps.rabc import RabcExperimentConfig, run_rabc_experiment
 from robrew.bc_policy import load_policy
 from robrew.env_factory import make_env
 from robrew.eval.evaluate import evaluate_run
-from robrew.residual import ResidualAction
 from robrew.rewards.factory import RewardConfig
 from robrew.runs import (
     Algo,
@@ -69,35 +69,25 @@ def finetune_cfg(rabc_dir, **kw) -> TrainConfig:
 
 def test_a_zero_correction_is_the_rabc_policy_exactly(rabc_dir):
     policy = load_policy(rabc_dir / "policies" / "rabc")
-    env = ResidualAction(make_env(TASK), policy, scale=0.3)
+    env = ResidualAction(make_env(TASK), policy, ResidualConfig(scale=0.3, observe_base=False))
     reference, actor = make_env(TASK), load_policy(rabc_dir / "policies" / "rabc").actor()
     obs, _ = env.reset(seed=3)
     ref_obs, _ = reference.reset(seed=3)
     actor.reset()
     for _ in range(15):
-        action = actor(ref_obs).astype(np.float32)
+        action = actor(ref_obs)
         obs, *_, info = env.step(np.zeros(4, np.float32))
         ref_obs, *_ = reference.step(action)
         np.testing.assert_array_equal(info["base_action"], action)
         np.testing.assert_array_equal(obs, ref_obs)
-    # A correction moves the action by scale * a (clipped to the action range).
-    probe = ResidualAction(make_env(TASK), policy, scale=0.3)
-    probe.reset(seed=4)
-    sent = []
-    probe.env.step = lambda a: (sent.append(a), reference.step(a))[1]
-    *_, info = probe.step(np.array([1.0, -1.0, 0.5, 0.0], np.float32))
-    expected = np.clip(info["base_action"] + 0.3 * np.array([1.0, -1.0, 0.5, 0.0], np.float32), -1, 1)
-    np.testing.assert_allclose(sent[0], expected, rtol=0, atol=1e-7)
     # A penalty prices the correction into the env reward: reward - penalty * mean(a^2).
-    priced = ResidualAction(make_env(TASK), policy, scale=0.3, penalty=2.0)
-    plain = ResidualAction(make_env(TASK), policy, scale=0.3)
+    priced = ResidualAction(make_env(TASK), policy, ResidualConfig(scale=0.3, penalty=2.0))
+    plain = ResidualAction(make_env(TASK), policy, ResidualConfig(scale=0.3))
     priced.reset(seed=5)
     plain.reset(seed=5)
     a = np.array([0.5, -0.5, 1.0, 0.0], np.float32)
     (_, r_priced, *_, info), (_, r_plain, *_) = priced.step(a), plain.step(a)
     assert r_priced == pytest.approx(r_plain - 2.0 * 0.375) and info["residual_cost"] == pytest.approx(0.75)
-    with pytest.raises(ValueError, match="acts in 4 dimensions"):
-        ResidualAction(make_env("cartpole"), policy)
 
 
 def test_finetune_from_a_rabc_dir_trains_evaluates_and_resumes(rabc_dir, tmp_path):
@@ -129,3 +119,76 @@ def test_bad_finetune_sources_are_one_line(rabc_dir, tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
         train(finetune_cfg(rabc_dir, **change), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path):
+    """robrew-train finetune=<rabc dir> algo=ppo on the sparse variant of the task, then robrew-eval;
+    a resume keeps the base policy (by hash) and the residual settings, and refuses a changed base."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    bin_dir = Path(sys.executable).parent
+    source = tmp_path / "rabc"
+    shutil.copytree(rabc_dir, source)
+
+    def cli(*args, check=True):
+        out = subprocess.run(
+            [str(bin_dir / args[0]), *args[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+        assert not check or out.returncode == 0, out.stderr[-3000:]
+        return out
+
+    run = tmp_path / "run"
+    tiny = [
+        "progress_bar=false",
+        "n_envs=2",
+        "algo.params.n_steps=64",
+        "algo.params.batch_size=64",
+        "checkpoint_every=128",
+        "eval_every=128",
+        "eval_episodes=2",
+    ]
+    cli(
+        "robrew-train",
+        "task=tabletop_reach_sparse",
+        f"finetune={source}",
+        "algo=ppo",
+        "finetune_reward=env",
+        "algo.residual.scale=0.2",
+        "algo.residual.warmup_iters=1",
+        "total_timesteps=256",
+        f"run_dir={run}",
+        *tiny,
+    )
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["algo"]["base_policy"] == str((source / "policies" / "rabc").resolve())
+    assert saved["algo"]["residual"]["scale"] == 0.2 and saved["normalize"] is True  # the residual family's
+    assert json.loads((run / "base_policy.json").read_text())["sha256"]
+    ckpt = run / "checkpoints" / json.loads((run / "checkpoints" / "latest.json").read_text())["checkpoint"]
+    assert json.loads((ckpt / "learner.json").read_text())["algo"] == "residualppo"
+    evaluated = cli("robrew-eval", str(run), "--episodes", "2", "--videos", "0")
+    assert "success" in evaluated.stdout
+    cli("robrew-train", f"resume={run}", "total_timesteps=384")
+    assert json.loads((run / "metrics.json").read_text())["num_timesteps"] >= 384
+    assert yaml.safe_load((run / "config.yaml").read_text())["algo"] == saved["algo"]
+    # another base policy under the same path: the residual was learned for the old one
+    weights = source / "policies" / "rabc" / "policy.safetensors"
+    state = load_file(str(weights))
+    from safetensors.torch import save_file
+
+    save_file({k: v + 1.0 if v.is_floating_point() else v for k, v in state.items()}, str(weights))
+    refused = cli("robrew-train", f"resume={run}", "total_timesteps=512", check=False)
+    assert refused.returncode == 2 and "changed since this run started" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert json.loads((run / "metrics.json").read_text())["num_timesteps"] < 512

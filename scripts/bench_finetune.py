@@ -1,0 +1,191 @@
+"""Benchmark (not a test): RL that improves a working policy, from a ``robrew-rabc`` directory.
+
+Rows (each on the sparse-reward variant of the directory's task, ``<task>_sparse``):
+  base       the RA-BC policy alone (a zero residual), on the same evaluation seeds as every row
+  sparse     residual PPO on the sparse success reward (robrew-train finetune=DIR finetune_reward=env)
+  potential  residual PPO on success + the directory's progress model as a potential
+             (finetune_reward=progress reward.composition=potential)
+  sac        residual SAC on the potential row's reward, at its own budget (--sac-steps)
+
+Prints, per row and seed: success vs env steps (--eval-episodes per point, fixed seeds), env steps
+to 95%, final success over --final-episodes with a Wilson 95% interval, env steps/s and wall time,
+and for the potential row Spearman(model return, success) across evaluations (the
+over-optimisation watch); writes ``curves.png`` and ``results.json`` under --out.
+
+Usage:
+    python scripts/bench_finetune.py --rabc runs/rabc [--rows base sparse potential sac] [--seeds 3]
+        [--first-seed 0] [--steps 3000000] [--sac-steps 20000] [--n-envs 8] [--evals 10]
+        [--eval-episodes 100] [--final-episodes 200] [--jobs 1] [--out runs/bench_finetune]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+
+ROWS = ("base", "sparse", "potential", "sac")
+EVAL_SEED, FINAL_SEED = 10_000, 20_000  # robrew-train's evaluations use 10_000 + seed
+
+
+def row_config(row: str, args, seed: int):
+    """The robrew-train config of one row (the same as its command line)."""
+    from robrew.agents.residual import ResidualConfig
+    from robrew.rewards.factory import Composition, RewardConfig
+    from robrew.runs import Algo, AlgoConfig, AlgoParams, FinetuneReward, TaskConfig, TrainConfig
+
+    sparse = row == "sparse"
+    steps = args.sac_steps if row == "sac" else args.steps
+    algo = (
+        AlgoConfig(name=Algo.sac, params=AlgoParams(critic_layer_norm=True), actor_warmup=2000)
+        if row == "sac"
+        else AlgoConfig(
+            name=Algo.ppo,
+            params=AlgoParams(log_std_init=args.log_std, use_sde=args.sde or None),
+            residual=ResidualConfig(scale=args.scale),
+        )
+    )
+    return TrainConfig(
+        task=TaskConfig(f"{args.task}_sparse"),
+        reward=RewardConfig(composition=Composition.replace if sparse else Composition.potential),
+        algo=algo,
+        seed=seed,
+        n_envs=1 if row == "sac" else args.n_envs,
+        total_timesteps=steps,
+        checkpoint_every=steps,
+        eval_every=max(1, steps // args.evals),
+        eval_episodes=args.eval_episodes,
+        progress_bar=False,
+        torch_threads=1 if args.jobs > 1 else 0,
+        finetune=str(Path(args.rabc).resolve()),
+        finetune_reward=FinetuneReward.env if sparse else FinetuneReward.progress,
+    )
+
+
+def run_row(row: str, seed: int, args) -> dict:
+    """Trains one row (or evaluates the base) and returns its curve and final figures."""
+    from robrew.eval.evaluate import evaluate_run
+    from robrew.metrics.rollouts import run_episodes, success_rate
+    from robrew.runs import finetune_config, load_base_policy, make_run_env, resolve_task
+    from robrew.training.train import train
+
+    run_dir = Path(args.out) / f"{row}_seed{seed}"
+    if row == "base":
+        cfg = finetune_config(row_config("sparse", args, seed), args.rabc)
+        spec, zero = resolve_task(cfg), np.zeros(load_base_policy(cfg).act_dim, np.float32)
+
+        def act(obs):
+            return zero
+
+        def rate(first: int, n: int) -> dict:
+            eps = run_episodes(lambda r: make_run_env(spec, cfg, r), act, n, first)
+            return success_rate([e.success for e in eps])
+
+        start = time.perf_counter()
+        curve_point, final = rate(EVAL_SEED + seed, args.eval_episodes), rate(FINAL_SEED, args.final_episodes)
+        return {
+            "row": row,
+            "seed": seed,
+            "curve": [(0, curve_point["mean"], float("nan"))],
+            "final": final,
+            "wall_s": time.perf_counter() - start,
+            "steps_per_s": None,
+        }
+    shutil.rmtree(run_dir, ignore_errors=True)
+    start = time.perf_counter()
+    metrics = train(row_config(row, args, seed), run_dir)
+    wall = time.perf_counter() - start
+    final = evaluate_run(run_dir, episodes=args.final_episodes, videos=0, seed=FINAL_SEED)
+    lines = (run_dir / "curve.csv").read_text().splitlines()[1:]
+    curve = [(float(t), float(s), float(m)) for t, s, _, m in (line.split(",") for line in lines)]
+    return {
+        "row": row,
+        "seed": seed,
+        "curve": curve,
+        "final": final["success_rate"],
+        "wall_s": wall,
+        "steps_per_s": metrics.get("env_steps_per_s"),
+        "spearman": (metrics.get("final_eval") or {}).get("reward_success_spearman"),
+    }
+
+
+def steps_to(curve: list, target: float) -> float | None:
+    """The first evaluated step count with success >= target (None if never)."""
+    return next((t for t, s, _ in curve if s >= target), None)
+
+
+def report(results: list[dict], out: Path) -> None:
+    from robrew.plotting import figure
+
+    print(
+        f"\n{'row':<10} {'seed':>4} {'final':>6} {'95% CI':>13} {'steps to 95%':>13} {'steps/s':>8} "
+        f"{'wall':>7} {'spearman':>8}"
+    )
+    for r in results:
+        f, to95 = r["final"], steps_to(r["curve"], 0.95)
+        sps = f"{r['steps_per_s']:.0f}" if r.get("steps_per_s") else "-"
+        rho = f"{r['spearman']:.2f}" if r.get("spearman") is not None else "-"
+        print(
+            f"{r['row']:<10} {r['seed']:>4} {f['mean']:>6.0%} [{f['low']:>4.0%}, {f['high']:>4.0%}] "
+            f"{to95 if to95 is not None else 'never':>13} {sps:>8} {r['wall_s']:>6.0f}s {rho:>8}"
+        )
+    for r in results:
+        print(f"curve {r['row']} seed {r['seed']}: " + ", ".join(f"{int(t)}:{s:.0%}" for t, s, _ in r["curve"]))
+    with figure(out / "curves.png", figsize=(7, 4)) as (fig, ax):
+        for r in results:
+            if r["row"] == "base":
+                ax.axhline(r["final"]["mean"], ls="--", c="k", lw=1, label=f"base (seed {r['seed']})")
+            else:
+                t, s = zip(*[(t, s) for t, s, _ in r["curve"]])
+                ax.plot(t, s, marker="o", label=f"{r['row']} (seed {r['seed']})")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("ground-truth success")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7)
+    print(f"wrote {out / 'curves.png'} and {out / 'results.json'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rabc", default="runs/rabc", help="a robrew-rabc output directory (its RA-BC policy)")
+    parser.add_argument("--task", default=None, help="default: the directory's task")
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=3_000_000, help="env steps of each residual PPO run")
+    parser.add_argument("--sac-steps", type=int, default=20_000, help="env steps of the residual SAC row")
+    parser.add_argument("--n-envs", type=int, default=8)
+    parser.add_argument("--scale", type=float, default=0.1, help="residual PPO's largest correction")
+    parser.add_argument("--log-std", type=float, default=None, help="residual PPO's initial log std (default: -1.5)")
+    parser.add_argument("--sde", action="store_true", help="residual PPO explores with gSDE (state-dependent noise)")
+    parser.add_argument("--evals", type=int, default=10, help="evaluations along each run")
+    parser.add_argument("--eval-episodes", type=int, default=100)
+    parser.add_argument("--final-episodes", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each on one torch thread)")
+    parser.add_argument("--out", default="runs/bench_finetune")
+    args = parser.parse_args()
+    if args.task is None:
+        args.task = json.loads((Path(args.rabc) / "results.json").read_text())["config"]["task"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(row, seed) for seed in range(args.first_seed, args.first_seed + args.seeds) for row in args.rows]
+    print(
+        f"bench_finetune: {args.rabc} ({args.task}), rows {args.rows}, {args.seeds} seed(s), {args.steps} steps, "
+        f"{args.jobs} job(s), torch threads {'1' if args.jobs > 1 else 'default'}",
+        flush=True,
+    )
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(run_row, *zip(*jobs), [args] * len(jobs)))
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    report(results, out)
+
+
+if __name__ == "__main__":
+    main()
