@@ -65,7 +65,7 @@ class ProgressTrainConfig:
     infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
     outcome_classifier: bool = True  # infer_departures: also where a cross-fitted success classifier gives up
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
-    consistency: float = 0.0  # weight of the stage head's agreement on consecutive frames of one stage
+    consistency: float = 4.0  # weight of the stage head's agreement on consecutive frames of one stage
     members: int = 1  # > 1: an ensemble, each member on a bootstrap resample of the training episodes
     disagreement: float = 1.0  # members > 1: the ensemble scores mean - disagreement * std of the members
     seed: int = 0  # seeds the split, the model and the batches

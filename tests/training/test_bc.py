@@ -41,7 +41,7 @@ def test_temporal_ensembling_exact():
     outputs = iter(
         [np.array([[1.0], [2.0], [3.0]]), np.array([[10.0], [20.0], [30.0]]), np.array([[5.0], [6.0], [7.0]])]
     )
-    policy.forward = lambda x: __import__("torch").tensor(next(outputs))[None]
+    policy.forward_rows = lambda x: __import__("torch").tensor(next(outputs))[None]
     actor = ChunkActor(policy, decay=np.log(2.0))  # weights 1, 1/2, 1/4 newest first
     assert actor(np.zeros(1)) == pytest.approx(1.0)
     assert actor(np.zeros(1)) == pytest.approx((10 + 0.5 * 2) / 1.5)
@@ -117,3 +117,17 @@ def test_noops_are_still_steps_that_keep_the_gripper_and_leave_with_their_observ
     assert len(kept.subtask) == len(kept.observations) and kept.done_at <= d.done_at
     policy, report = train_bc([replace(d, actions=acts)], BCConfig(steps=20, batch_size=32, drop_noops=True))
     assert report["samples"] == n - len(dropped)
+
+
+def test_forward_rows_is_forward_row_by_row_bit_for_bit():
+    import torch
+
+    torch.manual_seed(0)
+    policy = BCPolicy(obs_dim=26, act_dim=4, hidden=64, chunk=5).eval()
+    with torch.no_grad():
+        policy.obs_std.uniform_(0.5, 2.0)
+        x = torch.randn(7, 26)
+        rows = policy.forward_rows(x)
+        for i in range(7):
+            assert torch.equal(rows[i], policy(x[i : i + 1])[0])
+        assert torch.allclose(rows, policy(x), atol=1e-6)  # a plain batch agrees to rounding only
