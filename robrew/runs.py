@@ -698,7 +698,11 @@ def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log:
         venv = DummyVecEnv([lambda: make_run_env(spec, cfg)])  # the learner's spaces (a residual's too)
         if Algo(cfg.algo.name) == Algo.sac:
             overrides = {"buffer_size": 1, "learning_starts": 0}
-    model = build_learner(cfg, spec, venv, tensorboard_log, with_demos=not overrides, **overrides)
+    import warnings
+
+    with warnings.catch_warnings():  # PPO's advice on batch sizes for the 1-env venv evaluation binds it to
+        warnings.filterwarnings("ignore", message="(?s).*batch_size.*factor", category=UserWarning)
+        model = build_learner(cfg, spec, venv, tensorboard_log, with_demos=not overrides, **overrides)
     try:
         load_learner_state(model, checkpoint, replay=not overrides)
     except StateFileError as e:
@@ -731,13 +735,14 @@ def restore_normalizer(vec_normalize, checkpoint: Path) -> None:
         raise ConfigError(str(e)) from None
 
 
-def policy_fn(model, vec_normalize=None):
-    """Deterministic policy on raw observations (normalised like training if needed)."""
+def policy_fn(model, vec_normalize=None, deterministic: bool = True):
+    """The policy on raw observations (normalised like training if needed): its mean action, or
+    with ``deterministic=False`` an action sampled from it."""
 
     def act(obs: np.ndarray) -> np.ndarray:
         if vec_normalize is not None:
             obs = vec_normalize.normalize_obs(obs)
-        return model.predict(obs, deterministic=True)[0]
+        return model.predict(obs, deterministic=deterministic)[0]
 
     return act
 

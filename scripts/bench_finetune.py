@@ -9,16 +9,19 @@ full horizon):
              (finetune_reward=progress reward.composition=potential)
   sac        residual SAC on the potential row's reward, at its own budget (--sac-steps)
 
-Prints, per row and seed: success vs env steps (--eval-episodes per point, fixed seeds), env steps
-to 95%, final success over --final-episodes with a Wilson 95% interval, env steps/s and wall time,
-and for the potential row Spearman(model return, success) across evaluations (the
-over-optimisation watch); writes ``curves.png`` and ``results.json`` under --out.
+First prints env steps/s of plain PPO and residual PPO on the same task and envs, one after the
+other (--speed-steps; 0 skips). Then, per row and seed: success vs env steps (--eval-episodes per
+point, fixed seeds), env steps to 95%, final success over --final-episodes with a Wilson 95%
+interval (mean action; "sampled": actions drawn from the learned policy, its exploration noise
+included), env steps/s and wall time, and for the potential row Spearman(model return, success)
+across evaluations (the over-optimisation watch); writes ``curves.png`` and ``results.json`` under --out.
 
 Usage:
     python scripts/bench_finetune.py --rabc runs/rabc [--rows base sparse potential sac] [--seeds 3]
         [--first-seed 0] [--steps 3000000] [--sac-steps 20000] [--n-envs 8] [--evals 10]
         [--eval-episodes 100] [--final-episodes 200] [--jobs 1] [--out runs/bench_finetune]
         [--train-task tabletop_pick_place_until_success] [--gamma 0.999] [--scale S] [--log-std L] [--sde]
+        [--speed-steps 20480]
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ def run_row(row: str, seed: int, args) -> dict:
     metrics = train(row_config(row, args, seed), run_dir)
     wall = time.perf_counter() - start
     final = final_success(run_dir, f"{args.task}_sparse", args.final_episodes)
+    sampled = final_success(run_dir, f"{args.task}_sparse", args.final_episodes, deterministic=False)
     lines = (run_dir / "curve.csv").read_text().splitlines()[1:]
     curve = [(float(t), float(s), float(m)) for t, s, _, m in (line.split(",") for line in lines)]
     return {
@@ -112,45 +116,76 @@ def run_row(row: str, seed: int, args) -> dict:
         "seed": seed,
         "curve": curve,
         "final": final["success_rate"],
+        "final_sampled": sampled["success_rate"],
         "wall_s": wall,
         "steps_per_s": metrics.get("env_steps_per_s"),
         "spearman": (metrics.get("final_eval") or {}).get("reward_success_spearman"),
     }
 
 
-def final_success(run_dir: Path, task: str, episodes: int) -> dict:
-    """The run's deterministic policy on ``task`` (the episode's own end decides success, whatever
-    env the run trained in), seeds FINAL_SEED.."""
+def speed(args) -> dict:
+    """Env steps/s of plain PPO and of residual PPO on the same task, settings and env count, one
+    after the other in this process (the residual's cost: the batched base policy, the wider
+    observation)."""
+    from dataclasses import replace
+
+    from robrew.runs import finetune_config
+    from robrew.training.train import train
+
+    out = {}
+    residual = finetune_config(row_config("sparse", args, 0), args.rabc)
+    plain = replace(residual, finetune=None, algo=replace(residual.algo, base_policy=None), normalize=True)
+    for name, cfg in (("plain", plain), ("residual", residual)):
+        run_dir = Path(args.out) / f"speed_{name}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        cfg = replace(cfg, total_timesteps=args.speed_steps, eval_episodes=0, checkpoint_every=10**9)
+        cfg.algo.params.n_steps, cfg.algo.params.batch_size = 256, 512  # the residual family's, for both
+        out[name] = train(cfg, run_dir)["env_steps_per_s"]
+    out["ratio"] = out["residual"] / out["plain"]
+    print(
+        f"speed, {args.n_envs} envs, {args.speed_steps} steps each: plain PPO {out['plain']:.0f} env steps/s, "
+        f"residual PPO {out['residual']:.0f} ({out['ratio']:.0%} of plain)",
+        flush=True,
+    )
+    return out
+
+
+def final_success(run_dir: Path, task: str, episodes: int, deterministic: bool = True) -> dict:
+    """The run's policy (its mean action, or sampled actions) on ``task`` (the episode's own end
+    decides success, whatever env the run trained in), seeds FINAL_SEED.."""
     from dataclasses import replace
 
     from robrew.metrics.rollouts import run_episodes, success_rate
-    from robrew.runs import TaskConfig, load_run_policy, make_run_env, resolve_task
+    from robrew.runs import TaskConfig, load_obs_normalizer, load_run_policy, make_run_env, policy_fn, resolve_task
 
     run = load_run_policy(run_dir)
     cfg = replace(run.cfg, task=TaskConfig(task))
     spec = resolve_task(cfg)
-    eps = run_episodes(lambda r: make_run_env(spec, cfg, r), run.act, episodes, FINAL_SEED)
+    act = policy_fn(run.learner, load_obs_normalizer(run.checkpoint), deterministic=deterministic)
+    run.learner.set_random_seed(FINAL_SEED)
+    eps = run_episodes(lambda r: make_run_env(spec, cfg, r), act, episodes, FINAL_SEED)
     return {"success_rate": success_rate([e.success for e in eps])}
 
 
 def steps_to(curve: list, target: float) -> float | None:
     """The first evaluated step count with success >= target (None if never)."""
-    return next((t for t, s, _ in curve if s >= target), None)
+    return next((int(t) for t, s, _ in curve if s >= target), None)
 
 
 def report(results: list[dict], out: Path) -> None:
     from robrew.plotting import figure
 
     print(
-        f"\n{'row':<10} {'seed':>4} {'final':>6} {'95% CI':>13} {'steps to 95%':>13} {'steps/s':>8} "
-        f"{'wall':>7} {'spearman':>8}"
+        f"\n{'row':<10} {'seed':>4} {'final':>6} {'95% CI':>13} {'sampled':>8} {'steps to 95%':>13} "
+        f"{'steps/s':>8} {'wall':>7} {'spearman':>8}"
     )
     for r in results:
         f, to95 = r["final"], steps_to(r["curve"], 0.95)
         sps = f"{r['steps_per_s']:.0f}" if r.get("steps_per_s") else "-"
         rho = f"{r['spearman']:.2f}" if r.get("spearman") is not None else "-"
+        sampled = f"{r['final_sampled']['mean']:.0%}" if r.get("final_sampled") else "-"
         print(
-            f"{r['row']:<10} {r['seed']:>4} {f['mean']:>6.0%} [{f['low']:>4.0%}, {f['high']:>4.0%}] "
+            f"{r['row']:<10} {r['seed']:>4} {f['mean']:>6.0%} [{f['low']:>4.0%}, {f['high']:>4.0%}] {sampled:>8} "
             f"{to95 if to95 is not None else 'never':>13} {sps:>8} {r['wall_s']:>6.0f}s {rho:>8}"
         )
     for r in results:
@@ -187,6 +222,9 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=10, help="evaluations along each run")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--final-episodes", type=int, default=200)
+    parser.add_argument(
+        "--speed-steps", type=int, default=20_480, help="first: plain vs residual PPO env steps/s (0: skip)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each on one torch thread)")
     parser.add_argument("--out", default="runs/bench_finetune")
     args = parser.parse_args()
@@ -200,7 +238,9 @@ def main() -> None:
         f"{args.jobs} job(s), torch threads {'1' if args.jobs > 1 else 'default'}",
         flush=True,
     )
-    with ProcessPoolExecutor(args.jobs) as pool:
+    with ProcessPoolExecutor(args.jobs) as pool:  # torch runs only in workers: a fork after it can hang
+        if args.speed_steps:
+            pool.submit(speed, args).result()
         results = list(pool.map(run_row, *zip(*jobs), [args] * len(jobs)))
     (out / "results.json").write_text(json.dumps(results, indent=1))
     report(results, out)
