@@ -1,4 +1,4 @@
-"""GPU benchmark (issue #7): CLIP scoring against the device's own matmul peak, rendering,
+"""GPU benchmark: CLIP scoring against the device's own matmul peak, rendering,
 and SB3 env-steps/s with and without a CLIP reward. Everything is measured in one run.
 
 Printed:

@@ -13,7 +13,7 @@ VOC (clean demos), success AUC (clean vs failing demos), and a confusion matrix:
 held-out rollout scored with the instruction for every block colour (same pad, phrasing);
 matched should be high, mismatched low.
 
-Targets (issue #6, held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
+Targets (held-out): VOC >= 0.8, success AUC >= 0.9, mismatched clearly below matched.
 
 Usage:
     python scripts/bench_language.py [--encoder slots|state|cnn] [--train 400] [--test 24] [--steps 3000]

@@ -1,7 +1,7 @@
 """Benchmark (not a test): plain BC vs RA-BC vs return-weighted BC on mixed-quality
 pick-and-place demonstrations, 3 seeds (each seed: its own demos, progress model, policies).
 
-Targets (issue #5): RA-BC success >= plain BC + 20 points; progress model VOC >= 0.9 on clean
+Targets: RA-BC success >= plain BC + 20 points; progress model VOC >= 0.9 on clean
 held-out demos and <= -0.5 reversed; success AUC >= 0.9.
 
 Usage:
