@@ -89,3 +89,21 @@ def json_safe(data: Any) -> Any:
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     """Writes ``data`` as strict, indented JSON to ``path`` atomically (NaN/inf -> null)."""
     return write_text_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
+
+
+def dir_sha256(directory: str | os.PathLike) -> dict[str, str]:
+    """``{file name: sha256 hex}`` of every file directly in ``directory`` (what a run records of a
+    checkpoint or policy it depends on, to refuse a resume after it changed).
+
+    Example:
+        >>> dir_sha256("runs/rabc/policies/rabc")    # {"bc_policy.json": "3f1c...", "policy.safetensors": "..."}
+    """
+    import hashlib
+
+    files = sorted(p for p in Path(directory).iterdir() if p.is_file())
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def changed_files(saved: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The names whose hash differs between two :func:`dir_sha256` records (added or removed too)."""
+    return sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))

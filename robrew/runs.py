@@ -531,11 +531,9 @@ BASE_POLICY_RECORD = "base_policy.json"
 def base_policy_record(cfg: TrainConfig) -> dict:
     """What a residual run acts on top of: the base policy's directory and the sha256 of each of
     its files (saved as ``base_policy.json``; a resumed run must find the same)."""
-    import hashlib
+    from robrew.io import dir_sha256
 
-    root = Path(cfg.algo.base_policy)
-    files = sorted(p for p in root.iterdir() if p.is_file())
-    return {"path": str(root), "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}}
+    return {"path": str(cfg.algo.base_policy), "sha256": dir_sha256(cfg.algo.base_policy)}
 
 
 def check_base_policy_unchanged(cfg: TrainConfig, run_dir: Path) -> None:
@@ -549,9 +547,11 @@ def check_base_policy_unchanged(cfg: TrainConfig, run_dir: Path) -> None:
         return
     saved, now = json.loads(path.read_text())["sha256"], base_policy_record(cfg)["sha256"]
     if saved != now:
-        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        from robrew.io import changed_files
+
         raise ConfigError(
-            f"base policy {cfg.algo.base_policy} changed since this run started ({', '.join(changed)} differ from "
+            f"base policy {cfg.algo.base_policy} changed since this run started "
+            f"({', '.join(changed_files(saved, now))} differ from "
             f"{BASE_POLICY_RECORD}); its residual was learned for the old one: start a new run"
         )
 

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -106,7 +105,8 @@ def reward_record(cfg: RewardConfig, model: RewardModel | None) -> dict:
     if model is not None:
         record["config"] = model.config()
     if cfg.checkpoint:
-        files = sorted(p for p in Path(cfg.checkpoint).iterdir() if p.is_file())
+        from robrew.io import dir_sha256
+
         record["checkpoint"] = str(Path(cfg.checkpoint).resolve())
-        record["checkpoint_sha256"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        record["checkpoint_sha256"] = dir_sha256(cfg.checkpoint)
     return record

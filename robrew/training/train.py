@@ -322,9 +322,11 @@ def _check_reward_unchanged(cfg: TrainConfig, run_dir: Path, model: RewardModel 
     saved = json.loads(path.read_text()).get("checkpoint_sha256")
     now = reward_record(cfg.reward, model).get("checkpoint_sha256")
     if saved and saved != now:
-        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        from robrew.io import changed_files
+
         raise ConfigError(
-            f"reward checkpoint {cfg.reward.checkpoint} changed since this run started ({', '.join(changed)} differ "
+            f"reward checkpoint {cfg.reward.checkpoint} changed since this run started "
+            f"({', '.join(changed_files(saved, now))} differ "
             "from reward.json); resuming would optimise a different reward: start a new run"
         )
 
@@ -449,15 +451,6 @@ def _resumed_logger(tb_root: Path, step: int):
     return Logger(folder=folder, output_formats=[fmt])
 
 
-def _find_wrapper(venv, name: str):
-    """The VecEnv wrapper of class ``name`` in ``venv``'s chain, or None."""
-    while venv is not None:
-        if type(venv).__name__ == name:
-            return venv
-        venv = getattr(venv, "venv", None)
-    return None
-
-
 def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) -> dict:
     from robrew.training.pretrain import ActorWarmup
     from robrew.wrappers import RewardLoggingCallback
@@ -473,7 +466,11 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
         reward_model=reward_model,
         model_obs=env_observation_fn(cfg),
     )
-    residual = _find_wrapper(venv, "VecResidualAction")
+    from stable_baselines3.common.vec_env import unwrap_vec_wrapper
+
+    from robrew.agents.residual import VecResidualAction
+
+    residual = unwrap_vec_wrapper(venv, VecResidualAction)
     if residual is not None:
         residual.num_timesteps = model.num_timesteps  # progressive exploration resumes where it was
     remaining = cfg.total_timesteps - model.num_timesteps
