@@ -91,6 +91,13 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of one file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def dir_sha256(directory: str | os.PathLike) -> dict[str, str]:
     """``{file name: sha256 hex}`` of every file directly in ``directory`` (what a run records of a
     checkpoint or policy it depends on, to refuse a resume after it changed).
@@ -98,10 +105,8 @@ def dir_sha256(directory: str | os.PathLike) -> dict[str, str]:
     Example:
         >>> dir_sha256("runs/rabc/policies/rabc")    # {"bc_policy.json": "3f1c...", "policy.safetensors": "..."}
     """
-    import hashlib
-
     files = sorted(p for p in Path(directory).iterdir() if p.is_file())
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return {p.name: file_sha256(p) for p in files}
 
 
 def changed_files(saved: dict[str, str], now: dict[str, str]) -> list[str]:

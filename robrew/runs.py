@@ -10,6 +10,7 @@ A run directory holds::
                          replay.npz?, state.json} (no pickles: robrew.learner_state) and
                          latest.json, the pointer to the live checkpoint
     curve.csv, tb/       ground-truth evaluations during training, TensorBoard logs
+    reward_refit/        reward.refit runs: the reward model as last refitted (refit.csv: per round)
     metrics.json         the final summary
 
 A checkpoint is written under a temporary name and renamed into place, then ``latest.json``
@@ -554,6 +555,29 @@ def check_base_policy_unchanged(cfg: TrainConfig, run_dir: Path) -> None:
             f"({', '.join(changed_files(saved, now))} differ from "
             f"{BASE_POLICY_RECORD}); its residual was learned for the old one: start a new run"
         )
+
+
+REFIT_DIR = "reward_refit"
+
+
+def run_reward_model(cfg: TrainConfig, spec: TaskSpec, run_dir: Path):
+    """The reward model a run optimises now: the configured one, or for a ``reward.refit`` run
+    the model as last refitted (``<run>/reward_refit``), once a round has run.
+
+    Raises:
+        RewardConfigError: the reward config cannot become a model, or the refitted one is unreadable.
+    """
+    from robrew.rewards import RewardModelError, load_reward_model
+    from robrew.rewards.factory import RewardConfigError, build_reward_model
+
+    model = build_reward_model(cfg.reward, spec)
+    refitted = Path(run_dir) / REFIT_DIR
+    if model is not None and cfg.reward.refit.every > 0 and refitted.is_dir():
+        try:
+            return load_reward_model(refitted, device=cfg.reward.device)
+        except RewardModelError as e:
+            raise RewardConfigError(f"reward '{cfg.reward.name}' (refitted): {e}") from None
+    return model
 
 
 def env_observation_fn(cfg: TrainConfig) -> Callable | None:

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"robrew-train-reward: error: {e}", file=sys.stderr)
         sys.exit(2)
     out = save_reward_model(model, Path(args.out))
+    report["data"] = str(Path(args.data).resolve())  # what reward.refit trains on by default
     write_json_atomic(out / "report.json", report)
     print(
         f"loss {report['losses'][0]:.3f} -> {report['losses'][-1]:.3f}; held-out: "

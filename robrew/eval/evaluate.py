@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from robrew.io import write_json_atomic
-from robrew.rewards.factory import RewardConfigError, build_reward_model
-from robrew.runs import ConfigError, load_run_policy
+from robrew.rewards.factory import RewardConfigError
+from robrew.runs import ConfigError, load_run_policy, run_reward_model
 
 
 def _proxy_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -54,7 +54,7 @@ def evaluate_run(
     run = load_run_policy(path)
     run_dir, spec = run.run_dir, run.spec
     try:
-        reward_model = build_reward_model(run.cfg.reward, spec)
+        reward_model = run_reward_model(run.cfg, spec, run_dir)
     except RewardConfigError as e:
         raise ConfigError(f"{run_dir}: {e}") from None
     eps = run_episodes(

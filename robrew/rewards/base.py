@@ -250,6 +250,12 @@ class RewardModel(nn.Module):
         if obs.ndim != ndim:
             shape = "(B, D)" if window == 1 else f"(B, {window}, D) windows"
             raise ValueError(f"reward model {self.name!r} takes observations of shape {shape}, got {tuple(obs.shape)}")
+        width = getattr(self, "obs_dim", None)
+        if width is not None and obs.shape[-1] != int(width):
+            raise ValueError(
+                f"reward model {self.name!r} reads observations of width {int(width)}, got width {obs.shape[-1]}: "
+                "it was trained on another env or observation layout; use a model trained on this env's observations"
+            )
         finite = np.isfinite(np.asarray(obs.detach().cpu() if torch.is_tensor(obs) else obs, dtype=np.float64))
         if not finite.all():
             rows = np.flatnonzero(~finite.reshape(len(finite), -1).all(axis=1))

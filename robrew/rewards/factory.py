@@ -41,6 +41,21 @@ class RewardConfigError(ValueError):
 
 
 @dataclass
+class RefitConfig:
+    """Refitting a learned progress reward during RL on the policy's own states (GAIL / VICE-style
+    rounds): every ``every`` env steps (0: never), ``steps`` optimiser steps on the demos (labelled
+    as in training) plus a pool of the policy's states labelled "no progress" (``negatives``
+    policy frames per demo frame, spanning the run). ``demos``: the dataset (default: the one the checkpoint was
+    trained on, from its ``report.json``). ``lr``: the optimiser's learning rate."""
+
+    every: int = 0
+    steps: int = 200
+    negatives: float = 1.0
+    lr: float = 3e-4
+    demos: str | None = None
+
+
+@dataclass
 class RewardConfig:
     """Which reward the learner optimises.
 
@@ -49,7 +64,8 @@ class RewardConfig:
     (learned models). ``device``: where the reward model runs (the policy has its own).
     ``composition``: replace | add | weighted | potential (r_env + γΦ(s') - Φ(s), γ the
     learner's; Φ = 0 after termination, kept on truncation) | delta (Φ(s') - Φ(s)).
-    ``success_threshold``: adds ``info["model_success"]``.
+    ``success_threshold``: adds ``info["model_success"]``. ``refit``: retrain a state progress
+    model on the policy's states as training goes (:class:`RefitConfig`).
     """
 
     name: str = ENV_REWARD
@@ -60,6 +76,7 @@ class RewardConfig:
     env_weight: float = 1.0
     model_weight: float = 1.0
     success_threshold: float | None = None
+    refit: RefitConfig = field(default_factory=RefitConfig)
 
 
 def _with_task_prompts(name: str, kwargs: dict, spec: TaskSpec | None) -> dict:

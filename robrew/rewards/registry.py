@@ -21,7 +21,7 @@ import json
 import os
 from pathlib import Path
 
-from robrew.io import atomic_path, write_json_atomic
+from robrew.io import atomic_path, file_sha256, write_json_atomic
 from robrew.rewards.base import RewardModel, RewardModelError
 
 REWARD_MODELS: dict[str, str] = {
@@ -67,10 +67,12 @@ def save_reward_model(model: RewardModel, directory: str | os.PathLike) -> Path:
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "name": model.name, "config": model.config()}
     if model.is_trainable:
         state = {k: v.detach().cpu().contiguous() for k, v in model.trainable_state().items()}
         atomic_path(out / WEIGHTS_FILE, lambda p: save_file(state, p))
-    write_json_atomic(out / CONFIG_FILE, {"format": FORMAT, "name": model.name, "config": model.config()})
+        meta["weights_sha256"] = file_sha256(out / WEIGHTS_FILE)  # load_reward_model checks it
+    write_json_atomic(out / CONFIG_FILE, meta)
     return out
 
 
@@ -105,6 +107,12 @@ def load_reward_model(directory: str | os.PathLike, device: str = "cpu") -> Rewa
         weights = root / WEIGHTS_FILE
         if not weights.is_file():
             raise RewardModelError(f"{weights}: missing weights for trainable model {name!r}")
+        expected = meta.get("weights_sha256")
+        if expected is not None and file_sha256(weights) != expected:
+            raise RewardModelError(
+                f"{weights}: sha256 differs from the one recorded in {CONFIG_FILE} when it was saved: the file is "
+                "damaged or was replaced; re-save or re-train the model"
+            )
         try:
             state = load_file(weights, device=str(model.device))
             model.load_trainable_state(state)

@@ -219,6 +219,74 @@ def fit_progress_model(
     return model, report
 
 
+def policy_negatives(segments: list[np.ndarray], instruction: str, n_stages: int) -> list[Demo]:
+    """A policy's own observation segments (float32 [T, D] each, one episode or part of one) as
+    episodes labelled "no progress" from their first frame (``off_task_from=0``): the negatives of
+    :func:`refit_progress`."""
+    out = []
+    for obs in segments:
+        n = len(obs)
+        zeros = np.zeros(n, dtype=np.int64)
+        out.append(
+            Demo(
+                observations=np.asarray(obs, dtype=np.float32),
+                actions=np.zeros((max(n - 1, 0), 0), np.float32),
+                rewards=np.zeros(max(n - 1, 0), np.float32),
+                frames=None,
+                subtask=zeros,
+                stage=zeros,
+                success=False,
+                done_at=None,
+                instruction=instruction,
+                subtasks=[""] * n_stages,
+                quality="policy",
+                off_task_from=0,
+            )
+        )
+    return out
+
+
+def refit_progress(
+    model: ProgressReward,
+    demos: list[Demo],
+    negatives: list[np.ndarray],
+    steps: int,
+    cfg: ProgressTrainConfig,
+    opt: torch.optim.Optimizer | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[list[float], torch.optim.Optimizer]:
+    """One adversarial round (GAIL / VICE style): ``steps`` more optimiser steps on ``demos``
+    (successful ones, and failed ones with a marked mistake, labelled as in training) plus a
+    policy's observation segments ``negatives`` labelled "no progress", so states the optimiser
+    drives to and the demos never visit stop paying. Trains ``model`` in place (left in eval mode).
+
+    Only state-reading models (``encoder`` state or slots): a policy's frames are not kept.
+
+    Returns:
+        (the losses, the optimiser, to pass back in the next round with the same ``rng``).
+
+    Example:
+        >>> losses, opt = refit_progress(model, demos, [policy_obs], steps=200, cfg=ProgressTrainConfig())
+    """
+    if model.needs_frames or not model.needs_obs:
+        raise ValueError("refitting on a policy's states needs a state-reading progress model (encoder state/slots)")
+    flat, _ = flat_demos(demos, model.obs_keys)
+    good = [d for d in flat if d.success]
+    if not good:
+        raise ValueError("no successful demonstrations to refit the progress model on")
+    n_stages = len(model.prior)
+    spans = [active_spans(d.subtask, d.done_at) for d in good]
+    prior, frames_per_stage = model.prior.cpu().numpy(), stage_frames(spans, n_stages)
+    used = trainable_demos(flat) + policy_negatives(negatives, good[0].instruction, n_stages)
+    labels = label_demos(used, prior, frames_per_stage)
+    if opt is None:
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = rng if rng is not None else np.random.default_rng(cfg.seed)
+    losses = _fit(model, opt, used, labels, steps, cfg, rng)
+    model.eval()
+    return losses, opt
+
+
 def _fit(model, opt, used: list[Demo], labels: list, steps: int, cfg: ProgressTrainConfig, rng) -> list[float]:
     """``steps`` optimiser steps on ``used`` with ``labels``; returns the losses."""
     obs, frames, instructions = _inputs(model, used)
@@ -434,20 +502,39 @@ def score_metrics(model: RewardModel, demos: list[Demo]) -> dict:
     VOC is measured while the task is being done: each successful demo up to the frame
     where it completes (after that the scene is static and the label constant at 1).
     """
+    return trace_metrics(lambda d, reverse, until_done: predict_episode(model, d, reverse, until_done), demos)
+
+
+def recorded_reward_metrics(demos: list[Demo]) -> dict:
+    """:func:`score_metrics` of the env's own reward as recorded with the demos (a hand-written
+    score, e.g. the humanoid's pose score): the yardstick a learned model is compared with. Frame
+    0 has no reward of its own; it gets the first step's."""
+
+    def recorded(d: Demo, reverse: bool, until_done: bool) -> np.ndarray:
+        trace = np.concatenate([d.rewards[:1], d.rewards]).astype(np.float32)
+        n = len(trace) if not until_done or d.done_at is None else d.done_at + 1
+        # played backwards, frame t shows the state of frame n-1-t, scored as recorded there
+        return trace[:n][::-1] if reverse else trace[:n]
+
+    return trace_metrics(recorded, demos)
+
+
+def trace_metrics(predict, demos: list[Demo]) -> dict:
+    """The metrics of :func:`score_metrics` from ``predict(demo, reverse, until_done)``, a score per frame."""
     good = [d for d in demos if d.success]
     clean = [d for d in good if d.quality == "clean"] or good
     out: dict = {"held_out_episodes": len(demos)}
     if clean:
-        out["voc_clean"] = voc([predict_episode(model, d, until_done=True) for d in clean])
-        out["voc_reversed"] = voc([predict_episode(model, d, reverse=True, until_done=True) for d in clean])
+        out["voc_clean"] = voc([predict(d, False, True) for d in clean])
+        out["voc_reversed"] = voc([predict(d, True, True) for d in clean])
     # Exploration episodes never attempt the task; scoring them as failures would flatter the AUC.
     attempts = [d for d in demos if d.quality != EXPLORE]
-    finals = [float(predict_episode(model, d)[-5:].mean()) for d in attempts]
+    finals = [float(predict(d, False, False)[-5:].mean()) for d in attempts]
     out["success_auc"] = success_auc(finals, [d.success for d in attempts])
     done = [d for d in good if d.done_at is not None and d.done_at + 2 < len(d.subtask)]
     if done:  # the label is 1 throughout: every step of the score is noise a potential would pay out
         out["completed_jitter"] = float(
-            np.mean([np.abs(np.diff(predict_episode(model, d)[d.done_at :])).mean() for d in done])
+            np.mean([np.abs(np.diff(predict(d, False, False)[d.done_at :])).mean() for d in done])
         )
     return out
 

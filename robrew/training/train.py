@@ -45,6 +45,7 @@ from robrew.runs import (
     resolve_normalize,
     resolve_task,
     restore_normalizer,
+    run_reward_model,
     save_checkpoint,
     save_run_config,
 )
@@ -297,6 +298,21 @@ class GroundTruthEvalCallback(BaseCallback):
 # ---- the run -------------------------------------------------------------------------------
 
 
+def load_refit_demos(cfg: TrainConfig, model: RewardModel | None):
+    """The demos ``reward.refit`` trains on (None when it is off); :class:`ConfigError` (one line)
+    when the reward cannot be refitted or the dataset cannot be read."""
+    from robrew.data.demos import DatasetError, load_demos
+    from robrew.training.refit import check_refit, refit_dataset
+
+    try:
+        check_refit(cfg.reward, model)
+        if cfg.reward.refit.every == 0:
+            return None
+        return load_demos(refit_dataset(cfg.reward))
+    except (DatasetError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+
+
 def _check_devices(cfg: TrainConfig) -> None:
     """``device`` (policy) and ``reward.device`` name devices this machine has."""
     import torch
@@ -385,9 +401,14 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     except RewardConfigError as e:
         raise ConfigError(str(e)) from None
     validate(cfg, spec, reward_model)
+    refit_demos = load_refit_demos(cfg, reward_model)
     if cfg.resume:
         _check_reward_unchanged(cfg, run_dir, reward_model)
         check_base_policy_unchanged(cfg, run_dir)
+        try:  # a refitted reward goes on from its last round
+            reward_model = run_reward_model(cfg, spec, run_dir)
+        except RewardConfigError as e:
+            raise ConfigError(str(e)) from None
 
     venv, norm = make_train_env(spec, cfg, reward_model)
     try:
@@ -430,7 +451,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
     with (run_dir / "command.txt").open("a") as f:
         f.write(" ".join(sys.argv) + "\n")
-    return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from)
+    return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos)
 
 
 def _resumed_logger(tb_root: Path, step: int):
@@ -451,8 +472,9 @@ def _resumed_logger(tb_root: Path, step: int):
     return Logger(folder=folder, output_formats=[fmt])
 
 
-def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) -> dict:
+def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos=None) -> dict:
     from robrew.training.pretrain import ActorWarmup
+    from robrew.training.refit import RewardRefitCallback
     from robrew.wrappers import RewardLoggingCallback
 
     ckpt = CheckpointCallback(run_dir, cfg.checkpoint_every, norm)
@@ -474,6 +496,10 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
     if residual is not None:
         residual.num_timesteps = model.num_timesteps  # progressive exploration resumes where it was
     remaining = cfg.total_timesteps - model.num_timesteps
+    if remaining <= 0 and (run_dir / "metrics.json").is_file():  # finished: its final evaluation stands
+        venv.close()
+        print(f"already at step {model.num_timesteps} of total_timesteps={cfg.total_timesteps}: nothing to train")
+        return json.loads((run_dir / "metrics.json").read_text())
     start, start_steps = time.perf_counter(), model.num_timesteps
     if resumed_from is not None and remaining > 0:
         model.set_logger(_resumed_logger(run_dir / "tb", model.num_timesteps))
@@ -482,7 +508,16 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from) ->
             model.learn(
                 total_timesteps=remaining,
                 callback=[RewardLoggingCallback(), gt_eval, ckpt]
-                + ([ActorWarmup(cfg.algo.actor_warmup)] if cfg.algo.actor_warmup > 0 else []),
+                + ([ActorWarmup(cfg.algo.actor_warmup)] if cfg.algo.actor_warmup > 0 else [])
+                + (
+                    [
+                        RewardRefitCallback(
+                            cfg.reward, reward_model, refit_demos, run_dir, norm, gt_eval.model_obs, cfg.seed
+                        )
+                    ]
+                    if refit_demos is not None
+                    else []
+                ),
                 progress_bar=cfg.progress_bar,
                 reset_num_timesteps=resumed_from is None,
                 tb_log_name="train",

@@ -136,8 +136,11 @@ def test_resume_a_finished_run_with_more_steps_and_in_a_copy(copy, trained, tmp_
     assert not (tmp_path / "runs").exists()  # no empty Hydra directory left behind
     steps = [int(r.split(",")[0]) for r in (copy / "curve.csv").read_text().splitlines()[1:]]
     assert steps == sorted(steps) and 384 in steps  # eval schedule kept: 128, 256, 384, ...
-    again = run(["robrew-train", f"resume={copy}"], tmp_path)  # finished: nothing to train, no crash
-    assert again.returncode == 0 and "nothing to train" in again.stdout, again.stderr[-2000:]
+    curve, metrics = (copy / "curve.csv").read_text(), (copy / "metrics.json").read_text()
+    for _ in range(2):  # finished: nothing to train, no crash, and its final evaluation is not run again
+        again = run(["robrew-train", f"resume={copy}"], tmp_path)
+        assert again.returncode == 0 and "nothing to train" in again.stdout, again.stderr[-2000:]
+    assert (copy / "curve.csv").read_text() == curve and (copy / "metrics.json").read_text() == metrics
 
 
 def test_resume_refuses_changing_what_the_run_was(copy, tmp_path):

@@ -35,7 +35,9 @@ def test_normalizer_statistics_survive_save_load(tmp_path):
     assert loaded.mean.item() == pytest.approx(m.mean.item())
 
 
-@pytest.mark.parametrize("damage", ["no_config", "bad_json", "no_weights", "truncated_weights", "wrong_shape"])
+@pytest.mark.parametrize(
+    "damage", ["no_config", "bad_json", "no_weights", "truncated_weights", "wrong_shape", "flipped_bit"]
+)
 def test_corrupt_checkpoints_fail_clearly(tmp_path, damage):
     save_reward_model(make_reward("linear_obs", obs_dim=3), tmp_path)
     cfg, weights = tmp_path / CONFIG_FILE, tmp_path / WEIGHTS_FILE
@@ -47,13 +49,25 @@ def test_corrupt_checkpoints_fail_clearly(tmp_path, damage):
         weights.unlink()
     elif damage == "truncated_weights":
         weights.write_bytes(weights.read_bytes()[:40])
+    elif damage == "flipped_bit":  # still a valid safetensors file: only the recorded sha256 can tell
+        data = bytearray(weights.read_bytes())
+        data[-2] ^= 0x01
+        weights.write_bytes(bytes(data))
     else:
         meta = json.loads(cfg.read_text())
         meta["config"]["obs_dim"] = 4
         cfg.write_text(json.dumps(meta))
     with pytest.raises(RewardModelError) as err:
         load_reward_model(tmp_path)
-    assert str(tmp_path) in str(err.value)
+    assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+    if damage == "flipped_bit":
+        assert "sha256 differs" in str(err.value)
+
+
+def test_observations_of_the_wrong_width_are_one_line():
+    m = make_reward("linear_obs", obs_dim=4)
+    with pytest.raises(ValueError, match=r"reads observations of width 4, got width 7: it was trained on another env"):
+        m.score(obs=np.zeros((3, 7), np.float32))
 
 
 def test_nan_from_a_model_is_an_error():
