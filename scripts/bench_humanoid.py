@@ -62,10 +62,13 @@ def train_pose(pose: str, run: Path, steps: int, seed: int, reward=None) -> None
     train(cfg, run)
 
 
-def learn_reward(pose: str, gt_run: Path, out: Path, mix: str, seed: int, steps: int) -> tuple[Path, dict]:
+def learn_reward(
+    pose: str, gt_run: Path, out: Path, mix: str, seed: int, steps: int, extra: list[str]
+) -> tuple[Path, dict]:
     """Records ``gt_run``'s policy with the quality ``mix`` and fits a progress model on it, with
-    the same commands a user types; returns (model dir, offline quality: the model's and the
-    recorded pose score's held-out VOC / success AUC on the same held-out episodes)."""
+    the same commands a user types (``extra``: more ``robrew-train-reward`` flags); returns (model
+    dir, offline quality: the model's and the recorded pose score's held-out VOC / success AUC on
+    the same held-out episodes)."""
     from robrew.apps.collect import main as collect
     from robrew.apps.train_reward import main as train_reward
     from robrew.data.demos import load_demos
@@ -77,7 +80,9 @@ def learn_reward(pose: str, gt_run: Path, out: Path, mix: str, seed: int, steps:
         collect(["--run", str(gt_run), "--mix", mix, "--out", str(data), "--seed", str(1000 + seed)])
     model_dir = out / "rewards" / pose
     if not (model_dir / "report.json").is_file():
-        train_reward(["--data", str(dataset), "--out", str(model_dir), "--steps", str(steps), "--seed", str(seed)])
+        train_reward(
+            ["--data", str(dataset), "--out", str(model_dir), "--steps", str(steps), "--seed", str(seed), *extra]
+        )
     report = json.loads((model_dir / "report.json").read_text())
     _, held_out = split_demos(load_demos(dataset), report["config"]["val_fraction"], report["config"]["seed"])
     pose_score = recorded_reward_metrics(held_out)
@@ -180,7 +185,8 @@ def run_learned(args, runs: Path, videos: Path) -> list[dict]:
         gt_run = runs / pose
         if not (gt_run / "metrics.json").is_file():
             train_pose(pose, gt_run, args.steps, args.seed)
-        reward_dir, offline = learn_reward(pose, gt_run, args.out, args.mix, args.seed, args.reward_steps)
+        extra = ["--obs-ranges", args.obs_ranges] if args.obs_ranges else []
+        reward_dir, offline = learn_reward(pose, gt_run, args.out, args.mix, args.seed, args.reward_steps, extra)
         run = args.out / "runs_learned" / pose
         if not (run / "metrics.json").is_file():
             reward = RewardConfig(
@@ -221,6 +227,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     parser.add_argument("--reward-steps", type=int, default=3000, help="--reward learned: progress-model steps")
     parser.add_argument(
+        "--obs-ranges", help="--reward learned: observation values the reward reads (start:stop[,...]; default all)"
+    )
+    parser.add_argument("--gt-runs", type=Path, help="ground-truth run dirs <gt-runs>/<pose> (default <out>/runs)")
+    parser.add_argument(
         "--refit-every",
         type=int,
         default=50_000,
@@ -231,7 +241,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from robrew.eval.report import write_report
     from robrew.io import write_json_atomic
 
-    runs = args.out / "runs"
+    runs = args.gt_runs or args.out / "runs"
     missing = [p for p in args.poses if args.eval_only and not (runs / p / "metrics.json").exists()]
     if missing:
         parser.error(f"--eval-only: no finished run for {', '.join(missing)} under {args.out} (train them first)")

@@ -96,3 +96,43 @@ def config_from_arguments(cls: type, args: argparse.Namespace, **overrides: Any)
                 value = kind(value)
             values[f.name] = value
     return cls(**values)
+
+
+def task_file_overrides(args: list[str], prog: str, group: bool) -> list[str]:
+    """Hydra overrides with task files named the same way in every app: ``task=<shipped name>``,
+    ``task=<file>.yaml`` and ``task.path=<file>`` all work.
+
+    ``group=True`` (``robrew-train``, where ``task`` is a config group): a file becomes
+    ``task.path=<absolute file>`` plus ``task.name=<the file's own name>``, so the run directory
+    and ``config.yaml`` carry the file's name. ``group=False`` (``robrew-rabc``, where ``task`` is
+    one string): ``task.path=<file>`` becomes ``task=<absolute file>``. A file that does not load
+    is one line on stderr and exit 2, before Hydra starts.
+
+    Example:
+        >>> task_file_overrides(["task=my_reach.yaml", "seed=1"], "robrew-train", group=True)
+        ['task.path=/abs/my_reach.yaml', 'task.name=my_reach', 'seed=1']
+    """
+    import sys
+    from pathlib import Path
+
+    from robrew.taskspec import TaskSpecError, load_task
+
+    named = any(a.startswith("task.name=") for a in args)  # the user's own name wins
+    out = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        is_file = key == "task.path" or (key == "task" and value.endswith((".yaml", ".yml")))
+        if not sep or not is_file or "," in value:  # sweeps (a,b) go to Hydra as they are
+            out.append(arg)
+            continue
+        try:
+            spec = load_task(value)
+        except TaskSpecError as e:
+            print(f"{prog}: error: {e}", file=sys.stderr)
+            sys.exit(2)
+        path = str(Path(value).resolve())
+        if not group:
+            out.append(f"task={path}")
+        else:
+            out += [f"task.path={path}"] + ([] if named else [f"task.name={spec.name}"])
+    return out

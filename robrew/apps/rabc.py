@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -238,8 +239,16 @@ def format_table(result: dict) -> str:
 ConfigStore.instance().store(name="rabc", node=RabcExperimentConfig)
 
 
+def main() -> None:
+    """Console entry ``robrew-rabc`` (task files given as ``task=<file>.yaml`` or ``task.path=``)."""
+    from robrew.apps.cli_args import task_file_overrides
+
+    sys.argv[1:] = task_file_overrides(sys.argv[1:], "robrew-rabc", group=False)
+    _main()
+
+
 @hydra.main(version_base="1.3", config_path=None, config_name="rabc")
-def main(cfg: RabcExperimentConfig) -> None:
+def _main(cfg: RabcExperimentConfig) -> None:
     config: RabcExperimentConfig = OmegaConf.to_object(cfg)
     print(banner(config))
     result = run_rabc_experiment(config)

@@ -102,9 +102,16 @@ def _remove_if_empty(path: Path) -> None:
         path = path.parent
 
 
+def main() -> None:
+    """Console entry ``robrew-train`` (task files given as ``task=<file>.yaml`` or ``task.path=``)."""
+    from robrew.apps.cli_args import task_file_overrides
+
+    sys.argv[1:] = task_file_overrides(sys.argv[1:], "robrew-train", group=True)
+    _main()
+
+
 @hydra.main(version_base="1.3", config_path=None, config_name="train")
-def main(cfg: DictConfig) -> None:
-    """Console entry ``robrew-train``."""
+def _main(cfg: DictConfig) -> None:
     config: TrainConfig = OmegaConf.to_object(cfg)
     hydra_dir = Path(HydraConfig.get().runtime.output_dir)
     try:

@@ -59,3 +59,28 @@ def normalize_obs(obs, mean, std, clip: float = CLIP_STD):
         ``clamp((obs - mean) / std, -clip, clip)``, same shape as ``obs``; 0 for ignored features.
     """
     return ((obs - mean) / std).clamp(-clip, clip)
+
+
+def parse_ranges(text: str, width: int) -> np.ndarray:
+    """``"start:stop[,start:stop...]"`` (Python slices over the observation's values) -> a boolean
+    mask of length ``width``. Raises ``ValueError`` (one line) on a malformed or empty selection.
+
+    Example:
+        >>> parse_ranges("0:22", 348).sum()     # Humanoid-v5: root height, orientation, joint angles
+        22
+    """
+    mask = np.zeros(width, dtype=bool)
+    for part in str(text).split(","):
+        try:
+            start, stop = (int(v) if v.strip() else None for v in part.split(":"))
+        except ValueError:
+            raise ValueError(f"observation range {part!r}: write start:stop, e.g. 0:22") from None
+        mask[slice(start, stop)] = True
+    if not mask.any():
+        raise ValueError(f"observation ranges {text!r} select none of the {width} observation values")
+    return mask
+
+
+def keep_only(std: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``std`` with every feature outside ``mask`` ignored (``inf``: normalised to 0)."""
+    return np.where(mask, std, np.inf).astype(np.float32)

@@ -32,7 +32,7 @@ from robrew.data.demos import EXPLORE, Demo, flat_demos, require_frames
 from robrew.data.labels import active_spans, dataset_prior, episode_labels, spans_from_steps, stage_frames
 from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.base import RewardModel
-from robrew.rewards.obs_stats import obs_statistics
+from robrew.rewards.obs_stats import keep_only, obs_statistics, parse_ranges
 from robrew.rewards.progress import ProgressReward
 from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
 from robrew.training.outcome import outcome_departures, smooth
@@ -65,6 +65,7 @@ class ProgressTrainConfig:
     infer_departures: bool = True  # failed demos without off_task_from: infer where they went wrong, train on them
     outcome_classifier: bool = True  # infer_departures: also where a cross-fitted success classifier gives up
     obs_keys: list[str] | None = None  # Dict observations: keys the model reads, in order (default: all, sorted)
+    obs_ranges: str | None = None  # state encoders: read only these observation values, "start:stop[,...]"
     consistency: float = 4.0  # weight of the stage head's agreement on consecutive frames of one stage
     members: int = 1  # > 1: an ensemble, each member on a bootstrap resample of the training episodes
     disagreement: float = 1.0  # members > 1: the ensemble scores mean - disagreement * std of the members
@@ -153,6 +154,10 @@ def fit_progress_model(
     demos, obs_keys = flat_demos(demos, cfg.obs_keys)  # Dict observations: one vector per step
     if Encoder(cfg.encoder) not in OBS_ENCODERS:
         require_frames(demos, f"a progress model with encoder={cfg.encoder}")
+        if cfg.obs_ranges:
+            raise ValueError(f"obs_ranges selects observation values; encoder={cfg.encoder} reads frames")
+    elif cfg.obs_ranges:
+        parse_ranges(cfg.obs_ranges, demos[0].observations.shape[1])  # a bad selection fails before training
     train, held_out = split_demos(demos, cfg.val_fraction, cfg.seed)
     if member is not None:
         pick = np.random.default_rng([cfg.seed, member]).integers(len(train), size=len(train))
@@ -187,7 +192,10 @@ def fit_progress_model(
     unmarked_at = unmarked_at if cfg.infer_departures else []
     unmarked = [train[i] for i in unmarked_at]
     if model.needs_obs:
-        model.set_obs_normalization(*obs_statistics(np.concatenate([d.observations for d in used + unmarked])))
+        mean, std = obs_statistics(np.concatenate([d.observations for d in used + unmarked]))
+        if cfg.obs_ranges:  # the rest of the observation is ignored (normalised to 0)
+            std = keep_only(std, parse_ranges(cfg.obs_ranges, len(std)))
+        model.set_obs_normalization(mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed if member is None else [cfg.seed, member, 1])
     first = cfg.steps // 2 if unmarked else cfg.steps

@@ -26,3 +26,15 @@ def test_normalize_zeroes_ignored_features_and_clips_the_rest():
 def test_bad_observations_are_rejected(bad):
     with pytest.raises(ValueError, match="obs_statistics|NaN"):
         obs_statistics(bad)
+
+
+def test_observation_ranges_select_what_the_model_reads():
+    from robrew.rewards.obs_stats import keep_only, parse_ranges
+
+    mask = parse_ranges("0:2,5:", 7)
+    assert mask.tolist() == [True, True, False, False, False, True, True]
+    std = keep_only(np.ones(7, np.float32), mask)
+    assert np.isinf(std[2:5]).all() and (std[mask] == 1).all()
+    for bad, words in [("3", "start:stop"), ("a:b", "start:stop"), ("9:12", "select none")]:
+        with pytest.raises(ValueError, match=words):
+            parse_ranges(bad, 7)

@@ -125,3 +125,21 @@ def test_refit_refuses_in_one_line_before_writing(learned_standing, tmp_path):
         with pytest.raises(ConfigError, match=words) as e:
             train(_cfg(task, reward), run)
         assert "\n" not in str(e.value) and not run.exists()
+
+
+def test_obs_ranges_make_the_model_blind_to_the_rest(learned_standing):
+    """A model told to read the humanoid's pose (the first 22 values) scores the same whatever the
+    velocities and contact forces say."""
+    task, ckpt = learned_standing
+    demos = load_demos(json.loads((ckpt / "report.json").read_text())["data"])
+    cfg = ProgressTrainConfig(steps=20, hidden=32, infer_departures=False, obs_ranges="0:22")
+    model, _ = fit_progress_model(demos, cfg)
+    obs = demos[0].observations
+    moved = obs.copy()
+    moved[:, 22:] += np.random.default_rng(0).normal(0, 5, size=moved[:, 22:].shape)
+    np.testing.assert_array_equal(model.score(obs=obs, instructions=""), model.score(obs=moved, instructions=""))
+    posed = obs.copy()
+    posed[:, :22] += 0.5
+    assert not np.array_equal(model.score(obs=obs, instructions=""), model.score(obs=posed, instructions=""))
+    with pytest.raises(ValueError, match="select none"):
+        fit_progress_model(demos, ProgressTrainConfig(steps=2, obs_ranges="400:500"))
