@@ -23,7 +23,7 @@ Spearman(model return, success) over the run's evaluations.
 Usage:
     python scripts/bench_humanoid.py [--poses kneeling standing ...] [--steps 800000] [--out runs/bench_humanoid]
     python scripts/bench_humanoid.py --eval-only --out runs/bench_humanoid [--episodes 50]
-    python scripts/bench_humanoid.py --reward learned --poses standing kneeling [--refit-every 50000] \
+    python scripts/bench_humanoid.py --reward learned --poses standing kneeling [--refit-every 16384] \
         [--mix clean=20,noisy=20,failing=20] [--out runs/bench_humanoid]
 """
 
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument(
         "--refit-every",
         type=int,
-        default=50_000,
+        default=16_384,
         help="--reward learned: refit the reward every N env steps (0: never)",
     )
     args = parser.parse_args(argv)

@@ -215,7 +215,9 @@ class GroundTruthEvalCallback(BaseCallback):
     env's ground truth (``eval/true_success_rate``, ``eval/env_return``) to TensorBoard
     and to ``curve.csv`` in the run directory. With a reward model it also logs the
     proxy (``eval/model_return``, model reward per episode) and warns once when the proxy
-    keeps rising while success falls (:class:`robrew.metrics.overoptimisation.OverOptimisationWatch`)."""
+    keeps rising while success falls (:class:`robrew.metrics.overoptimisation.OverOptimisationWatch`).
+    With ``reward.refit`` the proxy is the checkpoint's model as the user gave it (the refitted one
+    moves from round to round; its own scores are in ``refit.csv``)."""
 
     def __init__(
         self,
@@ -402,6 +404,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         raise ConfigError(str(e)) from None
     validate(cfg, spec, reward_model)
     refit_demos = load_refit_demos(cfg, reward_model)
+    # A refitted reward moves; the ground-truth watch keeps the checkpoint's model as its fixed yardstick.
+    watched = build_reward_model(cfg.reward, spec) if refit_demos is not None else reward_model
     if cfg.resume:
         _check_reward_unchanged(cfg, run_dir, reward_model)
         check_base_policy_unchanged(cfg, run_dir)
@@ -451,7 +455,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
     with (run_dir / "command.txt").open("a") as f:
         f.write(" ".join(sys.argv) + "\n")
-    return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos)
+    return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos, watched)
 
 
 def _resumed_logger(tb_root: Path, step: int):
@@ -472,7 +476,7 @@ def _resumed_logger(tb_root: Path, step: int):
     return Logger(folder=folder, output_formats=[fmt])
 
 
-def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos=None) -> dict:
+def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos=None, watched=None) -> dict:
     from robrew.training.pretrain import ActorWarmup
     from robrew.training.refit import RewardRefitCallback
     from robrew.wrappers import RewardLoggingCallback
@@ -485,7 +489,7 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
         cfg.eval_episodes,
         seed=10_000 + cfg.seed,
         vec_normalize=norm,
-        reward_model=reward_model,
+        reward_model=watched if watched is not None else reward_model,
         model_obs=env_observation_fn(cfg),
     )
     from stable_baselines3.common.vec_env import unwrap_vec_wrapper
