@@ -250,7 +250,7 @@ class TrainConfig:
     eval_every: int = 10_000
     eval_episodes: int = 10
     progress_bar: bool = True
-    torch_threads: int = 0  # 0: torch's default; 1 is fastest for small MLP policies when runs share a CPU
+    torch_threads: int = 0  # 0: the usable cores; N: at most N (1 is fastest for small MLPs when runs share a CPU)
     resume: str | None = None  # a run directory to continue
     finetune: str | None = None  # a robrew-rabc output dir: residual RL on its RA-BC policy
     finetune_reward: FinetuneReward = FinetuneReward.progress  # env: the task's reward alone; progress: + its model

@@ -56,6 +56,7 @@ class RabcExperimentConfig:
     videos: int = 1  # per method
     seed: int = 0
     out_dir: str = "runs/rabc"
+    torch_threads: int = 0  # 0: the usable cores; N: at most N (1 when other work shares the CPU)
 
 
 def _plot_progress(model, demos, path: Path, frames_per_stage: np.ndarray | None = None) -> Path:
@@ -96,8 +97,6 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         ``{"dataset": {...}, "progress_model": {voc_clean, voc_reversed, success_auc, ...},
         "policies": {method: {success_rate, mean_weight, final_loss}}, "report": path, ...}``
     """
-    import torch
-
     from robrew.data.demos import collect_demos, load_demos
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4
@@ -105,6 +104,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     from robrew.io import write_json_atomic
     from robrew.metrics.rollouts import run_episodes, success_rate
     from robrew.rewards import save_reward_model
+    from robrew.threads import set_torch_threads
     from robrew.training.bc import WEIGHTINGS, save_policy, train_bc
     from robrew.training.progress import fit_progress_model, split_demos
 
@@ -113,12 +113,14 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         raise ValueError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
     if cfg.episodes < 4 or cfg.eval_episodes <= 0:
         raise ValueError("episodes must be >= 4 and eval_episodes positive")
+    if cfg.torch_threads < 0:
+        raise ValueError(f"torch_threads must be >= 0 (0: the usable cores), got {cfg.torch_threads}")
     if cfg.progress.members != 1:
         raise ValueError(
             f"progress.members={cfg.progress.members}: RA-BC weights samples by one model's stages and progress; "
             "train ensembles for RL rewards with robrew-train-reward --members"
         )
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    set_torch_threads(cfg.torch_threads)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -215,8 +217,14 @@ def banner(cfg: RabcExperimentConfig) -> str:
     source = f"demos from {cfg.data_dir}" if cfg.data_dir else f"{cfg.episodes} mixed demos of {cfg.task}"
     return (
         f"robrew main job: {source} -> progress model -> {' / '.join(map(str, cfg.methods))} BC -> "
-        f"{cfg.eval_episodes} held-out episodes each on {cfg.task} (CPU)"
+        f"{cfg.eval_episodes} held-out episodes each on {cfg.task} (CPU, {_threads(cfg)} torch threads)"
     )
+
+
+def _threads(cfg: RabcExperimentConfig) -> int:
+    from robrew.threads import usable_cores
+
+    return usable_cores() if cfg.torch_threads == 0 else min(cfg.torch_threads, usable_cores())
 
 
 def format_table(result: dict) -> str:

@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="dataset directory written by robrew-collect")
     parser.add_argument("--out", required=True, help="directory for the model and report.json")
     add_config_arguments(parser, ProgressTrainConfig, defaults={"steps": 3000})
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=0,
+        help="0: the usable cores; N: at most N (1 when other work shares the CPU)",
+    )
     args = parser.parse_args(argv)
 
     from robrew.data.demos import DatasetError, load_demos
@@ -36,6 +42,11 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.steps <= 0:
         parser.error(f"--steps must be positive, got {args.steps}")
+    if args.torch_threads < 0:
+        parser.error(f"--torch-threads must be >= 0 (0: the usable cores), got {args.torch_threads}")
+    from robrew.threads import set_torch_threads
+
+    set_torch_threads(args.torch_threads)
     try:
         demos = load_demos(args.data)
     except DatasetError as e:

@@ -389,10 +389,12 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         raise ConfigError(f"nothing to resume in {run_dir}: no checkpoint yet (checkpoints/latest.json)")
     if not cfg.resume and (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{run_dir} already holds a run; continue it with resume={run_dir} or pick another run_dir")
-    if cfg.torch_threads > 0:
-        import torch
+    from robrew.threads import set_torch_threads
 
-        torch.set_num_threads(cfg.torch_threads)
+    try:
+        set_torch_threads(cfg.torch_threads)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     _check_devices(cfg)
     if cfg.finetune:
         cfg = finetune_config(cfg, cfg.finetune)
