@@ -82,7 +82,10 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
         raise ConfigError(str(e)) from None
     modes = probe.metadata.get("render_modes", [])
     dict_obs = isinstance(probe.observation_space, gym.spaces.Dict)
-    probe.close()
+    try:
+        check_reward_reads(cfg, spec, model, probe)
+    finally:
+        probe.close()
     if dict_obs and cfg.normalize:
         raise ConfigError("normalize=true is not supported with Dict observations yet; drop it")
     if dict_obs and cfg.algo.demos:
@@ -101,6 +104,23 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
                 f"reward '{cfg.reward.name}' needs frames but env {spec.env_id} has no rgb_array renderer "
                 f"(render modes: {modes}); use a state-based reward or an env that renders"
             )
+
+
+def check_reward_reads(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None, env: gym.Env) -> None:
+    """A state reward model scores the env's first observation, before anything trains: a model
+    trained on another observation layout (Dict vs flat, other keys, another width) is one line."""
+    if model is None or not model.needs_obs or model.needs_frames:
+        return
+    obs, _ = env.reset(seed=cfg.seed)
+    cut = env_observation_fn(cfg)
+    obs = cut(obs) if cut is not None else obs
+    batch = {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)[None]
+    try:
+        flat = model.flatten_obs(batch)
+        window = int(getattr(model, "window", 1))
+        model.score(obs=np.repeat(flat[:, None], window, axis=1) if window > 1 else flat)
+    except ValueError as e:
+        raise ConfigError(f"reward '{cfg.reward.name}' cannot score {spec.name}'s observations: {e}") from None
 
 
 def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool):

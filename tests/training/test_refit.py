@@ -143,3 +143,19 @@ def test_obs_ranges_make_the_model_blind_to_the_rest(learned_standing):
     assert not np.array_equal(model.score(obs=obs, instructions=""), model.score(obs=posed, instructions=""))
     with pytest.raises(ValueError, match="select none"):
         fit_progress_model(demos, ProgressTrainConfig(steps=2, obs_ranges="400:500"))
+
+
+@pytest.mark.parametrize(
+    "task, words",
+    [
+        ("tabletop_reach", "reads observations of width 348, got width"),  # another env's width
+        ("tabletop_reach_goal", "but these are a Dict"),  # flat model, Dict env
+    ],
+)
+def test_a_reward_model_that_cannot_read_the_env_is_one_line_before_training(learned_standing, tmp_path, task, words):
+    _, ckpt = learned_standing
+    cfg = _cfg(task, RewardConfig(name="progress", checkpoint=str(ckpt)))
+    cfg.task = TaskConfig(task)
+    with pytest.raises(ConfigError, match=words) as e:
+        train(cfg, tmp_path / "run")
+    assert "\n" not in str(e.value) and "cannot score" in str(e.value) and not (tmp_path / "run").exists()
