@@ -97,43 +97,48 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         ``{"dataset": {...}, "progress_model": {voc_clean, voc_reversed, success_auc, ...},
         "policies": {method: {success_rate, mean_weight, final_loss}}, "report": path, ...}``
     """
-    from robrew.data.demos import collect_demos, load_demos
+    from robrew.data.demos import check_demos_fit, collect_demos, load_demos
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4
     from robrew.eval.report import write_report
     from robrew.io import write_json_atomic
     from robrew.metrics.rollouts import run_episodes, success_rate
     from robrew.rewards import save_reward_model
+    from robrew.runs import ConfigError
     from robrew.threads import set_torch_threads
     from robrew.training.bc import WEIGHTINGS, save_policy, train_bc
     from robrew.training.progress import fit_progress_model, split_demos
 
     bad = [m for m in cfg.methods if m not in WEIGHTINGS]
     if bad or not cfg.methods:
-        raise ValueError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
+        raise ConfigError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
     if cfg.episodes < 4 or cfg.eval_episodes <= 0:
-        raise ValueError("episodes must be >= 4 and eval_episodes positive")
+        raise ConfigError("episodes must be >= 4 and eval_episodes positive")
     if cfg.torch_threads < 0:
-        raise ValueError(f"torch_threads must be >= 0 (0: the usable cores), got {cfg.torch_threads}")
+        raise ConfigError(f"torch_threads must be >= 0 (0: the usable cores), got {cfg.torch_threads}")
     if cfg.progress.members != 1:
-        raise ValueError(
+        raise ConfigError(
             f"progress.members={cfg.progress.members}: RA-BC weights samples by one model's stages and progress; "
             "train ensembles for RL rewards with robrew-train-reward --members"
         )
     set_torch_threads(cfg.torch_threads)
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-
     t0 = time.perf_counter()
-    data = (
-        Path(cfg.data_dir)
-        if cfg.data_dir
-        else collect_demos(
+    if cfg.data_dir:  # a dataset of the user's: it must fit the task's env before anything is written
+        data = Path(cfg.data_dir)
+        demos = load_demos(data)
+        probe = make_env(cfg.task)
+        try:
+            check_demos_fit(demos, probe.observation_space, probe.action_space, f"task {cfg.task}")
+        finally:
+            probe.close()
+    out.mkdir(parents=True, exist_ok=True)
+    if not cfg.data_dir:  # the job's own data: a rerun replaces it (swapped in only once complete)
+        data = collect_demos(
             cfg.task, out / "data", cfg.episodes, seed=cfg.seed, image_size=cfg.image_size, overwrite=True
-        )  # the job's own data: a rerun replaces it (swapped in only once complete)
-    )
-    demos = load_demos(data)
+        )
+        demos = load_demos(data)
     if not cfg.failure_marks:  # as real datasets are: which episodes failed, not where
         demos = [replace(d, off_task_from=None) for d in demos]
     timings["collect_s"] = time.perf_counter() - t0
@@ -257,9 +262,17 @@ def main() -> None:
 
 @hydra.main(version_base="1.3", config_path=None, config_name="rabc")
 def _main(cfg: RabcExperimentConfig) -> None:
+    from robrew.data.demos import DatasetError
+    from robrew.runs import ConfigError
+    from robrew.taskspec import TaskSpecError
+
     config: RabcExperimentConfig = OmegaConf.to_object(cfg)
     print(banner(config))
-    result = run_rabc_experiment(config)
+    try:
+        result = run_rabc_experiment(config)
+    except (ConfigError, DatasetError, TaskSpecError) as e:  # bad settings or data: one line, exit 2
+        print(f"robrew-rabc: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)
     print(format_table(result))
     t = result["timings_s"]
     print(f"time: {sum(t.values()):.0f} s ({', '.join(f'{k} {v:.0f}' for k, v in t.items())})")

@@ -358,6 +358,44 @@ def flat_demos(demos: list[Demo], keys: Sequence[str] | None = None) -> tuple[li
     return [replace(d, observations=flatten_obs(d.observations, keys)) for d in demos], keys
 
 
+def check_demos_fit(demos: list[Demo], observation_space, action_space, where: str) -> None:
+    """Raises :class:`DatasetError` (one line naming both sides) unless the demos' observations and
+    actions have the layout of an env's spaces (``where`` names the env): Dict vs flat, the Dict's
+    keys, the widths.
+
+    Example:
+        >>> env = make_env("tabletop_reach_goal")
+        >>> check_demos_fit(demos, env.observation_space, env.action_space, "tabletop_reach_goal")
+    """
+    from gymnasium import spaces
+
+    if not demos:
+        raise DatasetError("the dataset has no episodes")
+    obs = demos[0].observations
+    if isinstance(observation_space, spaces.Dict) != isinstance(obs, dict):
+        theirs = "a Dict" if isinstance(obs, dict) else "flat arrays"
+        ours = "a Dict" if isinstance(observation_space, spaces.Dict) else "flat arrays"
+        raise DatasetError(
+            f"the demos' observations are {theirs} but {where}'s are {ours}: record the demos in this env "
+            "(robrew-collect --task <its task file>)"
+        )
+    if isinstance(obs, dict):
+        if set(obs) != set(observation_space.spaces):
+            raise DatasetError(
+                f"the demos' observation keys {sorted(obs)} differ from {where}'s {sorted(observation_space.spaces)}: "
+                "record the demos in this env"
+            )
+        widths = {k: (obs[k].shape[1:], observation_space.spaces[k].shape) for k in obs}
+    else:
+        widths = {"observation": (obs.shape[1:], observation_space.shape)}
+    widths["action"] = (demos[0].actions.shape[1:], action_space.shape)
+    for key, (theirs, ours) in widths.items():
+        if tuple(theirs) != tuple(ours):
+            raise DatasetError(
+                f"the demos' {key} shape {tuple(theirs)} differs from {where}'s {tuple(ours)}: record the demos in this env"
+            )
+
+
 def require_frames(demos: list[Demo], who: str) -> None:
     """Raises :class:`DatasetError` when ``who`` (a frame-based model) meets demos without frames."""
     if any(d.frames is None for d in demos):

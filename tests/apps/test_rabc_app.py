@@ -62,3 +62,38 @@ def test_banner_names_a_reused_dataset_not_the_episode_count():
     assert "150 mixed demos of tabletop_pick_place" in banner(RabcExperimentConfig())
     reused = banner(RabcExperimentConfig(data_dir="data/robrew/tabletop_pick_place/expert-mixed-v0"))
     assert "demos from data/robrew/tabletop_pick_place/expert-mixed-v0" in reused and "150" not in reused
+
+
+def test_demos_that_do_not_fit_the_task_are_one_line_before_anything_trains(tmp_path):
+    """Flat demos for a Dict-observation task: one line naming both sides, exit 2, no output dir."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from robrew.data.demos import DatasetError
+    from robrew.data.record import record_demos
+    from robrew.env_factory import make_env
+
+    data = record_demos(
+        lambda render: make_env("tabletop_reach"), lambda obs: np.zeros(4, np.float32), tmp_path, "flat", episodes=2
+    )
+    out = tmp_path / "out"
+    with pytest.raises(DatasetError, match="the demos' observations are flat arrays but task tabletop_reach_goal's"):
+        run_rabc_experiment(RabcExperimentConfig(task="tabletop_reach_goal", data_dir=str(data), out_dir=str(out)))
+    assert not out.exists()
+    cli = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "robrew-rabc"),
+            "task=tabletop_reach_goal",
+            f"data_dir={data}",
+            f"out_dir={out}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert cli.returncode == 2 and len(cli.stderr.strip().splitlines()) == 1, cli.stderr[-2000:]
+    assert cli.stderr.startswith("robrew-rabc: error: the demos' observations are flat arrays") and not out.exists()
