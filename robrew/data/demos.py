@@ -392,7 +392,8 @@ def check_demos_fit(demos: list[Demo], observation_space, action_space, where: s
     for key, (theirs, ours) in widths.items():
         if tuple(theirs) != tuple(ours):
             raise DatasetError(
-                f"the demos' {key} shape {tuple(theirs)} differs from {where}'s {tuple(ours)}: record the demos in this env"
+                f"the demos' {key} shape {tuple(theirs)} differs from {where}'s {tuple(ours)}: "
+                "record the demos in this env"
             )
 
 
