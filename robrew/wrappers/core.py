@@ -15,6 +15,11 @@ not end in the MDP, and the learner bootstraps from V(s_T) there (SB3 does, thro
 ``TimeLimit.truncated``), so the shaping term must not pretend it did. ``delta`` is the
 plain gain Φ(s') - Φ(s) and ignores the flag.
 
+**Broken renderers.** A run of ``CONSTANT_RUN`` identical frames of one colour from one env (black
+frames: a Gymnasium MuJoCo renderer whose GL context another env closed in the same process)
+stops scoring with :class:`ConstantFrameError` and one line naming the env, the cause and the fix
+(``constant_frames="warn"``: a warning once per env instead). A single flat frame (a fade) does not.
+
 Example:
     >>> scorer = RewardScorer(make_reward("frame_mean"), n_envs=2)
     >>> scorer.start([0, 1], obs=None, frames=np.zeros((2, 8, 8, 3), np.uint8), infos=[{}, {}])
@@ -28,6 +33,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -38,8 +44,22 @@ from robrew.wrappers.history import EpisodeHistory
 INSTRUCTION_KEY = "instruction"
 
 
+CONSTANT_RUN = 8  # identical one-colour frames in a row from one env that mean a broken renderer
+
+
 class ConstantFrameWarning(UserWarning):
-    """A frame handed to a reward model has one colour everywhere (black frames from a broken renderer)."""
+    """An env keeps handing the reward model frames of one colour (``constant_frames="warn"``)."""
+
+
+class ConstantFrameError(RuntimeError):
+    """An env keeps handing the reward model frames of one colour (black frames from a broken renderer)."""
+
+
+class ConstantFrames(StrEnum):
+    """What a run of constant frames does: stop with one line (``error``) or warn once per env."""
+
+    error = "error"
+    warn = "warn"
 
 
 def obs_rows(obs, rows) -> list:
@@ -75,6 +95,8 @@ class RewardScorer:
         use_instructions: Pass ``info["instruction"]`` to the model when every scored row has one.
         success_threshold: If set, :attr:`StepScores.success` says whether the model's value
             of the resulting state reaches it (adapters put it in ``info["model_success"]``).
+        constant_frames: ``"error"`` (stop) or ``"warn"`` when an env hands over
+            :data:`CONSTANT_RUN` frames of one colour in a row.
     """
 
     def __init__(
@@ -84,8 +106,12 @@ class RewardScorer:
         composition: RewardComposition | None = None,
         use_instructions: bool = True,
         success_threshold: float | None = None,
+        constant_frames: ConstantFrames | str = ConstantFrames.error,
     ):
         self.model = model
+        self.constant_frames = ConstantFrames(constant_frames)
+        self._constant_run = np.zeros(int(n_envs), dtype=np.int64)  # identical flat frames in a row, per env
+        self._constant_value = np.full(int(n_envs), -1, dtype=np.int64)
         self.n_envs = int(n_envs)
         self.composition = composition or RewardComposition()
         self.use_instructions = bool(use_instructions)
@@ -159,23 +185,30 @@ class RewardScorer:
         return out
 
     def _check_frames(self, frames: np.ndarray | None, envs: list[int]) -> None:
-        """Warns once per env when its frame is one colour everywhere (a broken renderer scores black)."""
+        """Counts each env's identical one-colour frames in a row; at :data:`CONSTANT_RUN` it stops
+        (or warns once per env)."""
         if frames is None or frames.ndim != 4 or frames.dtype != np.uint8:
             return
         flat = frames.reshape(len(frames), -1)
         constant = flat.min(axis=1) == flat.max(axis=1)
-        for row in np.flatnonzero(constant):
+        rows = np.asarray(envs)
+        value = flat[:, 0].astype(np.int64)
+        same = constant & (value == self._constant_value[rows])  # the same flat frame again
+        self._constant_run[rows] = np.where(same, self._constant_run[rows] + 1, constant.astype(np.int64))
+        self._constant_value[rows] = np.where(constant, value, -1)
+        for row in np.flatnonzero(self._constant_run[rows] == CONSTANT_RUN):
             env = int(envs[row])
+            message = (
+                f"env {env} handed reward model {self.model.name!r} {CONSTANT_RUN} identical frames in a row of one "
+                f"colour (value {int(flat[row, 0])}): its renderer is likely broken (Gymnasium MuJoCo envs render "
+                "black once another env of theirs was closed in the same process); give each env its own process "
+                "(subprocess=True) or keep the other env open; constant_frames='warn' scores them anyway"
+            )
+            if self.constant_frames == ConstantFrames.error:
+                raise ConstantFrameError(message)
             if env not in self._warned_constant:
                 self._warned_constant.add(env)
-                warnings.warn(
-                    f"reward model {self.model.name!r} was given a frame of one constant colour "
-                    f"(value {int(flat[row, 0])}) by env {env}: is its renderer working? (Gymnasium MuJoCo envs "
-                    "render black once another env of theirs was closed in the same process; subprocess=True "
-                    "gives each env its own process)",
-                    ConstantFrameWarning,
-                    stacklevel=4,
-                )
+                warnings.warn(message, ConstantFrameWarning, stacklevel=4)
 
     def _score(self, envs: list[int], inputs: dict, infos: Sequence[dict], push: bool) -> np.ndarray:
         """One model call for ``envs``; window models see each env's causal window ending now."""

@@ -44,6 +44,8 @@ class VecRewardModelWrapper(VecEnvWrapper):
         use_instructions: Pass ``info["instruction"]`` (when present) to the model.
         success_threshold: If set, ``info["model_success"]`` says whether the model's
             value (e.g. predicted progress) of the step's resulting state reaches it.
+        constant_frames: ``"error"`` (default: stop with one line) or ``"warn"`` when an env
+            hands over a run of frames of one colour (a broken renderer; see ``robrew.wrappers.core``).
 
     New episodes (the first reset and every autoreset) start from the reset observation and
     the reset frame that :class:`FrameInInfo` puts in SB3's ``reset_infos``: Φ(s₀) for
@@ -59,10 +61,13 @@ class VecRewardModelWrapper(VecEnvWrapper):
         composition: RewardComposition | None = None,
         use_instructions: bool = True,
         success_threshold: float | None = None,
+        constant_frames: str = "error",
     ):
         super().__init__(venv)
         self.model = model
-        self.scorer = RewardScorer(model, self.num_envs, composition, use_instructions, success_threshold)
+        self.scorer = RewardScorer(
+            model, self.num_envs, composition, use_instructions, success_threshold, constant_frames
+        )
         self.composition = self.scorer.composition
 
     def _start_episodes(self, envs: list[int], obs) -> None:
@@ -109,6 +114,7 @@ def make_scored_vec_env(
     seed: int | None = None,
     render_devices: Sequence[int] | None = None,
     success_threshold: float | None = None,
+    constant_frames: str = "error",
 ) -> VecRewardModelWrapper:
     """Builds env_fn x n_envs -> Monitor -> FrameInInfo -> (Dummy|Subproc)VecEnv -> reward wrapper.
 
@@ -121,7 +127,7 @@ def make_scored_vec_env(
         subprocess: Use ``SubprocVecEnv`` (rendering runs in the workers). The safer choice for
             third-party MuJoCo envs: with ``DummyVecEnv`` all envs share one process, and Gymnasium's
             MuJoCo renderer can then render black frames once any env of the suite is closed
-            (robrew warns once per env when a frame is one colour). In separate processes each
+            (robrew stops with one line when an env's frames stay one colour). In separate processes each
             env owns its GL context.
         seed: Seed of the first env (env i gets seed + i).
         render_devices: EGL device ids (GPUs); worker i renders on
@@ -129,6 +135,7 @@ def make_scored_vec_env(
             before its GL context exists). Needs ``subprocess=True``: one process has one
             EGL device.
         success_threshold: Passed to :class:`VecRewardModelWrapper`.
+        constant_frames: Passed to :class:`VecRewardModelWrapper`.
 
     Returns:
         The wrapped VecEnv; wrap it in ``VecNormalize`` yourself if wanted.
@@ -145,7 +152,9 @@ def make_scored_vec_env(
         devices = [int(d) for d in render_devices]
         venv = vec_cls([partial(_worker_env, env_fn, wrapper, devices[i % len(devices)]) for i in range(n_envs)])
         venv.seed(seed)
-    return VecRewardModelWrapper(venv, model, composition, success_threshold=success_threshold)
+    return VecRewardModelWrapper(
+        venv, model, composition, success_threshold=success_threshold, constant_frames=constant_frames
+    )
 
 
 def _worker_env(env_fn: Callable[[], gym.Env], wrapper, egl_device: int) -> gym.Env:

@@ -28,6 +28,8 @@ class RewardModelWrapper(gym.Wrapper):
         use_instructions: Pass ``info["instruction"]`` (when present) to the model.
         success_threshold: If set, ``info["model_success"]`` says whether the model's value
             of the resulting state reaches it.
+        constant_frames: ``"error"`` (default: stop with one line) or ``"warn"`` when an env
+            hands over a run of frames of one colour (a broken renderer; see ``robrew.wrappers.core``).
 
     Example:
         >>> env = RewardModelWrapper(gym.make("Pusher-v5", render_mode="rgb_array"), make_reward("frame_mean"))
@@ -40,6 +42,7 @@ class RewardModelWrapper(gym.Wrapper):
         composition: RewardComposition | None = None,
         use_instructions: bool = True,
         success_threshold: float | None = None,
+        constant_frames: str = "error",
     ):
         super().__init__(env)
         if model.needs_frames and env.render_mode != "rgb_array":
@@ -48,7 +51,7 @@ class RewardModelWrapper(gym.Wrapper):
                 "make it with render_mode='rgb_array'"
             )
         self.model = model
-        self.scorer = RewardScorer(model, 1, composition, use_instructions, success_threshold)
+        self.scorer = RewardScorer(model, 1, composition, use_instructions, success_threshold, constant_frames)
         self.composition = self.scorer.composition
 
     def _frame(self, info: dict, needed: bool) -> np.ndarray | None:

@@ -49,6 +49,8 @@ class VectorRewardModelWrapper(VectorWrapper):
         use_instructions: Pass ``info["instruction"]`` (when present) to the model.
         success_threshold: If set, ``info["model_success"]`` says whether the model's value
             of the resulting state reaches it.
+        constant_frames: ``"error"`` (default: stop with one line) or ``"warn"`` when an env
+            hands over a run of frames of one colour (a broken renderer; see ``robrew.wrappers.core``).
     """
 
     def __init__(
@@ -58,10 +60,13 @@ class VectorRewardModelWrapper(VectorWrapper):
         composition: RewardComposition | None = None,
         use_instructions: bool = True,
         success_threshold: float | None = None,
+        constant_frames: str = "error",
     ):
         super().__init__(env)
         self.model = model
-        self.scorer = RewardScorer(model, self.num_envs, composition, use_instructions, success_threshold)
+        self.scorer = RewardScorer(
+            model, self.num_envs, composition, use_instructions, success_threshold, constant_frames
+        )
         self.composition = self.scorer.composition
         self.autoreset_mode = _autoreset_mode(env)
         self._pending_reset = np.zeros(self.num_envs, dtype=bool)

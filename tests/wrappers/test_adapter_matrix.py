@@ -17,7 +17,7 @@ from robrew.rewards.progress import ProgressReward
 from robrew.rewards.windows import episode_windows
 from robrew.testing import FrameCounterEnv
 from robrew.wrappers import RewardComposition, RewardModelWrapper, VecRewardModelWrapper, VectorRewardModelWrapper
-from robrew.wrappers.core import ConstantFrameWarning
+from robrew.wrappers.core import CONSTANT_RUN, ConstantFrameError, ConstantFrameWarning
 from robrew.wrappers.frames import FrameInInfo
 
 N_ENVS, EPISODES = 3, 3
@@ -242,7 +242,11 @@ def test_dict_observations_without_obs_keys_are_one_clear_error():
         env.step(0)
 
 
-def test_constant_frames_warn_once_per_env():
+@pytest.mark.parametrize("adapter", ["sb3", "single", "vector"])
+def test_a_run_of_constant_frames_stops_or_warns_in_every_adapter(adapter):
+    """A broken renderer (black frames) stops scoring with one line naming the env; with
+    constant_frames="warn" it warns once per env; a drawn env never does."""
+
     class Black(FrameCounterEnv):
         def render(self):
             return np.zeros((8, 8, 3), np.uint8)
@@ -251,11 +255,38 @@ def test_constant_frames_warn_once_per_env():
         def render(self):
             return np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
 
-    envs = [lambda: FrameInInfo(Drawn(length=3)), lambda: FrameInInfo(Black(length=3)), lambda: FrameInInfo(Black())]
-    venv = VecRewardModelWrapper(DummyVecEnv(envs), FrameModel())
-    venv.reset()
+    def build(mode):
+        if adapter == "sb3":
+            envs = [lambda: FrameInInfo(Drawn(length=3)), lambda: FrameInInfo(Black(length=3))]
+            venv = VecRewardModelWrapper(DummyVecEnv(envs), FrameModel(), constant_frames=mode)
+            venv.reset()
+            return lambda: venv.step(np.zeros(2, int))
+        if adapter == "single":
+            env = RewardModelWrapper(Black(length=3, render_mode="rgb_array"), FrameModel(), constant_frames=mode)
+            env.reset(seed=0)
+
+            def step():
+                *_, term, trunc, _ = env.step(0)
+                if term or trunc:
+                    env.reset()
+
+            return step
+        vec = gym.vector.SyncVectorEnv([lambda: FrameInInfo(Drawn(length=3)), lambda: FrameInInfo(Black(length=3))])
+        wrapped = VectorRewardModelWrapper(vec, FrameModel(), constant_frames=mode)
+        wrapped.reset(seed=0)
+        return lambda: wrapped.step(np.zeros(2, int))
+
+    black_env = "env 0" if adapter == "single" else "env 1"
+    step = build("error")
+    for _ in range(CONSTANT_RUN - 2):  # a few flat frames are not a broken renderer yet
+        step()
+    with pytest.raises(ConstantFrameError, match=f"{black_env} handed reward model") as e:
+        for _ in range(4):
+            step()
+    assert "\n" not in str(e.value) and "subprocess=True" in str(e.value)
+    step = build("warn")
     with pytest.warns(ConstantFrameWarning) as record:
-        for _ in range(7):
-            venv.step(np.zeros(3, int))
-    messages = sorted(str(w.message) for w in record if issubclass(w.category, ConstantFrameWarning))
-    assert len(messages) == 2 and "by env 1" in messages[0] and "by env 2" in messages[1]  # once each, env 0 never
+        for _ in range(3 * CONSTANT_RUN):
+            step()
+    messages = [str(w.message) for w in record if issubclass(w.category, ConstantFrameWarning)]
+    assert len(messages) == 1 and black_env in messages[0]  # once, and never the drawn env
