@@ -136,3 +136,34 @@ def task_file_overrides(args: list[str], prog: str, group: bool) -> list[str]:
         else:
             out += [f"task.path={path}"] + ([] if named else [f"task.name={spec.name}"])
     return out
+
+
+#: Config keys that moved, per Hydra app: old key -> new key (Hydra's own error would suggest ``+old=``).
+RENAMED_KEYS: dict[str, dict[str, str]] = {
+    "robrew-rabc": {
+        "progress_steps": "progress.steps",
+        "progress_encoder": "progress.encoder",
+        "progress_window": "progress.window",
+        "rewind": "progress.rewind",
+        "bc_steps": "bc.steps",
+        "chunk": "bc.chunk",
+        "kappa": "bc.kappa",
+    },
+    "robrew-train": {
+        "algo.residual_scale": "algo.residual.scale",
+        "algo.residual_penalty": "algo.residual.penalty",
+    },
+}
+
+
+def check_renamed_keys(args: list[str], prog: str) -> None:
+    """One line on stderr and exit 2 when an override names a key that was renamed (see
+    :data:`RENAMED_KEYS`), naming the new key with the user's own value."""
+    import sys
+
+    renamed = RENAMED_KEYS.get(prog, {})
+    for arg in args:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if key in renamed:
+            print(f"{prog}: error: {key} is now {renamed[key]}: write {renamed[key]}{sep}{value}", file=sys.stderr)
+            sys.exit(2)

@@ -254,8 +254,9 @@ ConfigStore.instance().store(name="rabc", node=RabcExperimentConfig)
 
 def main() -> None:
     """Console entry ``robrew-rabc`` (task files given as ``task=<file>.yaml`` or ``task.path=``)."""
-    from robrew.apps.cli_args import task_file_overrides
+    from robrew.apps.cli_args import check_renamed_keys, task_file_overrides
 
+    check_renamed_keys(sys.argv[1:], "robrew-rabc")
     sys.argv[1:] = task_file_overrides(sys.argv[1:], "robrew-rabc", group=False)
     _main()
 

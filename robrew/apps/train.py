@@ -104,8 +104,9 @@ def _remove_if_empty(path: Path) -> None:
 
 def main() -> None:
     """Console entry ``robrew-train`` (task files given as ``task=<file>.yaml`` or ``task.path=``)."""
-    from robrew.apps.cli_args import task_file_overrides
+    from robrew.apps.cli_args import check_renamed_keys, task_file_overrides
 
+    check_renamed_keys(sys.argv[1:], "robrew-train")
     sys.argv[1:] = task_file_overrides(sys.argv[1:], "robrew-train", group=True)
     _main()
 

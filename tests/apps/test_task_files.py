@@ -79,3 +79,18 @@ def test_overrides_for_a_config_group_and_for_a_string(task_file):
         "task=tabletop_push",
         "task=a.yaml,b.yaml",
     ]
+
+
+@pytest.mark.parametrize(
+    "app, old, new",
+    [
+        ("robrew-rabc", "progress_steps=300", "progress.steps=300"),
+        ("robrew-train", "algo.residual_scale=0.2", "algo.residual.scale=0.2"),
+    ],
+)
+def test_a_renamed_key_is_one_line_naming_the_new_one(tmp_path, app, old, new):
+    out = run([app, old], tmp_path)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        f"{app}: error: {old.split('=')[0]} is now {new.split('=')[0]}: write {new}"
+    ]
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,39 @@
+"""The public API: every name the packages export imports, and moved names still work with one warning."""
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+PUBLIC = ["robrew", "robrew.rewards", "robrew.wrappers", "robrew.data"]
+
+
+@pytest.mark.parametrize("package", PUBLIC)
+def test_every_exported_name_resolves(package):
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if getattr(module, name, None) is None]
+    assert not missing and module.__all__, missing
+
+
+@pytest.mark.parametrize(
+    "old, new, name",
+    [
+        ("robrew.eval.rollouts", "robrew.metrics.rollouts", "run_episodes"),
+        ("robrew.residual", "robrew.agents.residual", "ResidualAction"),
+    ],
+)
+def test_a_moved_module_warns_once_and_is_the_same_object(old, new, name):
+    code = (
+        "import warnings, importlib\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    a = importlib.import_module('{old}'); importlib.import_module('{old}')\n"
+        f"b = importlib.import_module('{new}')\n"
+        f"assert getattr(a, '{name}') is getattr(b, '{name}')\n"
+        "print(len([x for x in w if issubclass(x.category, FutureWarning)]), str(w[0].message))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    count, message = out.stdout.split(" ", 1)
+    assert count == "1" and f"{old} moved to {new}" in message
