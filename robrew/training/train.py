@@ -466,6 +466,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         raise
 
     # Everything checked: now the run directory is written, by this process only.
+    if isinstance(venv.observation_space, gym.spaces.Dict) and cfg.algo.policy == "MlpPolicy":
+        cfg.algo.policy = "MultiInputPolicy"  # config.yaml says what ran (build_learner picked it)
     if not cfg.resume:
         lock.acquire()
         save_run_config(run_dir, cfg)

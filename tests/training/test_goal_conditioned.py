@@ -19,6 +19,7 @@ from robrew.runs import (
     TrainConfig,
     latest_checkpoint,
     load_learner,
+    load_run_config,
 )
 from robrew.training.train import train
 
@@ -57,6 +58,7 @@ def test_sac_her_trains_checkpoints_resumes_and_evaluates(tmp_path):
     ckpt = latest_checkpoint(tmp_path)
     model = load_learner(goal_cfg(), ckpt)
     assert type(model.policy).__name__ == "MultiInputPolicy"
+    assert load_run_config(tmp_path).algo.policy == "MultiInputPolicy"  # config.yaml says what ran
     data = np.load(ckpt / "replay.npz", allow_pickle=False)
     assert {"observations/desired_goal", "ep_start", "ep_length"} <= set(data.files)
     # The HER buffer is rebuilt exactly from the files.
