@@ -93,6 +93,14 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
             "algo.demos is not supported with Dict observations yet (demo replay is an array buffer): wrap the "
             "env in gymnasium's FlattenObservation, or pretrain with robrew-rabc's BC / RA-BC, which read Dict demos"
         )
+    if cfg.algo.her:
+        starts = algo_params(cfg.algo, spec.tags).get("learning_starts", 100)  # SB3's default
+        if starts < spec.horizon * cfg.n_envs:
+            raise ConfigError(
+                f"algo.her=true relabels finished episodes, and none has ended after algo.params.learning_starts="
+                f"{starts} steps ({cfg.n_envs} envs x horizon {spec.horizon}): set it to at least "
+                f"{spec.horizon * cfg.n_envs}"
+            )
     if cfg.algo.her and cfg.reward.name != "env":
         raise ConfigError(
             "algo.her=true relabels goals with the env's own compute_reward; a reward model would have to be "

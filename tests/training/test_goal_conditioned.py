@@ -107,6 +107,10 @@ def test_ppo_on_dict_observations_and_a_reward_model_with_obs_keys(tmp_path):
         ({"task": TaskConfig("tabletop_reach")}, "needs a goal-conditioned env"),
         ({"algo": AlgoConfig(name=Algo.ppo, her=True)}, "needs an off-policy learner"),
         ({"algo": AlgoConfig(name=Algo.sac, demos="data/demos")}, "algo.demos is not supported with Dict"),
+        (
+            {"algo": AlgoConfig(name=Algo.sac, her=True, params=AlgoParams(learning_starts=10))},
+            "relabels finished episodes, and none has ended after algo.params.learning_starts=10",
+        ),
     ],
 )
 def test_her_misconfigurations_are_one_line(tmp_path, change, message):
