@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+from robrew.threads import usable_cores
 
 ROWS = ("base", "sparse", "potential", "sac")
 EVAL_SEED, FINAL_SEED = 10_000, 20_000  # robrew-train's evaluations use 10_000 + seed
@@ -228,6 +229,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each on one torch thread)")
     parser.add_argument("--out", default="runs/bench_finetune")
     args = parser.parse_args()
+    print(f"torch threads per run: {1 if args.jobs > 1 else usable_cores()}", flush=True)
     if args.task is None:
         args.task = json.loads((Path(args.rabc) / "results.json").read_text())["config"]["task"]
     out = Path(args.out)

@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         help="--reward learned: refit the reward every N env steps (0: never)",
     )
     args = parser.parse_args(argv)
+    print("torch threads per run: 1 (two runs fit side by side on 2 cores)", flush=True)
 
     from robrew.eval.report import write_report
     from robrew.io import write_json_atomic

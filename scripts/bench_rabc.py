@@ -17,6 +17,7 @@ import numpy as np
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 from robrew.apps.rabc import METHOD_NAMES, RabcExperimentConfig, run_rabc_experiment
+from robrew.threads import usable_cores
 
 
 def main() -> None:
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--out", default="runs/bench_rabc")
     args = parser.parse_args()
+    print(f"torch threads: {usable_cores()} (robrew-rabc's default: the usable cores)", flush=True)
     methods = ["none", "rabc", "return"]
     rows = []
     start = time.perf_counter()

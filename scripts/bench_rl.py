@@ -301,6 +301,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_rl"))
     args = parser.parse_args()
+    print("torch threads per run: 1", flush=True)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
