@@ -5,6 +5,8 @@ A run directory holds::
 
     config.yaml          the resolved TrainConfig (task, reward, algo, seed, ...)
     reward.json          the reward config, the model's constructor config, checkpoint hashes
+    resolved.json        what it trains with, defaults filled in: learner and policy class,
+                         hyperparameters, normalisation, the observation layout
     command.txt          every command line that wrote to the run
     checkpoints/         step_<N>/ {learner.safetensors, learner.json, normalizer.npz/.json?,
                          replay.npz?, state.json} (no pickles: robrew.learner_state) and
@@ -48,6 +50,7 @@ from robrew.rewards.factory import RewardConfig
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
 
 CONFIG_FILE = "config.yaml"
+RESOLVED_FILE = "resolved.json"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest.json"
 MODEL_FILE = "model.zip"  # SB3 pickles of older robrew versions: recognised, never loaded

@@ -27,6 +27,7 @@ from robrew.rewards.base import RewardModel
 from robrew.rewards.factory import Composition, RewardConfigError, build_reward_model, reward_record
 from robrew.runs import (
     BASE_POLICY_RECORD,
+    RESOLVED_FILE,
     ConfigError,
     RunLock,
     TrainConfig,
@@ -343,6 +344,24 @@ def load_refit_demos(cfg: TrainConfig, model: RewardModel | None):
         raise ConfigError(str(e)) from None
 
 
+def resolved_record(cfg: TrainConfig, spec: TaskSpec, model, venv) -> dict:
+    """What the run trains with after every default is filled in (``resolved.json``): the SB3
+    class and policy class, the hyperparameters (family defaults applied), normalisation, the
+    observation layout the learner reads."""
+    space = venv.observation_space
+    return {
+        "task": spec.name,
+        "env_id": spec.env_id,
+        "learner": type(model).__name__,
+        "policy": type(model.policy).__name__,
+        "algo_params": json.loads(json.dumps(algo_params(cfg.algo, spec.tags), default=str)),
+        "normalize": bool(cfg.normalize),
+        "observation_keys": sorted(space.spaces) if isinstance(space, gym.spaces.Dict) else None,
+        "observation_shape": None if isinstance(space, gym.spaces.Dict) else list(space.shape),
+        "n_envs": cfg.n_envs,
+    }
+
+
 def _check_devices(cfg: TrainConfig) -> None:
     """``device`` (policy) and ``reward.device`` name devices this machine has."""
     import torch
@@ -480,6 +499,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         lock.acquire()
         save_run_config(run_dir, cfg)
         write_json_atomic(run_dir / "reward.json", reward_record(cfg.reward, reward_model))
+        write_json_atomic(run_dir / RESOLVED_FILE, resolved_record(cfg, spec, model, venv))
         if cfg.algo.base_policy:
             write_json_atomic(run_dir / BASE_POLICY_RECORD, base_policy_record(cfg))
     else:

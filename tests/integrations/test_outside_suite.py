@@ -126,6 +126,10 @@ def test_an_outside_dict_suite_from_task_file_to_evaluation(tmp_path):
     (run_dir,) = (tmp_path / "runs" / "point_goal").iterdir()  # filed under the file's own name
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["task"]["name"] == "point_goal" and saved["algo"]["policy"] == "MultiInputPolicy"
+    resolved = json.loads((run_dir / "resolved.json").read_text())  # what ran, defaults filled in
+    assert resolved["learner"] == "SAC" and resolved["policy"] == "MultiInputPolicy"
+    assert resolved["observation_keys"] == ["achieved_goal", "desired_goal", "observation"]
+    assert resolved["algo_params"]["learning_starts"] == 40 and "gamma" in resolved["algo_params"]
 
     run(["robrew-eval", str(run_dir), "--episodes", "3", "--videos", "0"], tmp_path)
     evaluated = json.loads((run_dir / "eval" / "eval.json").read_text())
