@@ -11,7 +11,7 @@ MW_VENV ?= .venv-metaworld
 SITE = $(1)/lib/python$(shell $(PYTHON) -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')/site-packages
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install dev bench clean
 
 $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ $(MW_VENV)/.deps: pyproject.toml $(VENV)/.deps
 install: $(VENV)/.deps
 	rm -rf build
 	$(PY) -m pip install -q --no-deps --force-reinstall .
+
+# The development loop: an editable install, so pytest tests the modules as you edit them
+# (make test / make demo reinstall non-editably, as users get it).
+dev: $(VENV)/.deps
+	rm -rf build
+	$(PY) -m pip install -q --no-deps -e .
 
 demo: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-rabc hydra.run.dir=$(abspath runs)/rabc/hydra out_dir=$(abspath runs)/rabc

@@ -1,13 +1,21 @@
-"""The installed (non-editable) package works from any directory: every env makes, every task loads."""
+"""The installed package works from any directory: every env makes, every task loads. A non-editable
+install (``make test``) runs from site-packages; an editable one (``make dev``) runs the checkout's
+own modules, so the tests test the code being edited."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 SCRIPT = """
-import robrew, gymnasium as gym, robrew.envs
+import json, pathlib, robrew, gymnasium as gym, robrew.envs
+from importlib.metadata import distribution
 from robrew.envs import ENV_IDS
-assert "site-packages" in robrew.__file__, robrew.__file__
+url = json.loads(distribution("robrew").read_text("direct_url.json") or "{}")
+if url.get("dir_info", {}).get("editable"):
+    assert pathlib.Path(robrew.__file__).parent == pathlib.Path(REPO) / "robrew", robrew.__file__
+    assert pathlib.Path(robrew.envs.__file__).parent == pathlib.Path(REPO) / "envs", robrew.envs.__file__
+else:
+    assert "site-packages" in robrew.__file__, robrew.__file__
 for env_id in ENV_IDS:
     env = gym.make(env_id, render_mode="rgb_array", width=32, height=32)
     env.reset(seed=0)
@@ -19,7 +27,8 @@ print("ok", len(ENV_IDS), len(robrew.list_tasks()))
 
 
 def test_import_from_outside_the_repo(tmp_path):
-    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    script = SCRIPT.replace("REPO", repr(str(Path(__file__).resolve().parents[1])))
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     from robrew.envs import ENV_IDS
 
