@@ -1,14 +1,40 @@
-"""The floors of the house (shared/house.md) hold: evaluation never imports training, and the
-package has no import cycles. Every import counts, the ones inside functions too, since a
-lazy import still ties the two modules together."""
+"""The floors written in docs/architecture.md hold: no module imports from a floor above its own,
+every module has a floor, evaluation and training never import each other, and the package has no
+import cycles. Every import counts, the ones inside functions too, since a lazy import still ties
+the two modules together."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {"robrew": ROOT / "robrew", "robrew.envs": ROOT / "envs"}
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def floors() -> dict[str, int]:
+    """Room (dotted module or package name) -> floor, from the table in docs/architecture.md; the
+    facade (the line starting "Facade:") sits above every floor."""
+    out = {}
+    for line in ARCHITECTURE.read_text().splitlines():
+        if line.startswith("Facade:"):
+            out.update({room: 99 for room in re.findall(r"`(robrew[\w.]*)`", line.split("(")[0])})
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].isdigit():
+            for room in re.findall(r"`([\w.]+)`", cells[1]):
+                out[room] = int(cells[0])
+    return out
+
+
+def floor_of(module: str, rooms: dict[str, int]) -> int | None:
+    """The floor of the deepest room that contains ``module``."""
+    while module:
+        if module in rooms:
+            return rooms[module]
+        module = module.rsplit(".", 1)[0] if "." in module else ""
+    return None
 
 
 def module_files() -> dict[str, Path]:
@@ -101,3 +127,25 @@ def test_training_and_eval_side_by_side(graph):
     for a, b in (("robrew.training", "robrew.eval"), ("robrew.eval", "robrew.training")):
         bad = {m: sorted(d for d in deps if d.startswith(b)) for m, deps in graph.items() if m.startswith(a)}
         assert not {m: d for m, d in bad.items() if d}, f"{a} imports {b}: {bad}"
+
+
+def test_the_architecture_doc_has_every_floor():
+    rooms = floors()
+    assert sorted(set(rooms.values()) - {99}) == list(range(1, 9)) and rooms["robrew"] == 99, rooms
+
+
+def test_every_module_has_a_floor(graph):
+    rooms = floors()
+    homeless = sorted(m for m in graph if floor_of(m, rooms) is None)
+    assert not homeless, f"modules without a floor in docs/architecture.md: {homeless}"
+
+
+def test_nothing_imports_upward(graph):
+    rooms = floors()
+    upward = sorted(
+        f"{m} (floor {floor_of(m, rooms)}) -> {d} (floor {floor_of(d, rooms)})"
+        for m, deps in graph.items()
+        for d in deps
+        if (floor_of(m, rooms) or 0) < (floor_of(d, rooms) or 0)
+    )
+    assert not upward, "imports that go up a floor (docs/architecture.md):\n" + "\n".join(upward)
