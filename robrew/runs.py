@@ -690,8 +690,6 @@ def build_learner(
             raise ConfigError("algo.demos needs algo=sac without HER (demos join SAC's replay batches)")
         if not 0.0 <= cfg.algo.demo_ratio < 1.0:
             raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {cfg.algo.demo_ratio}")
-        if cfg.algo.pretrain != Pretrain.none and not cfg.algo.demos:
-            raise ConfigError(f"algo.pretrain={cfg.algo.pretrain} clones the demos: set algo.demos")
         from robrew.demo_replay import DemoMixReplayBuffer
 
         params["replay_buffer_class"] = DemoMixReplayBuffer

@@ -27,6 +27,7 @@ from robrew.rewards.base import RewardModel
 from robrew.rewards.factory import Composition, RewardConfigError, build_reward_model, reward_record
 from robrew.runs import (
     BASE_POLICY_RECORD,
+    Pretrain,
     RESOLVED_FILE,
     ConfigError,
     RunLock,
@@ -94,6 +95,10 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
             "algo.demos is not supported with Dict observations yet (demo replay is an array buffer): wrap the "
             "env in gymnasium's FlattenObservation, or pretrain with robrew-rabc's BC / RA-BC, which read Dict demos"
         )
+    if cfg.algo.pretrain != Pretrain.none and not cfg.algo.demos:
+        raise ConfigError(f"algo.pretrain={cfg.algo.pretrain} clones demonstrations: set algo.demos=<dataset dir>")
+    if cfg.algo.pretrain == Pretrain.rabc and (model is None or model.name != "progress"):
+        raise ConfigError("algo.pretrain=rabc weights the demos by progress gain: use reward.name=progress")
     if cfg.algo.her:
         starts = algo_params(cfg.algo, spec.tags).get("learning_starts", 100)  # SB3's default
         if starts < spec.horizon * cfg.n_envs:
@@ -198,9 +203,7 @@ def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict
 
     demos = load_demos(cfg.algo.demos)
     weights = None
-    if cfg.algo.pretrain == "rabc":
-        if reward_model is None or reward_model.name != "progress":
-            raise ConfigError("algo.pretrain=rabc weights the demos by progress gain: use reward.name=progress")
+    if cfg.algo.pretrain == Pretrain.rabc:
         weights = sample_weights(demos, BCConfig(weighting=Weighting.rabc), reward_model)
     return pretrain_actor(model, demos, weights, steps=cfg.algo.pretrain_steps, seed=cfg.seed)
 
@@ -475,7 +478,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         demos = load_demo_transitions(cfg, spec, reward_model)
         if demos is not None:
             model.replay_buffer.set_demos(demos)
-        if resumed_from is None and cfg.algo.pretrain != "none":
+        if resumed_from is None and cfg.algo.pretrain != Pretrain.none:
             pretrain_report = _pretrain(cfg, model, reward_model)
             print(
                 f"actor pretrained ({cfg.algo.pretrain}): loss {pretrain_report['losses'][0]:.3f} -> "

@@ -94,3 +94,11 @@ def test_a_renamed_key_is_one_line_naming_the_new_one(tmp_path, app, old, new):
         f"{app}: error: {old.split('=')[0]} is now {new.split('=')[0]}: write {new}"
     ]
     assert not (tmp_path / "runs").exists()
+
+
+def test_pretraining_without_demos_is_one_line_and_writes_nothing(tmp_path):
+    out = run(["robrew-train", "task=tabletop_reach", "algo=sac", "algo.pretrain=bc", *TINY], tmp_path)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        "robrew-train: error: algo.pretrain=bc clones demonstrations: set algo.demos=<dataset dir>"
+    ]
+    assert not (tmp_path / "runs").exists()
