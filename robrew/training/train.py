@@ -27,9 +27,9 @@ from robrew.rewards.base import RewardModel
 from robrew.rewards.factory import Composition, RewardConfigError, build_reward_model, reward_record
 from robrew.runs import (
     BASE_POLICY_RECORD,
-    Pretrain,
     RESOLVED_FILE,
     ConfigError,
+    Pretrain,
     RunLock,
     TrainConfig,
     algo_params,
