@@ -595,6 +595,41 @@ def env_observation_fn(cfg: TrainConfig) -> Callable | None:
     return partial(env_observation, act_dim=load_base_policy(cfg).act_dim)
 
 
+@dataclass(frozen=True)
+class RabcOutput:
+    """The layout of a main-job (``robrew-rabc``) output directory: what the job writes and what
+    ``finetune=`` reads, named once.
+
+    Example:
+        >>> out = RabcOutput(Path("runs/rabc"))
+        >>> out.policy("rabc"), out.progress_model, out.results
+    """
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        """The datasets root the job collects into (``<root>/data``)."""
+        return self.root / "data"
+
+    @property
+    def progress_model(self) -> Path:
+        return self.root / "progress_model"
+
+    @property
+    def results(self) -> Path:
+        """``results.json``: the job's config, dataset summary, progress-model metrics, policies."""
+        return self.root / "results.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    def policy(self, method: str) -> Path:
+        """The BC policy trained with weighting ``method`` (``none``, ``rabc``, ``return``)."""
+        return self.root / "policies" / str(method)
+
+
 def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
     """``cfg`` set up to fine-tune the RA-BC policy of a ``robrew-rabc`` output directory: that
     policy becomes ``algo.base_policy`` (residual RL); with ``finetune_reward=progress`` its
@@ -611,8 +646,9 @@ def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
         ConfigError: not a finished robrew-rabc directory, or it was trained in another env.
     """
     root = Path(rabc_dir)
+    out = RabcOutput(root)
     try:
-        task = json.loads((root / "results.json").read_text())["config"]["task"]
+        task = json.loads(out.results.read_text())["config"]["task"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(
             f"finetune={root}: not a finished robrew-rabc output directory ({type(e).__name__}: {e})"
@@ -630,7 +666,7 @@ def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
         raise ConfigError(
             f"finetune={root} was trained on task {task!r}, not {here.name!r} (another env): pass task={task}"
         )
-    policy, progress = root / "policies" / "rabc", root / "progress_model"
+    policy, progress = out.policy("rabc"), out.progress_model
     needed = [(policy, "an RA-BC policy (methods must include rabc)")]
     if cfg.finetune_reward == FinetuneReward.progress:
         needed.append((progress, "a progress model"))

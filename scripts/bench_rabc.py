@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
-from robrew.apps.rabc import METHOD_NAMES, RabcExperimentConfig, run_rabc_experiment
+from robrew.jobs.rabc import METHOD_NAMES, RabcExperimentConfig, run_rabc_experiment
 from robrew.threads import usable_cores
 
 

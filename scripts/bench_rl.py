@@ -191,7 +191,7 @@ def run_rabc(task: str, prep: dict, args, seed: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from robrew.apps.rabc import RabcExperimentConfig, run_rabc_experiment
+    from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
     from robrew.training.bc import Weighting
 
     start = time.perf_counter()

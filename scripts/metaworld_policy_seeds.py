@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--bc-steps", type=int, default=4000)
     args = parser.parse_args(argv)
 
-    from robrew.apps.rabc import RabcExperimentConfig
     from robrew.data.demos import load_demos
     from robrew.env_factory import make_env
+    from robrew.jobs.rabc import RabcExperimentConfig
     from robrew.metrics.rollouts import run_episodes, success_rate
     from robrew.rewards import load_reward_model
     from robrew.taskspec import load_task

@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("runs/metaworld"))
     args = parser.parse_args(argv)
 
-    from robrew.apps.rabc import RabcExperimentConfig, format_table, run_rabc_experiment
     from robrew.data.record import record_demos
     from robrew.env_factory import make_env
+    from robrew.jobs.rabc import RabcExperimentConfig, format_table, run_rabc_experiment
     from robrew.taskspec import load_task
     from robrew.training.bc import BCConfig
     from robrew.training.progress import ProgressTrainConfig

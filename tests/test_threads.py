@@ -19,7 +19,7 @@ def test_thread_settings():
 
 
 def test_the_main_job_refuses_negative_threads_before_writing(tmp_path):
-    from robrew.apps.rabc import RabcExperimentConfig, banner, run_rabc_experiment
+    from robrew.jobs.rabc import RabcExperimentConfig, banner, run_rabc_experiment
 
     with pytest.raises(ValueError, match="torch_threads must be >= 0"):
         run_rabc_experiment(RabcExperimentConfig(torch_threads=-2, out_dir=str(tmp_path / "out")))

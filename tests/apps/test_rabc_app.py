@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from robrew.apps.rabc import RabcExperimentConfig, banner, format_table, run_rabc_experiment
+from robrew.jobs.rabc import RabcExperimentConfig, banner, format_table, run_rabc_experiment
 from robrew.training.bc import BCConfig, BCPolicy, load_policy, save_policy
 from robrew.training.progress import ProgressTrainConfig
 

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from robrew.apps.rabc import RabcExperimentConfig, run_rabc_experiment
 from robrew.data.demos import collect_demos, flat_demos, load_demos
 from robrew.env_factory import make_env
 from robrew.envs.tabletop.env import GOAL_OBS
+from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
 from robrew.metrics.rollouts import run_episodes, success_rate
 from robrew.rewards import load_reward_model, save_reward_model
 from robrew.training.bc import BCConfig, load_policy, save_policy, train_bc

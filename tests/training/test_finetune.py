@@ -10,10 +10,10 @@ import torch
 from safetensors.torch import load_file
 
 from robrew.agents.residual import ResidualAction, ResidualConfig
-from robrew.apps.rabc import RabcExperimentConfig, run_rabc_experiment
 from robrew.bc_policy import load_policy
 from robrew.env_factory import make_env
 from robrew.eval.evaluate import evaluate_run
+from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
 from robrew.rewards.factory import RewardConfig
 from robrew.runs import (
     Algo,

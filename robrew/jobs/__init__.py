@@ -1,0 +1,1 @@
+"""Jobs: whole pipelines as library functions (the main job), above training and evaluation; the apps call them."""
