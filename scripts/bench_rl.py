@@ -1,20 +1,21 @@
 """Benchmark (not a test): RL that starts from demonstrations, against the baselines.
 
-Rows, same seed and budget each (tabletop push and pick-and-place):
-  a  sparse success reward, no demos (SAC)
-  b  sparse success reward + demos in every batch (SAC, demo_ratio 0.5)
-  c  learned progress reward (potential shaping on the sparse reward) + demos (the robrew way)
-  d  RA-BC alone, no RL (the main job's policy on the same demos)
-  e  hand-written dense reward + demos (reference)
-  f  row d's RA-BC policy (or ``--base``: a robrew-rabc run's) fine-tuned by residual SAC on the
-     row-c reward (robrew-train finetune=...); also prints the base policy alone on the same episodes
+Rows, by name, same seed and budget each (tabletop push and pick-and-place):
+  sparse          sparse success reward, no demos (SAC)
+  sparse_demos    sparse success reward + demos in every batch (SAC, demo_ratio 0.5)
+  progress_demos  learned progress reward (potential shaping on the sparse reward) + demos
+  rabc            RA-BC alone, no RL (the main job's policy on the same demos)
+  dense_demos     hand-written dense reward + demos (reference)
+  residual        the rabc row's policy (or ``--base``: a robrew-rabc run's) fine-tuned by residual
+                  SAC on the progress_demos reward (robrew-train finetune=...); also prints the base
+                  policy alone on the same episodes
 
 Prints ground-truth success vs env steps for each row, steps to 80% success, the final success
 with a Wilson 95% interval, the Spearman correlation of model return and success across
 evaluations, wall time and env steps/s; writes ``curves.png``.
 
 Usage:
-    python scripts/bench_rl.py [--task push pick_place] [--rows a b c d e f] [--seeds 1] [--first-seed 0]
+    python scripts/bench_rl.py [--task push pick_place] [--rows sparse rabc ...] [--seeds 1] [--first-seed 0]
         [--steps 30000] [--demos 60] [--evals 6] [--final-episodes 50] [--jobs 2] [--robrew-extras]
         [--normalize] [--n-step N] [--composition potential|replace] [--members M] [--disagreement L]
         [--residual-scale S] [--residual-penalty P] [--base RABC_DIR] [--out runs/bench_rl]
@@ -33,12 +34,12 @@ import numpy as np
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 
 ROWS = {
-    "a": "sparse, no demos",
-    "b": "sparse + demos",
-    "c": "progress + demos",
-    "d": "RA-BC alone",
-    "e": "dense + demos",
-    "f": "RA-BC + residual RL",
+    "sparse": "sparse, no demos",
+    "sparse_demos": "sparse + demos",
+    "progress_demos": "progress + demos",
+    "rabc": "RA-BC alone",
+    "dense_demos": "dense + demos",
+    "residual": "RA-BC + residual RL",
 }
 
 
@@ -88,17 +89,19 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
     from robrew.training.train import train
 
     run_dir = Path(prep["root"]) / f"row_{row}"
-    task_cfg = TaskConfig(f"tabletop_{task}") if row == "e" else TaskConfig(f"tabletop_{task}", path=prep["sparse"])
+    task_cfg = (
+        TaskConfig(f"tabletop_{task}") if row == "dense_demos" else TaskConfig(f"tabletop_{task}", path=prep["sparse"])
+    )
     reward = RewardConfig()
-    base = Path(args.base) if row == "f" and args.base else Path(prep["root"]) / "row_d"  # a robrew-rabc dir
-    if row in ("c", "f"):
+    base = Path(args.base) if row == "residual" and args.base else Path(prep["root"]) / "row_rabc"  # a robrew-rabc dir
+    if row in ("progress_demos", "residual"):
         reward = RewardConfig(
             name="ensemble" if args.members > 1 else "progress",
-            checkpoint=str(base / "progress_model") if row == "f" and args.base else prep["progress"],
+            checkpoint=str(base / "progress_model") if row == "residual" and args.base else prep["progress"],
             composition=Composition(args.composition),
             model_weight=args.scale,
         )
-    extras = row == "c" and args.robrew_extras  # RA-BC-pretrained actor, critic warm-up, LayerNorm critics
+    extras = row == "progress_demos" and args.robrew_extras  # RA-BC-pretrained actor, critic warm-up, LayerNorm critics
     algo = AlgoConfig(
         name=Algo.sac,
         params=AlgoParams(
@@ -108,14 +111,18 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
             critic_layer_norm=True if extras else None,
             n_steps=args.n_step if args.n_step > 1 else None,
         ),
-        demos={"b": prep["sparse_data"], "c": prep["sparse_data"], "e": prep["data"]}.get(row),
+        demos={
+            "sparse_demos": prep["sparse_data"],
+            "progress_demos": prep["sparse_data"],
+            "dense_demos": prep["data"],
+        }.get(row),
         demo_ratio=0.5,
         pretrain="rabc" if extras else "none",
-        actor_warmup=2000 if extras or row == "f" else 0,
-        base_policy=str(base / "policies" / "rabc") if row == "f" else None,
+        actor_warmup=2000 if extras or row == "residual" else 0,
+        base_policy=str(base / "policies" / "rabc") if row == "residual" else None,
         residual=ResidualConfig(scale=args.residual_scale, penalty=args.residual_penalty),
     )
-    if row == "f":
+    if row == "residual":
         algo.params.critic_layer_norm = True
     cfg = TrainConfig(
         task=task_cfg,
@@ -151,9 +158,9 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
         "wall_s": wall,
         "steps_per_s": metrics.get("env_steps_per_s"),
     }
-    if row == "c":
+    if row == "progress_demos":
         out["model_on_policy"] = model_on_policy(run_dir, reward.checkpoint, prep["data"])
-    if row == "f":  # the base policy alone (a zero correction) on the same final episodes
+    if row == "residual":  # the base policy alone (a zero correction) on the same final episodes
         from robrew.metrics.rollouts import run_episodes, success_rate
         from robrew.runs import make_run_env, resolve_task
 
@@ -202,11 +209,11 @@ def run_rabc(task: str, prep: dict, args, seed: int) -> dict:
         eval_episodes=args.final_episodes,
         videos=0,
         seed=seed,
-        out_dir=str(Path(prep["root"]) / "row_d"),
+        out_dir=str(Path(prep["root"]) / "row_rabc"),
     )
     r = run_rabc_experiment(cfg)
     return {
-        "row": "d",
+        "row": "rabc",
         "task": task,
         "seed": seed,
         "curve": [],
@@ -279,25 +286,32 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=6)
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation during training")
     parser.add_argument("--final-episodes", type=int, default=50)
-    parser.add_argument("--scale", type=float, default=10.0, help="rows c/f: progress weight k")
+    parser.add_argument("--scale", type=float, default=10.0, help="rows progress_demos/residual: progress weight k")
     parser.add_argument(
         "--composition",
         default="potential",
         choices=("potential", "replace"),
-        help="rows c/f: progress as a potential on the sparse reward, or alone as the reward (the exploit test)",
+        help="rows progress_demos/residual: progress as a potential on the sparse reward, or alone as the "
+        "reward (the exploit test)",
     )
-    parser.add_argument("--members", type=int, default=1, help="rows c/f: a bootstrapped progress ensemble of M")
+    parser.add_argument(
+        "--members", type=int, default=1, help="rows progress_demos/residual: a bootstrapped progress ensemble of M"
+    )
     parser.add_argument("--disagreement", type=float, default=1.0, help="ensemble score: mean - this * member std")
-    parser.add_argument("--residual-scale", type=float, default=0.3, help="row f: largest correction per action")
-    parser.add_argument("--residual-penalty", type=float, default=0.0, help="row f: reward minus this x correction²")
-    parser.add_argument("--base", help="row f: fine-tune this robrew-rabc run (policy and progress model), not row d")
+    parser.add_argument("--residual-scale", type=float, default=0.3, help="row residual: largest correction per action")
+    parser.add_argument(
+        "--residual-penalty", type=float, default=0.0, help="row residual: reward minus this x correction²"
+    )
+    parser.add_argument(
+        "--base", help="row residual: fine-tune this robrew-rabc run (policy and progress model), not row rabc's"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--n-step", type=int, default=1, help="n-step returns in every RL row (demos and online)")
     parser.add_argument("--normalize", action="store_true", help="VecNormalize (obs, reward) in every RL row")
     parser.add_argument(
         "--robrew-extras",
         action="store_true",
-        help="row c also pretrains the actor by RA-BC, warms the critic up 2000 steps, LayerNorm critics",
+        help="row progress_demos also pretrains the actor by RA-BC, warms the critic up 2000 steps, LayerNorm critics",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_rl"))
     args = parser.parse_args()
@@ -315,8 +329,8 @@ def main() -> None:
         base_task = json.loads((Path(args.base) / "results.json").read_text())["config"]["task"]
         if args.task != [base_task.removeprefix("tabletop_")]:
             parser.error(f"--base {args.base} is a {base_task} policy: run it with --task {base_task[9:]}")
-    if "f" in args.rows and "d" not in args.rows and not args.base:
-        parser.error("row f fine-tunes row d's RA-BC policy: include row d")
+    if "residual" in args.rows and "rabc" not in args.rows and not args.base:
+        parser.error("row residual fine-tunes row rabc's RA-BC policy: include row rabc")
     results = []
 
     def collect(futures) -> None:
@@ -332,13 +346,13 @@ def main() -> None:
         futures = []
         for (task, seed), prep in preps.items():
             for row in args.rows:
-                if row == "d":
+                if row == "rabc":
                     futures.append(pool.submit(run_rabc, task, prep, args, seed))
-                elif row != "f":
+                elif row != "residual":
                     futures.append(pool.submit(run_row, row, task, prep, args, seed))
         collect(futures)
-        if "f" in args.rows:  # after row d: it fine-tunes d's policy
-            collect([pool.submit(run_row, "f", task, prep, args, seed) for (task, seed), prep in preps.items()])
+        if "residual" in args.rows:  # after the rabc row: it fine-tunes that row's policy
+            collect([pool.submit(run_row, "residual", task, prep, args, seed) for (task, seed), prep in preps.items()])
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     summarise(results, out)
     print(f"total {time.perf_counter() - start:.0f} s")
