@@ -190,7 +190,9 @@ def run_learned(args, runs: Path, videos: Path) -> list[dict]:
         run = args.out / "runs_learned" / pose
         if not (run / "metrics.json").is_file():
             reward = RewardConfig(
-                name="progress", checkpoint=str(reward_dir), refit=RefitConfig(every=args.refit_every)
+                name="progress",
+                checkpoint=str(reward_dir),
+                refit=RefitConfig(every=args.refit_every, steps=args.refit_steps),
             )
             train_pose(pose, run, args.steps, args.seed, reward=reward)
         learned = evaluate_pose(pose, run, args.episodes, videos, suffix="_learned")
@@ -201,6 +203,7 @@ def run_learned(args, runs: Path, videos: Path) -> list[dict]:
             "offline": offline,
             "exploitation": exploitation(run, offline["dataset"], learned["eval"]),
             "refit_every": args.refit_every,
+            "refit_steps": args.refit_steps,
         }
         rows.append(row)
         print(format_learned([row]).splitlines()[-1], flush=True)
@@ -230,6 +233,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--obs-ranges", help="--reward learned: observation values the reward reads (start:stop[,...]; default all)"
     )
     parser.add_argument("--gt-runs", type=Path, help="ground-truth run dirs <gt-runs>/<pose> (default <out>/runs)")
+    parser.add_argument("--refit-steps", type=int, default=200, help="--reward learned: optimiser steps per refit")
     parser.add_argument(
         "--refit-every",
         type=int,
