@@ -159,6 +159,7 @@ def collect_demos(
     image_size: int = 64,
     overwrite: bool = False,
     reset_options: Callable[[int], dict | None] | None = None,
+    frames: bool = True,
 ) -> Path:
     """Records ``episodes`` expert episodes of a tabletop task into ``out_root``.
 
@@ -175,6 +176,8 @@ def collect_demos(
             or Ctrl-C part-way leaves the old dataset as it was.
         reset_options: ``i -> options`` for episode i's ``env.reset`` (e.g. fixed colours
             and phrasing: ``{"block": "red", "pad": "green", "template": 0}``).
+        frames: Store a rendered frame per step (only frame-reading models need them; without
+            them nothing renders, and the observations, annotations and flags are the same).
 
     Returns:
         The dataset directory.
@@ -202,8 +205,9 @@ def collect_demos(
                 "subtask": np.int64(subtask),
                 "stage": np.int64(info.get("stage", 0)),
                 "is_success": np.bool_(info.get("is_success", False)),
-                "frame": env.render(),
             }
+            if frames:
+                step["info"]["frame"] = env.render()
             return step
 
     if episodes <= 0 or image_size <= 0:
@@ -219,7 +223,7 @@ def collect_demos(
     target = root / ds_id
     if target.exists() and not overwrite:
         raise DatasetError(f"{target} exists; pass --overwrite (overwrite=True) or choose another --out")
-    env = make_env(spec, render_mode="rgb_array", width=image_size, height=image_size)
+    env = make_env(spec, render_mode="rgb_array" if frames else None, width=image_size, height=image_size)
     if not hasattr(env.unwrapped, "scene_state"):
         env.close()
         raise DatasetError(f"task {task!r} has no scripted expert (only tabletop tasks do)")

@@ -44,6 +44,7 @@ class RabcExperimentConfig:
     task: str = "tabletop_pick_place"
     episodes: int = 150  # demonstrations (about a third clean, sloppy, failing)
     image_size: int = 64  # frames stored at the model's resolution
+    frames: bool | None = None  # store frames with the demos; None: only when the progress model reads frames
     data_dir: str | None = None  # reuse a collected dataset instead of collecting
     failure_marks: bool = True  # false: drop the demos' frame-level failure marks (episode-level success flags only)
     progress: ProgressTrainConfig = field(default_factory=lambda: ProgressTrainConfig(steps=3000))
@@ -101,6 +102,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     from robrew.io import write_json_atomic
     from robrew.metrics.rollouts import run_episodes, success_rate
     from robrew.rewards import save_reward_model
+    from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder
     from robrew.runs import ConfigError, RabcOutput
     from robrew.threads import set_torch_threads
     from robrew.training.bc import WEIGHTINGS, save_policy, train_bc
@@ -134,7 +136,13 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if not cfg.data_dir:  # the job's own data: a rerun replaces it (swapped in only once complete)
         data = collect_demos(
-            cfg.task, layout.data, cfg.episodes, seed=cfg.seed, image_size=cfg.image_size, overwrite=True
+            cfg.task,
+            layout.data,
+            cfg.episodes,
+            seed=cfg.seed,
+            image_size=cfg.image_size,
+            overwrite=True,
+            frames=cfg.frames if cfg.frames is not None else Encoder(cfg.progress.encoder) not in OBS_ENCODERS,
         )
         demos = load_demos(data)
     if not cfg.failure_marks:  # as real datasets are: which episodes failed, not where

@@ -110,3 +110,19 @@ def test_collect_cli_rejects_a_bad_exploration_fraction(capsys):
         main(["--task", "tabletop_push", "--episodes", "2", "--explore", "1.5"])
     assert exc.value.code == 2
     assert "--explore" in capsys.readouterr().err
+
+
+def test_collecting_without_frames_records_the_same_episodes(dataset, tmp_path):
+    """Nothing renders without frames, and everything else is the same, bit for bit."""
+    plain = load_demos(collect_demos("tabletop_pick_place", tmp_path, episodes=6, seed=0, frames=False))
+    for a, b in zip(load_demos(dataset), plain, strict=True):
+        assert b.frames is None and a.frames is not None
+        for field in ("observations", "actions", "rewards", "subtask", "stage"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        assert (a.success, a.done_at, a.off_task_from, a.instruction, a.quality) == (
+            b.success,
+            b.done_at,
+            b.off_task_from,
+            b.instruction,
+            b.quality,
+        )
