@@ -1,7 +1,7 @@
 """``robrew-rabc``, the main job's command line (the pipeline: :mod:`robrew.jobs.rabc`).
 
 Usage:
-    robrew-rabc                                           # defaults, ~3 min on 2 CPU cores
+    robrew-rabc                                           # defaults, ~75 s on 2 CPU cores
     robrew-rabc episodes=300 'methods=[none,rabc,return]' seed=1
     robrew-rabc task=my_task.yaml data_dir=data/robrew/my_task/recorded-v0
 """

@@ -8,7 +8,7 @@ the environment's ground-truth success -> write ``results.json``, the progress m
 policies, plots, videos and one HTML report.
 
 Usage:
-    robrew-rabc                                           # defaults, ~3 min on 2 CPU cores
+    robrew-rabc                                           # defaults, ~75 s on 2 CPU cores
     robrew-rabc episodes=300 'methods=[none,rabc,return]' seed=1
 
 Example:
@@ -34,7 +34,7 @@ METHOD_NAMES = {"none": "BC", "rabc": "RA-BC", "return": "return-weighted BC"}
 
 @dataclass
 class RabcExperimentConfig:
-    """Settings of one BC-vs-RA-BC run (defaults: the main job, ~3 min on 2 CPU cores).
+    """Settings of one BC-vs-RA-BC run (defaults: the main job, ~75 s on 2 CPU cores).
 
     ``progress`` and ``bc`` are the progress-model and BC settings themselves (every field
     settable: ``progress.window=4 progress.rewind=0.25 bc.chunk=8 bc.kappa=0.02``); the job's
