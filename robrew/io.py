@@ -112,3 +112,31 @@ def dir_sha256(directory: str | os.PathLike) -> dict[str, str]:
 def changed_files(saved: dict[str, str], now: dict[str, str]) -> list[str]:
     """The names whose hash differs between two :func:`dir_sha256` records (added or removed too)."""
     return sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+
+
+def replace_dir(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Moves the complete directory ``new`` to ``target``; an old ``target`` is moved aside first
+    and deleted only once the new one is in place (a kill in between leaves it as ``.old-*``), so
+    a reader finds the old directory or the new one, never a half-written one. Returns ``target``.
+
+    Example:
+        >>> staging = Path(tempfile.mkdtemp(dir=run_dir))
+        >>> save_reward_model(model, staging); replace_dir(staging, run_dir / "reward_refit")
+    """
+    import shutil
+
+    new, target = Path(new), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target

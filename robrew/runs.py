@@ -563,24 +563,36 @@ def check_base_policy_unchanged(cfg: TrainConfig, run_dir: Path) -> None:
 REFIT_DIR = "reward_refit"
 
 
+def refitted_reward_model(cfg: TrainConfig, run_dir: Path):
+    """A ``reward.refit`` run's reward model as last refitted (``<run>/reward_refit``), or ``None``
+    when the run does not refit or no round has run yet.
+
+    Raises:
+        RewardConfigError: the refitted model is unreadable.
+    """
+    from robrew.rewards import RewardModelError, load_reward_model
+    from robrew.rewards.factory import RewardConfigError
+
+    refitted = Path(run_dir) / REFIT_DIR
+    if cfg.reward.refit.every <= 0 or not refitted.is_dir():
+        return None
+    try:
+        return load_reward_model(refitted, device=cfg.reward.device)
+    except RewardModelError as e:
+        raise RewardConfigError(f"reward '{cfg.reward.name}' (refitted): {e}") from None
+
+
 def run_reward_model(cfg: TrainConfig, spec: TaskSpec, run_dir: Path):
-    """The reward model a run optimises now: the configured one, or for a ``reward.refit`` run
-    the model as last refitted (``<run>/reward_refit``), once a round has run.
+    """The reward model a run optimises now: for a ``reward.refit`` run the model as last
+    refitted (:func:`refitted_reward_model`), else the configured one (``None`` for the env's reward).
 
     Raises:
         RewardConfigError: the reward config cannot become a model, or the refitted one is unreadable.
     """
-    from robrew.rewards import RewardModelError, load_reward_model
-    from robrew.rewards.factory import RewardConfigError, build_reward_model
+    from robrew.rewards.factory import build_reward_model
 
-    model = build_reward_model(cfg.reward, spec)
-    refitted = Path(run_dir) / REFIT_DIR
-    if model is not None and cfg.reward.refit.every > 0 and refitted.is_dir():
-        try:
-            return load_reward_model(refitted, device=cfg.reward.device)
-        except RewardModelError as e:
-            raise RewardConfigError(f"reward '{cfg.reward.name}' (refitted): {e}") from None
-    return model
+    refitted = refitted_reward_model(cfg, run_dir)
+    return refitted if refitted is not None else build_reward_model(cfg.reward, spec)
 
 
 def env_observation_fn(cfg: TrainConfig) -> Callable | None:
@@ -683,6 +695,16 @@ def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
 # ---- building and loading a learner ---------------------------------------------------------
 
 
+def policy_name(cfg: TrainConfig, observation_space) -> str:
+    """The SB3 policy a run builds: ``algo.policy``, with ``MlpPolicy`` becoming
+    ``MultiInputPolicy`` for Dict observations (what ``config.yaml`` records)."""
+    from gymnasium import spaces
+
+    if isinstance(observation_space, spaces.Dict) and cfg.algo.policy == "MlpPolicy":
+        return "MultiInputPolicy"
+    return cfg.algo.policy
+
+
 def build_learner(
     cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str | None = None, with_demos: bool = True, **overrides
 ):
@@ -703,9 +725,7 @@ def build_learner(
 
         cls = ResidualPPO
         params.update(warmup_iters=cfg.algo.residual.warmup_iters, zero_init=cfg.algo.residual.zero_init)
-    policy = cfg.algo.policy
-    if isinstance(venv.observation_space, spaces.Dict) and policy == "MlpPolicy":
-        policy = "MultiInputPolicy"
+    policy = policy_name(cfg, venv.observation_space)
     if cfg.algo.params.critic_layer_norm and policy in ("MlpPolicy", "MultiInputPolicy"):
         from robrew.policies import LayerNormMultiInputSACPolicy, LayerNormSACPolicy
 

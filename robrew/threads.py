@@ -22,13 +22,19 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def set_torch_threads(requested: int) -> int:
-    """Sets torch's intra-op threads (``0``: the usable cores; ``N``: min(N, usable cores)) and
-    returns the number set. Raises ``ValueError`` for a negative request."""
+def thread_count(requested: int) -> int:
+    """The threads ``torch_threads=requested`` means here: ``0`` the usable cores, ``N`` min(N,
+    usable cores). Raises ``ValueError`` (one line) for a negative request."""
     if requested < 0:
         raise ValueError(f"torch_threads must be >= 0 (0: the usable cores), got {requested}")
+    return usable_cores() if requested == 0 else min(int(requested), usable_cores())
+
+
+def set_torch_threads(requested: int) -> int:
+    """Sets torch's intra-op threads to :func:`thread_count` ``(requested)`` and returns that number.
+    Raises ``ValueError`` for a negative request."""
+    n = thread_count(requested)
     import torch
 
-    n = usable_cores() if requested == 0 else min(int(requested), usable_cores())
     torch.set_num_threads(n)
     return n

@@ -42,11 +42,12 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.steps <= 0:
         parser.error(f"--steps must be positive, got {args.steps}")
-    if args.torch_threads < 0:
-        parser.error(f"--torch-threads must be >= 0 (0: the usable cores), got {args.torch_threads}")
     from robrew.threads import set_torch_threads
 
-    set_torch_threads(args.torch_threads)
+    try:
+        set_torch_threads(args.torch_threads)
+    except ValueError as e:
+        parser.error(f"--torch-threads: {e}")
     try:
         demos = load_demos(args.data)
     except DatasetError as e:

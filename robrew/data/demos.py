@@ -189,7 +189,7 @@ def collect_demos(
     from minari import DataCollector, StepDataCallback
 
     from robrew.env_factory import make_env
-    from robrew.io import write_json_atomic
+    from robrew.io import replace_dir, write_json_atomic
 
     mix = mix or DEFAULT_MIX
     plan = episode_plan(mix, episodes, seed)
@@ -245,7 +245,7 @@ def collect_demos(
         )
         annotations = {"task": task, "env": recorded_env(spec), "episodes": meta}
         write_json_atomic(staging / ds_id / ANNOTATIONS, annotations)
-        _swap_in(staging / ds_id, target)
+        replace_dir(staging / ds_id, target)
     finally:
         env.close()
         shutil.rmtree(staging, ignore_errors=True)
@@ -308,24 +308,6 @@ def _interrupt_between_steps():
         yield lambda: bool(seen)
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    """Moves the complete dataset ``new`` to ``target``; an old dataset there is moved aside first
-    and deleted only once the new one is in place (a kill in between leaves it as ``.old-*``)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        old = target.with_name(f".old-{target.name}-{os.getpid()}")
-        os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _first_true(flags) -> int | None:

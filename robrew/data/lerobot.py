@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from robrew.data.demos import ANNOTATIONS, DatasetError, _minari_root, _swap_in
+from robrew.data.demos import ANNOTATIONS, DatasetError, _minari_root
+from robrew.io import replace_dir
 
 ONE_STAGE = "complete the task"
 
@@ -258,7 +259,7 @@ def import_lerobot(
                 data_format="hdf5",
             )
         write_json_atomic(staging / lerobot_dataset_id(name) / ANNOTATIONS, {"task": name, "episodes": meta})
-        _swap_in(staging / lerobot_dataset_id(name), target)
+        replace_dir(staging / lerobot_dataset_id(name), target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

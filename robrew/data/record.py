@@ -32,9 +32,9 @@ from robrew.data.demos import (
     DatasetError,
     _interrupt_between_steps,
     _minari_root,
-    _swap_in,
     episode_plan,
 )
+from robrew.io import replace_dir
 
 Policy = Callable[[object], np.ndarray]
 
@@ -253,7 +253,7 @@ def record_demos(
                     ds_id, algorithm_name="recorded policy", author="robrew", description=f"{name}: recorded episodes"
                 )
         write_json_atomic(staging / ds_id / ANNOTATIONS, {"task": name, "episodes": meta})
-        _swap_in(staging / ds_id, target)
+        replace_dir(staging / ds_id, target)
     finally:
         env.close()
         shutil.rmtree(staging, ignore_errors=True)

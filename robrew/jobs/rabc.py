@@ -104,7 +104,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     from robrew.rewards import save_reward_model
     from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder
     from robrew.runs import ConfigError, RabcOutput
-    from robrew.threads import set_torch_threads
+    from robrew.threads import set_torch_threads, thread_count
     from robrew.training.bc import WEIGHTINGS, save_policy, train_bc
     from robrew.training.progress import fit_progress_model, split_demos
 
@@ -113,8 +113,10 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         raise ConfigError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
     if cfg.episodes < 4 or cfg.eval_episodes <= 0:
         raise ConfigError("episodes must be >= 4 and eval_episodes positive")
-    if cfg.torch_threads < 0:
-        raise ConfigError(f"torch_threads must be >= 0 (0: the usable cores), got {cfg.torch_threads}")
+    try:
+        thread_count(cfg.torch_threads)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if cfg.progress.members != 1:
         raise ConfigError(
             f"progress.members={cfg.progress.members}: RA-BC weights samples by one model's stages and progress; "
@@ -225,17 +227,14 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
 
 def banner(cfg: RabcExperimentConfig) -> str:
     """The job's first line: what it will do (the demos it collects, or the dataset it reuses)."""
+    from robrew.threads import thread_count
+
     source = f"demos from {cfg.data_dir}" if cfg.data_dir else f"{cfg.episodes} mixed demos of {cfg.task}"
+    threads = thread_count(max(cfg.torch_threads, 0))  # a negative setting is refused when the job runs
     return (
         f"robrew main job: {source} -> progress model -> {' / '.join(map(str, cfg.methods))} BC -> "
-        f"{cfg.eval_episodes} held-out episodes each on {cfg.task} (CPU, {_threads(cfg)} torch threads)"
+        f"{cfg.eval_episodes} held-out episodes each on {cfg.task} (CPU, {threads} torch threads)"
     )
-
-
-def _threads(cfg: RabcExperimentConfig) -> int:
-    from robrew.threads import usable_cores
-
-    return usable_cores() if cfg.torch_threads == 0 else min(cfg.torch_threads, usable_cores())
 
 
 def format_table(result: dict) -> str:

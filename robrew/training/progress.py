@@ -152,12 +152,13 @@ def fit_progress_model(
     """
     torch.manual_seed(cfg.seed if member is None else cfg.seed * 1000 + 17 * member + 1)
     demos, obs_keys = flat_demos(demos, cfg.obs_keys)  # Dict observations: one vector per step
+    read = None  # obs_ranges: the observation values the model reads (a bad selection fails before training)
     if Encoder(cfg.encoder) not in OBS_ENCODERS:
         require_frames(demos, f"a progress model with encoder={cfg.encoder}")
         if cfg.obs_ranges:
             raise ValueError(f"obs_ranges selects observation values; encoder={cfg.encoder} reads frames")
     elif cfg.obs_ranges:
-        parse_ranges(cfg.obs_ranges, demos[0].observations.shape[1])  # a bad selection fails before training
+        read = parse_ranges(cfg.obs_ranges, demos[0].observations.shape[1])
     train, held_out = split_demos(demos, cfg.val_fraction, cfg.seed)
     if member is not None:
         pick = np.random.default_rng([cfg.seed, member]).integers(len(train), size=len(train))
@@ -193,8 +194,8 @@ def fit_progress_model(
     unmarked = [train[i] for i in unmarked_at]
     if model.needs_obs:
         mean, std = obs_statistics(np.concatenate([d.observations for d in used + unmarked]))
-        if cfg.obs_ranges:  # the rest of the observation is ignored (normalised to 0)
-            std = keep_only(std, parse_ranges(cfg.obs_ranges, len(std)))
+        if read is not None:  # the rest of the observation is ignored (normalised to 0)
+            std = keep_only(std, read)
         model.set_obs_normalization(mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed if member is None else [cfg.seed, member, 1])

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -99,8 +100,9 @@ class RewardRefitCallback(BaseCallback):
         self.vec_normalize, self.model_obs = vec_normalize, model_obs
         self.demos = demos
         self.train_cfg = ProgressTrainConfig(window=reward_model.window, lr=cfg.refit.lr, seed=seed)
-        self.good = [d for d in demos if d.success]
-        self.instruction = self.good[0].instruction if self.good else ""
+        good = [d for d in demos if d.success]
+        self.instruction = good[0].instruction if good else ""
+        self.demo_obs = [reward_model.flatten_obs(d.observations) for d in good]  # scored every round
         demo_frames = sum(len(d.subtask) for d in trainable_demos(demos))
         self.capacity = max(1, int(round(cfg.refit.negatives * demo_frames)))
         self.segments: list[np.ndarray] = []
@@ -154,10 +156,11 @@ class RewardRefitCallback(BaseCallback):
             scored = [model.score_episode(obs=e, instructions=self.instruction) for e in episodes]
             return float(np.concatenate(scored).mean())
 
-        return mean_score(self.fresh), mean_score([model.flatten_obs(d.observations) for d in self.good])
+        return mean_score(self.fresh), mean_score(self.demo_obs)
 
     def refit(self) -> dict:
         """One round now; logs and appends to ``refit.csv``; returns the round's figures."""
+        from robrew.io import replace_dir
         from robrew.rewards import save_reward_model
         from robrew.training.progress import refit_progress
 
@@ -185,6 +188,8 @@ class RewardRefitCallback(BaseCallback):
             if new:
                 f.write(",".join(row) + "\n")
             f.write(",".join(str(v) for v in row.values()) + "\n")
-        save_reward_model(self.reward_model, self.run_dir / REFIT_DIR)
+        staging = Path(tempfile.mkdtemp(dir=self.run_dir, prefix=".reward_refit-"))
+        save_reward_model(self.reward_model, staging)  # weights and their sha256 swap in together
+        replace_dir(staging, self.run_dir / REFIT_DIR)
         self.fresh = []
         return row

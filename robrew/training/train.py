@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -44,10 +45,11 @@ from robrew.runs import (
     load_run_config,
     make_run_env,
     policy_fn,
+    policy_name,
+    refitted_reward_model,
     resolve_normalize,
     resolve_task,
     restore_normalizer,
-    run_reward_model,
     save_checkpoint,
     save_run_config,
 )
@@ -456,15 +458,17 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         raise ConfigError(str(e)) from None
     validate(cfg, spec, reward_model)
     refit_demos = load_refit_demos(cfg, reward_model)
-    # A refitted reward moves; the ground-truth watch keeps the checkpoint's model as its fixed yardstick.
-    watched = build_reward_model(cfg.reward, spec) if refit_demos is not None else reward_model
     if cfg.resume:
         _check_reward_unchanged(cfg, run_dir, reward_model)
         check_base_policy_unchanged(cfg, run_dir)
-        try:  # a refitted reward goes on from its last round
-            reward_model = run_reward_model(cfg, spec, run_dir)
+    # A refitted reward moves; the ground-truth watch keeps the checkpoint's model as its fixed yardstick.
+    watched = reward_model
+    if refit_demos is not None:
+        try:  # a resumed run's reward goes on from its last round
+            refitted = refitted_reward_model(cfg, run_dir) if cfg.resume else None
         except RewardConfigError as e:
             raise ConfigError(str(e)) from None
+        reward_model = refitted if refitted is not None else copy.deepcopy(watched)
 
     venv, norm = make_train_env(spec, cfg, reward_model)
     try:
@@ -496,8 +500,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         raise
 
     # Everything checked: now the run directory is written, by this process only.
-    if isinstance(venv.observation_space, gym.spaces.Dict) and cfg.algo.policy == "MlpPolicy":
-        cfg.algo.policy = "MultiInputPolicy"  # config.yaml says what ran (build_learner picked it)
+    cfg.algo.policy = policy_name(cfg, venv.observation_space)  # config.yaml says what build_learner built
     if not cfg.resume:
         lock.acquire()
         save_run_config(run_dir, cfg)
@@ -531,7 +534,7 @@ def _resumed_logger(tb_root: Path, step: int):
     return Logger(folder=folder, output_formats=[fmt])
 
 
-def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos=None, watched=None) -> dict:
+def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos, watched) -> dict:
     from robrew.training.pretrain import ActorWarmup
     from robrew.training.refit import RewardRefitCallback
     from robrew.wrappers import RewardLoggingCallback
@@ -544,7 +547,7 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
         cfg.eval_episodes,
         seed=10_000 + cfg.seed,
         vec_normalize=norm,
-        reward_model=watched if watched is not None else reward_model,
+        reward_model=watched,
         model_obs=env_observation_fn(cfg),
     )
     from stable_baselines3.common.vec_env import unwrap_vec_wrapper
