@@ -626,6 +626,7 @@ class RabcOutput:
 
     @property
     def progress_model(self) -> Path:
+        """The progress reward model the job trained (a ``save_reward_model`` directory)."""
         return self.root / "progress_model"
 
     @property
@@ -635,6 +636,7 @@ class RabcOutput:
 
     @property
     def report(self) -> Path:
+        """The job's HTML report (tables, plots, videos)."""
         return self.root / "report.html"
 
     def policy(self, method: str) -> Path:
