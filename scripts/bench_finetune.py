@@ -8,6 +8,8 @@ full horizon):
   potential  residual PPO on success + the directory's progress model as a potential
              (finetune_reward=progress reward.composition=potential)
   sac        residual SAC on the potential row's reward, at its own budget (--sac-steps)
+--hard-starts P: the PPO rows start that share of their training episodes on layouts where the
+base failed (a probe of --probe episodes first; robrew.training.hard_starts).
 
 First prints env steps/s of plain PPO and residual PPO on the same task and envs, one after the
 other (--speed-steps; 0 skips). Then, per row and seed: success vs env steps (--eval-episodes per
@@ -21,6 +23,7 @@ Usage:
         [--first-seed 0] [--steps 3000000] [--sac-steps 20000] [--n-envs 8] [--evals 10]
         [--eval-episodes 100] [--final-episodes 200] [--jobs 1] [--out runs/bench_finetune]
         [--train-task tabletop_pick_place_until_success] [--gamma 0.999] [--scale S] [--log-std L] [--sde]
+        [--hard-starts 0.5] [--probe 500]
         [--speed-steps 20480]
 """
 
@@ -44,7 +47,7 @@ EVAL_SEED, FINAL_SEED = 10_000, 20_000  # robrew-train's evaluations use 10_000 
 
 def row_config(row: str, args, seed: int):
     """The robrew-train config of one row (the same as its command line)."""
-    from robrew.agents.residual import ResidualConfig
+    from robrew.agents.residual import HardStartConfig, ResidualConfig
     from robrew.rewards.factory import Composition, RewardConfig
     from robrew.runs import Algo, AlgoConfig, AlgoParams, FinetuneReward, TaskConfig, TrainConfig
 
@@ -56,7 +59,9 @@ def row_config(row: str, args, seed: int):
         else AlgoConfig(
             name=Algo.ppo,
             params=AlgoParams(log_std_init=args.log_std, use_sde=args.sde or None, gamma=args.gamma),
-            residual=ResidualConfig(scale=args.scale),
+            residual=ResidualConfig(
+                scale=args.scale, hard_starts=HardStartConfig(probability=args.hard_starts, probe=args.probe)
+            ),
         )
     )
     return TrainConfig(
@@ -220,6 +225,10 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=None, help="residual PPO's discount (default: 0.99)")
     parser.add_argument("--train-task", default=None, help="the task the rows train in (default: <task>_sparse)")
     parser.add_argument("--sde", action="store_true", help="residual PPO explores with gSDE (state-dependent noise)")
+    parser.add_argument(
+        "--hard-starts", type=float, default=0.0, help="share of training episodes started where the base fails"
+    )
+    parser.add_argument("--probe", type=int, default=500, help="--hard-starts: base episodes probed for failures")
     parser.add_argument("--evals", type=int, default=10, help="evaluations along each run")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--final-episodes", type=int, default=200)

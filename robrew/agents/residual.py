@@ -32,7 +32,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
@@ -41,6 +41,22 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from robrew.bc_policy import BCPolicy
 
 BASE_ACTION_KEY = "base_action"
+
+
+@dataclass
+class HardStartConfig:
+    """Training episodes started on layouts where the base policy fails
+    (``algo.residual.hard_starts.*``; :mod:`robrew.training.hard_starts`)."""
+
+    probability: float = 0.0  # share of training episodes started on a layout the base failed (0: off)
+    probe: int = 500  # base-policy episodes searched for failing layouts (seeds disjoint from evaluation)
+
+    def check(self) -> None:
+        """Raises ``ValueError`` with one line for a setting that cannot work."""
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"algo.residual.hard_starts.probability must be in [0, 1], got {self.probability}")
+        if self.probability > 0 and self.probe < 1:
+            raise ValueError(f"algo.residual.hard_starts.probe must be >= 1, got {self.probe}")
 
 
 @dataclass
@@ -57,6 +73,7 @@ class ResidualConfig:
     progressive_steps: int = 0  # > 0: an episode uses the residual with probability min(t / this, 1)
     zero_init: bool = True  # PPO: the action head starts at zero (the learner's mean action is 0)
     warmup_iters: int = 5  # PPO: the first updates train only the value function
+    hard_starts: HardStartConfig = field(default_factory=HardStartConfig)
 
     def check(self) -> None:
         """Raises ``ValueError`` with one line for a setting that cannot work."""
@@ -68,6 +85,7 @@ class ResidualConfig:
             raise ValueError(f"algo.residual.decay must be >= 0, got {self.decay}")
         if self.progressive_steps < 0 or self.warmup_iters < 0:
             raise ValueError("algo.residual.progressive_steps and algo.residual.warmup_iters must be >= 0")
+        self.hard_starts.check()
 
 
 # ---- the one logic ----------------------------------------------------------------------------

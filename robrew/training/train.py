@@ -97,6 +97,11 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
             "algo.demos is not supported with Dict observations yet (demo replay is an array buffer): wrap the "
             "env in gymnasium's FlattenObservation, or pretrain with robrew-rabc's BC / RA-BC, which read Dict demos"
         )
+    if cfg.algo.residual.hard_starts.probability > 0 and not cfg.algo.base_policy:
+        raise ConfigError(
+            "algo.residual.hard_starts start episodes where a base policy fails: fine-tune one "
+            "(finetune=<robrew-rabc dir>) or set algo.residual.hard_starts.probability=0"
+        )
     if cfg.algo.pretrain != Pretrain.none and not cfg.algo.demos:
         raise ConfigError(f"algo.pretrain={cfg.algo.pretrain} clones demonstrations: set algo.demos=<dataset dir>")
     if cfg.algo.pretrain == Pretrain.rabc and (model is None or model.name != "progress"):
@@ -139,8 +144,9 @@ def check_reward_reads(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | No
         raise ConfigError(f"reward '{cfg.reward.name}' cannot score {spec.name}'s observations: {e}") from None
 
 
-def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool):
-    """Builds one env; in a SubprocVecEnv worker it first makes the worker ignore SIGINT/SIGTERM,
+def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool, hard_seeds: tuple[int, ...] = ()):
+    """Builds one env (starting episodes on ``hard_seeds`` as ``algo.residual.hard_starts`` says,
+    when given); in a SubprocVecEnv worker it first makes the worker ignore SIGINT/SIGTERM,
     so Ctrl-C or a SIGTERM to the process group (SLURM) reaches only the main process, which
     saves a checkpoint and then closes the workers."""
     import multiprocessing
@@ -149,7 +155,12 @@ def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool):
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    return make_run_env(spec, cfg, render, residual=False)  # the residual wraps the whole VecEnv
+    env = make_run_env(spec, cfg, render, residual=False)  # the residual wraps the whole VecEnv
+    if hard_seeds:
+        from robrew.training.hard_starts import HardStarts
+
+        env = HardStarts(env, list(hard_seeds), cfg.algo.residual.hard_starts.probability)
+    return env
 
 
 def reward_composition(cfg: TrainConfig, spec: TaskSpec):
@@ -210,8 +221,9 @@ def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict
     return pretrain_actor(model, demos, weights, steps=cfg.algo.pretrain_steps, seed=cfg.seed)
 
 
-def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
-    """Returns (training VecEnv, its VecNormalize or None)."""
+def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None, hard_seeds: tuple[int, ...] = ()):
+    """Returns (training VecEnv, its VecNormalize or None); ``hard_seeds``: the layouts hard starts
+    start on (:mod:`robrew.training.hard_starts`)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
@@ -219,7 +231,7 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None):
 
     needs_frames = model is not None and model.needs_frames
     venv = make_vec_env(
-        partial(_worker_env, spec, cfg, needs_frames),
+        partial(_worker_env, spec, cfg, needs_frames, tuple(hard_seeds)),
         n_envs=cfg.n_envs,
         seed=cfg.seed,
         vec_env_cls=SubprocVecEnv if cfg.subprocess else DummyVecEnv,
@@ -470,7 +482,10 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
             raise ConfigError(str(e)) from None
         reward_model = refitted if refitted is not None else copy.deepcopy(watched)
 
-    venv, norm = make_train_env(spec, cfg, reward_model)
+    from robrew.training.hard_starts import HARD_STARTS_FILE, hard_start_seeds
+
+    hard = hard_start_seeds(cfg, spec, run_dir)
+    venv, norm = make_train_env(spec, cfg, reward_model, tuple(hard["failed_seeds"]) if hard else ())
     try:
         tb = str(run_dir / "tb")
         if resumed_from is not None:
@@ -511,6 +526,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     else:
         _truncate_curve(run_dir, model.num_timesteps)
         print(f"resumed from {resumed_from.name} at step {model.num_timesteps}", flush=True)
+    if hard is not None:
+        write_json_atomic(run_dir / HARD_STARTS_FILE, hard)
     with (run_dir / "command.txt").open("a") as f:
         f.write(" ".join(sys.argv) + "\n")
     return _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos, watched)

@@ -192,3 +192,84 @@ def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path)
     assert refused.returncode == 2 and "changed since this run started" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert json.loads((run / "metrics.json").read_text())["num_timesteps"] < 512
+
+
+def test_hard_starts_start_episodes_on_the_given_layouts():
+    """p = 1: every episode starts on one of the seeds' layouts; p = 0: none does; p = 0.5: about
+    half, and the same first seed draws the same sequence."""
+    from robrew.training.hard_starts import HardStarts
+
+    def layout(seed):
+        return make_env(TASK).reset(seed=seed)[0]
+
+    known = {7: layout(7), 11: layout(11)}
+    always = HardStarts(make_env(TASK), [7, 11], 1.0)
+    starts = [always.reset(seed=0 if i == 0 else None) for i in range(8)]
+    assert all(info["hard_start"] for _, info in starts)
+    assert all(any(np.array_equal(obs, k) for k in known.values()) for obs, _ in starts)
+    assert {i for i, k in known.items() for obs, _ in starts if np.array_equal(obs, k)} == {7, 11}
+    never = HardStarts(make_env(TASK), [7, 11], 0.0)
+    fresh = [never.reset(seed=0 if i == 0 else None) for i in range(8)]
+    assert not any(info["hard_start"] or any(np.array_equal(obs, k) for k in known.values()) for obs, info in fresh)
+
+    def draws(first):
+        env = HardStarts(make_env(TASK), [7], 0.5)
+        return [env.reset(seed=first if i == 0 else None) for i in range(200)]
+
+    a, b, c = draws(0), draws(0), draws(1)
+    assert 0.35 < np.mean([info["hard_start"] for _, info in a]) < 0.65
+    assert all(np.array_equal(x[0], y[0]) for x, y in zip(a, b))
+    assert not all(np.array_equal(x[0], y[0]) for x, y in zip(a, c))
+    with pytest.raises(ValueError, match="at least one seed"):
+        HardStarts(make_env(TASK), [], 0.5)
+
+
+def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path, capsys):
+    """The probe keeps exactly the layouts where the base alone fails (checked by running the base
+    again on each probe seed); the run saves them and a resume reuses them without probing again."""
+    import json
+
+    from robrew.agents.residual import HardStartConfig
+    from robrew.training.hard_starts import HARD_STARTS_FILE, PROBE_SEED
+
+    algo = AlgoConfig(
+        name=Algo.ppo,
+        params=AlgoParams(n_steps=32, batch_size=32),
+        residual=ResidualConfig(hard_starts=HardStartConfig(probability=1.0, probe=4), warmup_iters=1),
+    )
+    cfg = finetune_cfg(rabc_dir, algo=algo, n_envs=2, total_timesteps=128, checkpoint_every=64, eval_every=64)
+    run = tmp_path / "run"
+    train(cfg, run)
+    record = json.loads((run / HARD_STARTS_FILE).read_text())
+    assert record["probe_episodes"] == 4 and record["base_success"]["n"] == 4
+    saved = load_run_config(run)
+    for seed in range(PROBE_SEED, PROBE_SEED + 4):
+        env = make_run_env(resolve_task(saved), saved)
+        env.reset(seed=seed)
+        done, info = False, {}
+        while not done:
+            _, _, terminated, truncated, info = env.step(np.zeros(4, np.float32))
+            done = terminated or truncated
+        assert (seed in record["failed_seeds"]) == (not info.get("is_success", False))
+    assert "hard starts: the base failed" in capsys.readouterr().out
+    assert record["failed_seeds"]  # the tiny base fails somewhere, so the run trained on hard starts
+    train(dataclasses.replace(saved, resume=str(run), total_timesteps=192), run)
+    assert "hard starts:" not in capsys.readouterr().out  # the saved seeds, not a second probe
+    assert json.loads((run / HARD_STARTS_FILE).read_text()) == record
+
+
+@pytest.mark.parametrize(
+    "hard, finetune, message",
+    [
+        ({"probability": 1.5}, True, "hard_starts.probability must be in"),
+        ({"probability": 0.5}, False, "start episodes where a base policy fails"),
+    ],
+)
+def test_bad_hard_start_settings_are_one_line(rabc_dir, tmp_path, hard, finetune, message):
+    from robrew.agents.residual import HardStartConfig
+
+    algo = AlgoConfig(name=Algo.ppo, residual=ResidualConfig(hard_starts=HardStartConfig(**hard)))
+    cfg = finetune_cfg(rabc_dir, algo=algo, finetune=str(rabc_dir) if finetune else None)
+    with pytest.raises(ConfigError, match=message):
+        train(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
