@@ -47,7 +47,8 @@ def options_fn(pairs, templates, seed):
 
 
 def collect(task, root, n, pairs, templates, seed, image_size):
-    from robrew.data.demos import collect_demos, load_demos
+    from robrew.data.collect import collect_demos
+    from robrew.data.demos import load_demos
     from robrew.envs.tabletop.expert import ExpertConfig
 
     mix = {"clean": (2 / 3, ExpertConfig()), "failing": (1 / 3, ExpertConfig(fail=1.0))}

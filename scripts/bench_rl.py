@@ -47,7 +47,8 @@ def prepare(task: str, out: Path, demos: int, seed: int, members: int = 1, disag
     """Demos, a sparse task file and the progress model for one task and seed (made once)."""
     import yaml
 
-    from robrew.data.demos import collect_demos, load_demos
+    from robrew.data.collect import collect_demos
+    from robrew.data.demos import load_demos
     from robrew.io import write_json_atomic
     from robrew.rewards import save_reward_model
     from robrew.taskspec import load_task, task_dir

@@ -56,18 +56,25 @@ def main(argv: list[str] | None = None) -> None:
         help="with --mix: failing episodes act at random, or stop acting after --stop-after steps",
     )
     parser.add_argument("--stop-after", type=int, default=10, help="with --failing stop")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="processes recording the scripted expert (0: the usable cores)"
+    )
     parser.add_argument("--lerobot", help="import the LeRobot v3 dataset in this directory instead of recording")
     parser.add_argument("--camera", help="with --lerobot: the video key for frames (default: the first)")
     parser.add_argument("--success-key", help="with --lerobot: per-frame success column (default: all succeed)")
     args = parser.parse_args(argv)
     import gymnasium as gym
 
-    from robrew.data.demos import DatasetError, collect_demos, load_demos, mix_with_exploration
+    from robrew.data.collect import collect_demos, mix_with_exploration
+    from robrew.data.demos import DatasetError, load_demos
     from robrew.runs import ConfigError
     from robrew.taskspec import TaskSpecError
+    from robrew.threads import usable_cores
 
     if args.episodes <= 0:
         parser.error(f"--episodes must be positive, got {args.episodes}")
+    if args.workers < 0:
+        parser.error(f"--workers must be >= 0, got {args.workers}")
     if args.env and not args.policy:
         parser.error("--env records a policy of yours: pass --policy module:callable")
     if args.run and (args.policy or args.env or args.lerobot):
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
                 seed=args.seed,
                 image_size=args.image_size,
                 overwrite=args.overwrite,
+                workers=args.workers or usable_cores(),
             )
         demos = load_demos(path)
     except (DatasetError, TaskSpecError, ConfigError, gym.error.Error) as e:
@@ -122,13 +130,14 @@ def _record(args):
     :func:`record_demos` (with ``--mix``, a clean / noisy / failing mix of the policy)."""
     import re
 
+    from robrew.data.demos import recorded_env
     from robrew.data.record import load_callable, parse_mix, quality_mix, record_demos
 
     if args.run:
         from robrew.runs import load_run_policy
 
         run = load_run_policy(args.run)
-        policy, default_name = run.act, run.spec.name
+        policy, default_name, recorded = run.act, run.spec.name, recorded_env(run.spec)
 
         def env_fn(render):
             return run.make_env(render)
@@ -141,7 +150,7 @@ def _record(args):
             def env_fn(render):
                 return gym.make(args.env, render_mode="rgb_array" if render else None)
 
-            default_name = args.env
+            default_name, recorded = args.env, None  # from the env's spec
         else:
             from robrew.env_factory import make_env
             from robrew.taskspec import load_task
@@ -151,7 +160,7 @@ def _record(args):
             def env_fn(render):
                 return make_env(spec, render_mode="rgb_array" if render else None)
 
-            default_name = spec.name
+            default_name, recorded = spec.name, recorded_env(spec)
     mix, episodes = None, args.episodes
     if args.mix:
         counts = parse_mix(args.mix)
@@ -172,6 +181,7 @@ def _record(args):
         seed=args.seed,
         max_steps=args.max_steps,
         overwrite=args.overwrite,
+        recorded_env=recorded,
     )
 
 

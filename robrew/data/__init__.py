@@ -11,7 +11,7 @@ _FROM = {
     "Demo": "robrew.data.demos",
     "DatasetError": "robrew.data.demos",
     "load_demos": "robrew.data.demos",
-    "collect_demos": "robrew.data.demos",
+    "collect_demos": "robrew.data.collect",
     "check_demos_fit": "robrew.data.demos",
     "record_demos": "robrew.data.record",
     "quality_mix": "robrew.data.record",

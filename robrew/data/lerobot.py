@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from robrew.data.demos import ANNOTATIONS, DatasetError, _minari_root
-from robrew.io import replace_dir
+from robrew.data.writer import DatasetError, dataset_target, write_dataset
 
 ONE_STAGE = "complete the task"
 
@@ -143,10 +139,7 @@ def import_lerobot(
     """
     import cv2
     from gymnasium import spaces
-    from minari import create_dataset_from_buffers
     from minari.data_collector import EpisodeBuffer
-
-    from robrew.io import write_json_atomic
 
     root = Path(root).expanduser()
     try:
@@ -169,9 +162,7 @@ def import_lerobot(
         if camera not in videos:
             raise DatasetError(f"{root}: no video feature {camera!r}; videos are {videos} (or pass frames=False)")
     name = name or root.name
-    target = Path(out_root).resolve() / lerobot_dataset_id(name)
-    if target.exists() and not overwrite:
-        raise DatasetError(f"{target} exists; pass overwrite=True (--overwrite) or choose another name")
+    target = dataset_target(out_root, lerobot_dataset_id(name), overwrite)
 
     episodes = _table(sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")))
     if not episodes.get("episode_index"):
@@ -243,23 +234,12 @@ def import_lerobot(
     for m in meta:
         m["subtasks"] = names or [ONE_STAGE]
     obs_dim, act_dim = buffers[0].observations.shape[1], buffers[0].actions.shape[1]
-    Path(out_root).mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=Path(out_root).resolve(), prefix=".import-"))
-    try:
-        with _minari_root(staging), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Minari nags about an author e-mail and eval env
-            create_dataset_from_buffers(
-                lerobot_dataset_id(name),
-                buffers,
-                observation_space=spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32),
-                action_space=spaces.Box(-np.inf, np.inf, (act_dim,), np.float32),
-                algorithm_name="LeRobot import",
-                author="robrew",
-                description=f"{name}: imported from the LeRobot dataset at {root}",
-                data_format="hdf5",
-            )
-        write_json_atomic(staging / lerobot_dataset_id(name) / ANNOTATIONS, {"task": name, "episodes": meta})
-        replace_dir(staging / lerobot_dataset_id(name), target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return write_dataset(
+        target,
+        zip(buffers, meta),
+        {"task": name, "env": None},  # recorded by a robot, not in an env robrew can make
+        observation_space=spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32),
+        action_space=spaces.Box(-np.inf, np.inf, (act_dim,), np.float32),
+        algorithm="LeRobot import",
+        description=f"{name}: imported from the LeRobot dataset at {root}",
+    )

@@ -18,23 +18,21 @@ from __future__ import annotations
 
 import inspect
 import os
-import shutil
-import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-from robrew.data.demos import (
-    ANNOTATIONS,
+from robrew.data.writer import (
     DatasetError,
-    _interrupt_between_steps,
-    _minari_root,
+    dataset_target,
+    env_record,
     episode_plan,
+    interrupt_between_steps,
+    record_episode,
+    write_dataset,
 )
-from robrew.io import replace_dir
 
 Policy = Callable[[object], np.ndarray]
 
@@ -153,6 +151,7 @@ def record_demos(
     seed: int = 0,
     max_steps: int | None = None,
     overwrite: bool = False,
+    recorded_env: dict | None = None,
 ) -> Path:
     """Rolls ``policy`` (or the policies of ``mix``) out in ``env_fn``'s env and writes the episodes.
 
@@ -169,6 +168,9 @@ def record_demos(
         frames: Store a rendered frame per step (only frame-based models need them).
         max_steps: Cut episodes at this many steps (default: the env's own time limit).
         overwrite: Replace an existing dataset of this name (swapped in only once complete).
+        recorded_env: The env the rewards come from, as the annotations record it (``{"id",
+            "kwargs"}``, e.g. :func:`robrew.data.demos.recorded_env` of a task); default: from the
+            env's spec (:func:`robrew.data.writer.env_record`; ``null`` when it has none).
 
     Returns:
         The dataset directory.
@@ -178,10 +180,6 @@ def record_demos(
             (no time limit and no ``max_steps``), or the dataset exists without ``overwrite``;
             nothing is written then.
     """
-    from minari import DataCollector, StepDataCallback
-
-    from robrew.io import write_json_atomic
-
     mix = mix or ({"demo": (1.0, policy)} if policy is not None else None)
     if not mix:
         raise DatasetError("give a policy or a mix of policies to record")
@@ -190,13 +188,7 @@ def record_demos(
     if not name or any(not (c.isalnum() or c in "_-") for c in name):
         raise DatasetError(f"dataset name {name!r}: use letters, digits, '_' and '-'")
     subtasks = list(subtasks) if subtasks else ["complete the task"]
-    root = Path(out_root).resolve()
-    if root.exists() and not root.is_dir():
-        raise DatasetError(f"{root} is a file; out_root must be a directory (the datasets root)")
-    ds_id = recorded_dataset_id(name)
-    target = root / ds_id
-    if target.exists() and not overwrite:
-        raise DatasetError(f"{target} exists; pass overwrite=True (--overwrite) or choose another name")
+    target = dataset_target(out_root, recorded_dataset_id(name), overwrite)
     plan = episode_plan(mix, episodes, seed)
 
     def stage_of(obs, info) -> np.int64:
@@ -205,77 +197,51 @@ def record_demos(
             raise DatasetError(f"stage_fn returned {stage}, but there are {len(subtasks)} subtasks {subtasks}")
         return np.int64(stage)
 
-    class Annotate(StepDataCallback):
-        def __call__(self, env, obs, info, action=None, rew=None, terminated=None, truncated=None):
-            step = super().__call__(env, obs, info, action, rew, terminated, truncated)
-            step["info"] = {
-                "subtask": stage_of(obs, info),
-                "stage": stage_of(obs, info),
-                "is_success": np.bool_(bool(info.get("is_success", False))),
-                **({"frame": np.asarray(env.render(), np.uint8)} if frames else {}),
-            }
-            return step
+    def annotate(env, obs, info, action) -> dict:
+        return {
+            "subtask": stage_of(obs, info),
+            "stage": stage_of(obs, info),
+            "is_success": np.bool_(bool(info.get("is_success", False))),
+            **({"frame": np.asarray(env.render(), np.uint8)} if frames else {}),
+        }
 
-    env = _storable(env_fn(frames))
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=".record-"))
-    try:
-        meta = []
-        with _minari_root(staging), _interrupt_between_steps() as interrupted:
-            collector = DataCollector(env, step_data_callback=Annotate, record_infos=True, data_format="hdf5")
+    env = env_fn(frames)
+
+    def recorded():
+        with interrupt_between_steps() as interrupted:
             for i, quality in enumerate(plan):
                 if interrupted():
                     raise KeyboardInterrupt
                 act = mix[quality][1]
-                obs, info = collector.reset(seed=seed + i)
                 if hasattr(act, "reset"):
                     act.reset()
-                said = info.get("instruction")
-                for _ in range(max_steps or 1_000_000):  # an episode cut by max_steps is stored as it is
-                    obs, _, terminated, truncated, info = collector.step(act(obs))
-                    if terminated or truncated:
-                        break
-                else:
-                    if max_steps is None:
-                        raise DatasetError("an episode ran 1,000,000 steps without ending: pass max_steps")
-                meta.append(
+                said: list[str] = []
+
+                def at_reset(env, obs, info, action, said=said):
+                    if action is None:
+                        said.append(info.get("instruction") or "")
+                    return annotate(env, obs, info, action)
+
+                buffer, info = record_episode(env, act, seed + i, at_reset, max_steps=max_steps)
+                said_now = info.get("instruction") or (said[0] if said else "")
+                yield (
+                    buffer,
                     {
-                        "instruction": instruction or info.get("instruction") or said or "",
+                        "instruction": instruction or said_now,
                         "subtasks": subtasks,
                         "quality": quality,
                         "success": bool(info.get("is_success", False)),
                         "off_task_from": None,
-                    }
+                    },
                 )
-            with warnings.catch_warnings():  # Minari nags about an author e-mail and eval env
-                warnings.simplefilter("ignore", UserWarning)
-                collector.create_dataset(
-                    ds_id, algorithm_name="recorded policy", author="robrew", description=f"{name}: recorded episodes"
-                )
-        write_json_atomic(staging / ds_id / ANNOTATIONS, {"task": name, "episodes": meta})
-        replace_dir(staging / ds_id, target)
+
+    try:
+        header = {"task": name, "env": env_record(env) if recorded_env is None else recorded_env}
+        return write_dataset(
+            target, recorded(), header, env, algorithm="recorded policy", description=f"{name}: recorded episodes"
+        )
     finally:
         env.close()
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-class _WithoutSpec(gym.Wrapper):
-    """Hides an env spec that cannot be stored (Minari writes the spec as JSON; a registration
-    with a callable entry point, as Meta-World's, cannot be)."""
-
-    @property
-    def spec(self):
-        return None
-
-
-def _storable(env: gym.Env) -> gym.Env:
-    try:
-        if env.spec is not None:
-            env.spec.to_json()
-    except ValueError:
-        return _WithoutSpec(env)
-    return env
 
 
 def load_callable(ref: str):

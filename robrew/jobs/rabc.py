@@ -55,6 +55,7 @@ class RabcExperimentConfig:
     seed: int = 0
     out_dir: str = "runs/rabc"
     torch_threads: int = 0  # 0: the usable cores; N: at most N (1 when other work shares the CPU)
+    collect_workers: int = 0  # processes recording the demos; 0: the usable cores (same dataset whatever the number)
 
 
 def _plot_progress(model, demos, path: Path, frames_per_stage: np.ndarray | None = None) -> Path:
@@ -95,7 +96,8 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         ``{"dataset": {...}, "progress_model": {voc_clean, voc_reversed, success_auc, ...},
         "policies": {method: {success_rate, mean_weight, final_loss}}, "report": path, ...}``
     """
-    from robrew.data.demos import check_demos_fit, collect_demos, load_demos
+    from robrew.data.collect import collect_demos
+    from robrew.data.demos import check_demos_fit, load_demos
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4
     from robrew.eval.report import write_report
@@ -113,6 +115,8 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
         raise ConfigError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
     if cfg.episodes < 4 or cfg.eval_episodes <= 0:
         raise ConfigError("episodes must be >= 4 and eval_episodes positive")
+    if cfg.collect_workers < 0:
+        raise ConfigError(f"collect_workers must be >= 0 (0: the usable cores), got {cfg.collect_workers}")
     try:
         thread_count(cfg.torch_threads)
     except ValueError as e:
@@ -145,6 +149,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
             image_size=cfg.image_size,
             overwrite=True,
             frames=cfg.frames if cfg.frames is not None else Encoder(cfg.progress.encoder) not in OBS_ENCODERS,
+            workers=thread_count(cfg.collect_workers),
         )
         demos = load_demos(data)
     if not cfg.failure_marks:  # as real datasets are: which episodes failed, not where

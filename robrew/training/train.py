@@ -193,17 +193,25 @@ def check_demo_rewards(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | No
     """Demo transitions keep the env reward recorded with them; it must be this run's env reward
     (a dense-reward dataset in a sparse-reward run would pay the demos what online steps never
     get). Raises ``ValueError`` when the dataset records another env or env settings; a dataset
-    that does not say (older or foreign ones) and a reward that ignores the env's are let through."""
+    that records none (an import, an env without a spec) gets a one-line warning; a reward that
+    ignores the env's is let through."""
     from robrew.data.demos import dataset_env, recorded_env
 
     if model is not None and cfg.reward.composition == Composition.replace:
         return  # the env reward is not part of the reward
     recorded, here = dataset_env(cfg.algo.demos), recorded_env(spec)
+    if recorded is None:
+        print(
+            f"warning: algo.demos={cfg.algo.demos} does not record the env its rewards came from, so they cannot "
+            f"be checked against {here['id']}'s: they are replayed as they are",
+            file=sys.stderr,
+            flush=True,
+        )
     if recorded is not None and recorded != here:
         raise ValueError(
             f"the demos' rewards were recorded in {recorded['id']} with env_kwargs {recorded['kwargs']}, but this "
             f"run's env is {here['id']} with {here['kwargs']}: record the demos with this task "
-            f"(robrew.data.demos.collect_demos accepts its task file) or use reward.composition=replace"
+            f"(robrew.data.collect.collect_demos accepts its task file) or use reward.composition=replace"
         )
 
 

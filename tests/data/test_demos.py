@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from robrew.data.demos import ANNOTATIONS, DatasetError, collect_demos, load_demos
+from robrew.data.collect import collect_demos
+from robrew.data.demos import ANNOTATIONS, DatasetError, load_demos
 from robrew.data.labels import spans_from_steps
 
 
@@ -87,7 +88,7 @@ def test_collect_to_a_relative_directory(tmp_path, monkeypatch):
 
 
 def test_exploration_episodes_are_labelled_no_progress(tmp_path):
-    from robrew.data.demos import mix_with_exploration
+    from robrew.data.collect import mix_with_exploration
     from robrew.data.labels import episode_labels
 
     mix = mix_with_exploration(0.5)

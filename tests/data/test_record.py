@@ -68,7 +68,7 @@ def test_record_with_a_stage_fn_frames_and_a_mix(tmp_path):
     swung = next(d for d in demos if d.quality == "swing")
     assert swung.subtask[0] == 0 and swung.subtask.max() == 1  # the swing lifts the shoulder, stillness not
     assert max(d.subtask.max() for d in demos if d.quality == "still") == 0
-    with pytest.raises(DatasetError, match="exists; pass overwrite=True"):
+    with pytest.raises(DatasetError, match=r"exists; pass --overwrite \(overwrite=True\)"):
         record_demos(pusher, still, tmp_path, "pusher", episodes=1, max_steps=2)
     with pytest.raises(DatasetError, match="stage_fn returned 1, but there are 1 subtasks"):
         record_demos(pusher, Swing(), tmp_path, "other", episodes=1, max_steps=12, stage_fn=lifted)

@@ -90,7 +90,7 @@ def test_ctrl_c_part_way_keeps_the_old_dataset(existing):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=root.parent)
     start = time.time()
-    while not list(root.glob(".collect-*/**/*.hdf5")) and not list(root.glob(".collect-*/*")):
+    while not list(root.glob(".write-*/**/*.hdf5")):
         assert proc.poll() is None and time.time() - start < 120, "collection did not start"
         time.sleep(0.1)
     time.sleep(1.0)  # some episodes in

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robrew.data.demos import collect_demos, load_demos
+from robrew.data.collect import collect_demos
+from robrew.data.demos import load_demos
 from robrew.envs.tabletop.scene import COLORS
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
 from robrew.rewards.ensemble import EnsembleReward

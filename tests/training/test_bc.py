@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from robrew.data.demos import collect_demos, load_demos
+from robrew.data.collect import collect_demos
+from robrew.data.demos import load_demos
 from robrew.rewards.progress import ProgressReward
 from robrew.training.bc import BCConfig, BCPolicy, ChunkActor, action_chunks, sample_weights, train_bc
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from robrew.data.demos import collect_demos, load_demos
+from robrew.data.collect import collect_demos
+from robrew.data.demos import load_demos
 from robrew.demo_replay import DemoMixReplayBuffer, DemoTransitions, demo_transitions
 from robrew.rewards.factory import Composition, RewardConfig
 from robrew.rewards.simple import LinearObsReward
@@ -146,7 +147,8 @@ def test_demo_misconfigurations_are_one_line(dataset, tmp_path, algo, message):
 def test_demos_recorded_with_another_env_reward_are_refused(dataset, tmp_path):
     """Demo transitions keep their recorded env reward: a dense-reward dataset in a sparse-reward
     run would pay the demos what online steps never get."""
-    from robrew.data.demos import collect_demos, dataset_env
+    from robrew.data.collect import collect_demos
+    from robrew.data.demos import dataset_env
     from robrew.training.train import check_demo_rewards
 
     assert dataset_env(dataset) == {"id": "robrew/TabletopReach-v0", "kwargs": {}}

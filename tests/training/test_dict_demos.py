@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from robrew.data.demos import collect_demos, flat_demos, load_demos
+from robrew.data.collect import collect_demos
+from robrew.data.demos import flat_demos, load_demos
 from robrew.env_factory import make_env
 from robrew.envs.tabletop.env import GOAL_OBS
 from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
