@@ -37,7 +37,7 @@ def _main(cfg: RabcExperimentConfig) -> None:
     config: RabcExperimentConfig = OmegaConf.to_object(cfg)
     print(banner(config))
     try:
-        result = run_rabc_experiment(config)
+        result = run_rabc_experiment(config, on_phase=lambda line: print(line, flush=True))
     except (ConfigError, DatasetError, TaskSpecError) as e:  # bad settings or data: one line, exit 2
         print(f"robrew-rabc: error: {str(e).splitlines()[0]}", file=sys.stderr)
         sys.exit(2)

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -89,8 +90,9 @@ def _plot_success(policies: dict, path: Path) -> Path:
     return path
 
 
-def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
+def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], None] | None = None) -> dict:
     """Runs the whole job; returns (and writes to ``<out_dir>/results.json``) the results.
+    ``on_phase`` gets one line per finished phase (its time and what it made), e.g. ``print``.
 
     Returns:
         ``{"dataset": {...}, "progress_model": {voc_clean, voc_reversed, success_auc, ...},
@@ -98,6 +100,11 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     """
     from robrew.data.collect import collect_demos
     from robrew.data.demos import check_demos_fit, load_demos
+
+    def phase(name: str, seconds: float, what: str) -> None:
+        if on_phase is not None:
+            on_phase(f"  {name:<15}{seconds:5.0f} s  {what}")
+
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4
     from robrew.eval.report import write_report
@@ -155,6 +162,12 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     if not cfg.failure_marks:  # as real datasets are: which episodes failed, not where
         demos = [replace(d, off_task_from=None) for d in demos]
     timings["collect_s"] = time.perf_counter() - t0
+    phase(
+        "demos",
+        timings["collect_s"],
+        f"{len(demos)} episodes, {sum(d.success for d in demos)} successful"
+        + ("" if cfg.data_dir else f" ({thread_count(cfg.collect_workers)} worker processes)"),
+    )
 
     t0 = time.perf_counter()
     pcfg = replace(cfg.progress, seed=cfg.seed)
@@ -162,6 +175,11 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
     save_reward_model(progress, layout.progress_model)
     write_json_atomic(layout.progress_model / "report.json", preport)
     timings["progress_model_s"] = time.perf_counter() - t0
+    phase(
+        "progress model",
+        timings["progress_model_s"],
+        f"{pcfg.steps} steps, held-out VOC {preport.get('voc_clean', float('nan')):.3f}",
+    )
 
     policies, curves, videos = {}, {}, []
     env_fn = lambda render: make_env(cfg.task, render_mode="rgb_array" if render else None)  # noqa: E731
@@ -189,6 +207,12 @@ def run_rabc_experiment(cfg: RabcExperimentConfig) -> dict:
             "final_progress": float(np.mean([e.model_rewards[-1] for e in eps])),
         }
         timings[f"{method}_s"] = time.perf_counter() - t0
+        sr = policies[method]["success_rate"]
+        phase(
+            METHOD_NAMES[method],
+            timings[f"{method}_s"],
+            f"{bcfg.steps} steps, then {cfg.eval_episodes} episodes: {sr['mean']:.0%} success",
+        )
 
     metrics = {
         k: preport[k]

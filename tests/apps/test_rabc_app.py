@@ -20,8 +20,12 @@ def test_main_job_runs_end_to_end(tmp_path):
         methods=["none", "rabc", "return"],
         out_dir=str(tmp_path / "run"),
     )
-    result = run_rabc_experiment(cfg)
+    lines: list[str] = []
+    result = run_rabc_experiment(cfg, on_phase=lines.append)
     assert set(result["policies"]) == {"none", "rabc", "return"}
+    # one line per phase as it finishes, with its time and what it made
+    assert [line.split()[0] for line in lines] == ["demos", "progress", "BC", "RA-BC", "return-weighted"]
+    assert "6 episodes" in lines[0] and "30 steps" in lines[1] and "2 episodes" in lines[2]
     assert result["policies"]["none"]["mean_weight"] == 1.0
     assert 0.0 <= result["policies"]["rabc"]["mean_weight"] <= 1.0
     for p in result["policies"].values():
