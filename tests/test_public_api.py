@@ -37,3 +37,21 @@ def test_a_moved_module_warns_once_and_is_the_same_object(old, new, name):
     assert out.returncode == 0, out.stderr[-2000:]
     count, message = out.stdout.split(" ", 1)
     assert count == "1" and f"{old} moved to {new}" in message
+
+
+@pytest.mark.parametrize("name", ["collect_demos", "DEFAULT_MIX", "mix_with_exploration", "dataset_id"])
+def test_a_moved_name_warns_and_is_the_same_object(name):
+    """The scripted-expert collector moved out of robrew.data.demos (loading a dataset imports no env)."""
+    import warnings
+
+    import robrew.data.collect as new
+    import robrew.data.demos as old
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert getattr(old, name) is getattr(new, name)
+    assert [str(x.message) for x in w if issubclass(x.category, FutureWarning)] == [
+        f"robrew.data.demos.{name} moved to robrew.data.collect.{name} (this name will go away)"
+    ]
+    with pytest.raises(AttributeError):
+        old.no_such_name  # noqa: B018

@@ -27,18 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-from robrew.data.demos import EXPLORE, dataset_id, recorded_env
 from robrew.data.writer import (
+    EXPLORE,
     DatasetError,
     dataset_target,
     episode_plan,
     interrupt_between_steps,
     record_episode,
+    recorded_env,
     write_dataset,
 )
 from robrew.envs.tabletop.expert import ExpertConfig, ScriptedExpert
 
-__all__ = ["DEFAULT_MIX", "EXPLORE", "collect_demos", "mix_with_exploration"]
+__all__ = ["DEFAULT_MIX", "EXPLORE", "collect_demos", "dataset_id", "mix_with_exploration"]
 
 #: Mixed-quality demonstrations: about a third clean, a third sloppy, a third failing.
 DEFAULT_MIX: dict[str, tuple[float, ExpertConfig]] = {
@@ -48,6 +49,11 @@ DEFAULT_MIX: dict[str, tuple[float, ExpertConfig]] = {
 }
 
 EPISODES_PER_JOB = 8  # episodes one worker records before handing them to the writer
+
+
+def dataset_id(task: str) -> str:
+    """Minari id of a task's demonstrations: ``robrew/<task>/expert-mixed-v0``."""
+    return f"robrew/{task}/expert-mixed-v0"
 
 
 def mix_with_exploration(

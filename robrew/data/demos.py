@@ -15,14 +15,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from robrew.data.writer import ANNOTATIONS, DatasetError, minari_root
-
-if TYPE_CHECKING:
-    from robrew.taskspec import TaskSpec
+from robrew.data.writer import ANNOTATIONS, EXPLORE, DatasetError, minari_root, recorded_env
 
 __all__ = [
     "ANNOTATIONS",
@@ -31,15 +27,29 @@ __all__ = [
     "Demo",
     "check_demos_fit",
     "dataset_env",
-    "dataset_id",
     "flat_demos",
     "load_demos",
     "recorded_env",
     "require_frames",
 ]
 
-#: Quality name of exploration episodes (they never attempt the task).
-EXPLORE = "explore"
+#: Moved to :mod:`robrew.data.collect` (the scripted-expert collector, which imports the tabletop
+#: env); these names keep working from here and warn once.
+_MOVED_TO_COLLECT = ("collect_demos", "DEFAULT_MIX", "mix_with_exploration", "dataset_id")
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_COLLECT:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"robrew.data.demos.{name} moved to robrew.data.collect.{name} (this name will go away)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("robrew.data.collect"), name)
+    raise AttributeError(f"module 'robrew.data.demos' has no attribute {name!r}")
 
 
 @dataclass
@@ -62,12 +72,6 @@ class Demo:
     referents: list[int] | None = None  # object-centric observations: the slots the instruction names
 
 
-def recorded_env(spec: TaskSpec) -> dict:
-    """A task's env as a dataset records it (where its rewards came from): ``{"id": env_id,
-    "kwargs": env_kwargs}``, e.g. ``{"id": "robrew/TabletopReach-v0", "kwargs": {"reward": "sparse"}}``."""
-    return {"id": spec.env_id, "kwargs": dict(spec.env_kwargs)}
-
-
 def dataset_env(path: str | os.PathLike) -> dict | None:
     """The env a dataset's rewards were recorded in (``{"id", "kwargs"}``), from its annotations;
     for datasets written before it was recorded, from its shipped task name; else ``None``."""
@@ -83,11 +87,6 @@ def dataset_env(path: str | os.PathLike) -> dict | None:
         return recorded_env(load_task(ann.get("task", "")))
     except TaskSpecError:
         return None
-
-
-def dataset_id(task: str) -> str:
-    """Minari id of a task's demonstrations: ``robrew/<task>/expert-mixed-v0``."""
-    return f"robrew/{task}/expert-mixed-v0"
 
 
 def _first_true(flags) -> int | None:

@@ -38,11 +38,16 @@ if TYPE_CHECKING:
     import gymnasium as gym
     from minari.data_collector import EpisodeBuffer
 
+    from robrew.taskspec import TaskSpec
+
 ANNOTATIONS = "robrew_annotations.json"
+#: Quality name of exploration episodes (they never attempt the task; progress labels them 0).
+EXPLORE = "explore"
 MAX_EPISODE_STEPS = 1_000_000  # an episode without a time limit or max_steps stops here, as an error
 
 __all__ = [
     "ANNOTATIONS",
+    "EXPLORE",
     "DatasetError",
     "dataset_target",
     "env_record",
@@ -50,6 +55,7 @@ __all__ = [
     "interrupt_between_steps",
     "minari_root",
     "record_episode",
+    "recorded_env",
     "write_dataset",
 ]
 
@@ -88,6 +94,12 @@ def episode_plan(mix: dict[str, tuple[float, object]], episodes: int, seed: int)
     plan = [n for n, c in zip(names, counts) for _ in range(c)]
     np.random.default_rng(seed).shuffle(plan)
     return plan
+
+
+def recorded_env(spec: TaskSpec) -> dict:
+    """A task's env as a dataset records it (where its rewards came from): ``{"id": env_id,
+    "kwargs": env_kwargs}``, e.g. ``{"id": "robrew/TabletopReach-v0", "kwargs": {"reward": "sparse"}}``."""
+    return {"id": spec.env_id, "kwargs": dict(spec.env_kwargs)}
 
 
 def env_record(env: gym.Env) -> dict | None:
