@@ -116,7 +116,12 @@ def test_import_round_trip_with_frames_and_sarm_annotations(tmp_path):
 
 def test_import_without_annotations_or_frames_and_with_a_success_column(tmp_path):
     src = write_dataset(tmp_path / "plain", annotations=False, success=True)
-    demos = load_demos(import_lerobot(src, tmp_path / "out", frames=False, success_key="next.success"))
+    path = import_lerobot(src, tmp_path / "out", frames=False, success_key="next.success")
+    demos = load_demos(path)
+    from robrew.data.demos import ANNOTATIONS, dataset_env
+
+    # recorded by a robot, not in an env: the annotations say so (null), not nothing
+    assert json.loads((path / ANNOTATIONS).read_text())["env"] is None and dataset_env(path) is None
     assert [d.success for d in demos] == [True, False, True]
     assert all(d.frames is None and d.subtasks == ["complete the task"] and set(d.subtask) == {0} for d in demos)
     # A progress model on state trains on the imported demos (the failed one has no mark: inferred).
