@@ -1,5 +1,9 @@
 """Train a stage-aware progress model on annotated demonstrations, and measure it.
 
+Why one module of ~600 lines: labelling, the inferred departures of unmarked failures, the
+training loop and the held-out report all read the same labelled batches; the label rules
+themselves are ``robrew.data.labels`` and the model ``robrew.rewards.progress``.
+
 Labels come from the annotations through the dataset prior (``robrew.data.labels``),
 computed on successful demonstrations. Failed demonstrations train the model too when the
 demonstrator marked where they went wrong (``off_task_from``): from there on they are

@@ -1,6 +1,11 @@
 """One training run, readable top to bottom: task -> env -> renderer -> reward model ->
 reward wrapper -> SB3 learner, with checkpoints, ground-truth evaluation and resume.
 
+Why one module of ~650 lines: it is the run's single path, read in order (validate, build,
+learn, record), and its parts share one config and one run directory; the learner itself, the
+run format and the reward refitting live elsewhere (``robrew.runs``, ``robrew.agents``,
+``robrew.training.refit``).
+
 Example:
     >>> from robrew.runs import TrainConfig, TaskConfig, AlgoConfig
     >>> from robrew.rewards.factory import RewardConfig
