@@ -90,6 +90,10 @@ def _plot_success(policies: dict, path: Path) -> Path:
     return path
 
 
+def _processes(n: int) -> str:
+    return "1 process" if n == 1 else f"{n} processes"
+
+
 def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], None] | None = None) -> dict:
     """Runs the whole job; returns (and writes to ``<out_dir>/results.json``) the results.
     ``on_phase`` gets one line per finished phase (its time and what it made), e.g. ``print``.
@@ -166,7 +170,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
         "demos",
         timings["collect_s"],
         f"{len(demos)} episodes, {sum(d.success for d in demos)} successful"
-        + ("" if cfg.data_dir else f" ({thread_count(cfg.collect_workers)} worker processes)"),
+        + ("" if cfg.data_dir else f", recorded in {_processes(thread_count(cfg.collect_workers))}"),
     )
 
     t0 = time.perf_counter()
