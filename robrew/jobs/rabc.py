@@ -30,7 +30,7 @@ from robrew.training.bc import BCConfig, Weighting
 from robrew.training.progress import ProgressTrainConfig
 
 #: Display names of the BC weightings.
-METHOD_NAMES = {"none": "BC", "rabc": "RA-BC", "return": "return-weighted BC"}
+METHOD_NAMES = {"none": "BC", "rabc": "RA-BC", "return": "return-weighted BC", "success": "success-filtered BC"}
 
 
 @dataclass
@@ -107,7 +107,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
 
     def phase(name: str, seconds: float, what: str) -> None:
         if on_phase is not None:
-            on_phase(f"  {name:<15}{seconds:5.0f} s  {what}")
+            on_phase(f"  {name:<19}{seconds:5.0f} s  {what}")
 
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4

@@ -6,7 +6,9 @@ The three differ only in how samples count:
     rabc:   weight from the progress model's gain over the next ``chunk`` steps
             (``robrew.training.rabc``); loss Σ wℓ / Σ w;
     return: episodes resampled with probability ∝ exp((R - max R) / (temperature · std R)),
-            R the episode's env return.
+            R the episode's env return;
+    success: the successful episodes only (filtered BC: weight 1 on every step of an episode
+            flagged successful, 0 elsewhere), the baseline that needs no model at all.
 
 Example:
     >>> policy, report = train_bc(demos, BCConfig(weighting="rabc"), progress_model=model)
@@ -28,8 +30,11 @@ from robrew.rewards.progress import ProgressReward
 from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
 
 #: How BC weights each sample: ``none`` (plain BC), ``rabc`` (reward-aligned: progress gain over
-#: the chunk), ``return`` (resampled by episode return). Functional form: ``return`` is a keyword.
-Weighting = StrEnum("Weighting", {"none": "none", "rabc": "rabc", "return": "return"}, module=__name__)
+#: the chunk), ``return`` (resampled by episode return), ``success`` (successful episodes only).
+#: Functional form: ``return`` is a keyword.
+Weighting = StrEnum(
+    "Weighting", {"none": "none", "rabc": "rabc", "return": "return", "success": "success"}, module=__name__
+)
 
 
 WEIGHTINGS = tuple(w.value for w in Weighting)
@@ -140,6 +145,10 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
         p = np.exp(z)
         p /= p.sum()
         return np.concatenate([np.full(len(d.actions), pi * len(demos)) for d, pi in zip(demos, p)])
+    if cfg.weighting == "success":
+        if not any(d.success for d in demos):
+            raise ValueError("weighting=success keeps the successful demos, and none of these succeeded")
+        return np.concatenate([np.full(len(d.actions), float(d.success)) for d in demos])
     raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {cfg.weighting!r}")
 
 

@@ -132,3 +132,12 @@ def test_forward_rows_is_forward_row_by_row_bit_for_bit():
         for i in range(7):
             assert torch.equal(rows[i], policy(x[i : i + 1])[0])
         assert torch.allclose(rows, policy(x), atol=1e-6)  # a plain batch agrees to rounding only
+
+
+def test_success_weights_keep_exactly_the_successful_episodes(demos):
+    w = sample_weights(demos, BCConfig(weighting="success"))
+    per_episode = np.split(w, np.cumsum([len(d.actions) for d in demos])[:-1])
+    assert [set(x.tolist()) for x in per_episode] == [{1.0 if d.success else 0.0} for d in demos]
+    assert any(d.success for d in demos) and not all(d.success for d in demos)  # both kinds are there
+    with pytest.raises(ValueError, match="none of these succeeded"):
+        sample_weights([d for d in demos if not d.success], BCConfig(weighting="success"))
