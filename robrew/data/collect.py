@@ -236,8 +236,18 @@ def _record_in_workers(workers: int, job: tuple) -> Iterator[tuple[object, dict]
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint)
     try:
         futures = [pool.submit(_record_job, *job, indices) for indices in jobs]
-        for future in futures:
-            yield from future.result()
+        # Ctrl-C is seen here even where this process started with SIGINT ignored (a background job)
+        with interrupt_between_steps() as interrupted:
+            for future in futures:
+                while True:
+                    if interrupted():
+                        raise KeyboardInterrupt
+                    try:
+                        episodes = future.result(timeout=0.2)
+                        break
+                    except TimeoutError:
+                        continue
+                yield from episodes
     except BrokenProcessPool:
         raise DatasetError(
             "a collection worker died before it could record (run from a script? put the script's code under "
