@@ -73,7 +73,11 @@ def test_out_pointing_at_a_file_is_one_line(tmp_path, capsys):
     assert code == 2 and "is a file" in err and (tmp_path / "f").read_text() == "mine"
 
 
-def test_ctrl_c_part_way_keeps_the_old_dataset(existing):
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ctrl_c_part_way_keeps_the_old_dataset(existing, workers, inherited):
+    """In one process and with worker processes; also where robrew-collect started with SIGINT
+    ignored (a background job of a non-interactive shell, a test runner's worker)."""
     root, before = existing
     cmd = [
         str(Path(sys.executable).parent / "robrew-collect"),
@@ -86,9 +90,17 @@ def test_ctrl_c_part_way_keeps_the_old_dataset(existing):
         "--out",
         str(root),
         "--overwrite",
+        "--workers",
+        workers,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=root.parent)
+
+    def start_ignoring_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN if inherited == "ignored" else signal.SIG_DFL)
+
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=root.parent, preexec_fn=start_ignoring_sigint
+    )
     start = time.time()
     while not list(root.glob(".write-*/**/*.hdf5")):
         assert proc.poll() is None and time.time() - start < 120, "collection did not start"
