@@ -26,6 +26,7 @@ import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
 
 
 def main_job_phases(episodes: list[int], out: Path) -> list[dict]:
+    """Runs the main job once per demo count; returns one row each: its phase times and VOC."""
     from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
 
     rows = []
@@ -37,6 +38,8 @@ def main_job_phases(episodes: list[int], out: Path) -> list[dict]:
 
 
 def ppo_rates(rabc_dir: Path, n_envs: list[int], rollouts: int) -> list[dict]:
+    """PPO with ``rabc_dir``'s progress model as the reward, ``rollouts`` rollouts per env count, in
+    process and in subprocesses; returns one row each: ``{subprocess, n_envs, steps_per_s}``."""
     from robrew.rewards.factory import Composition, RewardConfig
     from robrew.runs import Algo, AlgoConfig, TaskConfig, TrainConfig
     from robrew.training.train import train
@@ -69,6 +72,7 @@ def ppo_rates(rabc_dir: Path, n_envs: list[int], rollouts: int) -> list[dict]:
 
 
 def print_tables(phases: list[dict], rates: list[dict]) -> None:
+    """Prints the three tables, each with the growth against its first row."""
     first = phases[0]
     keys = [k for k in first if k.endswith("_s")]
     print("\nmain job phases (s), growth against the first row in brackets")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,11 +126,11 @@ def collect_demos(
             raise DatasetError(f"{what} must be positive, got {value}")
     spec = load_task(task)  # a shipped name or a task file
     target = dataset_target(out_root, dataset_id(spec.name), overwrite)
-    probe = _expert_env(task, image_size, frames=False)  # spaces and spec for the writer; never renders
+    job = _Job(task, image_size, frames, episode_plan(mix, episodes, seed), mix, seed, reset_options)
+    probe = replace(job, frames=False).make_env()  # spaces and spec for the writer; never renders
     try:
         if not hasattr(probe.unwrapped, "scene_state"):
             raise DatasetError(f"task {spec.name!r} has no scripted expert (only tabletop tasks do)")
-        job = (task, image_size, frames, episode_plan(mix, episodes, seed), mix, seed, reset_options)
         recorded = _record_here(job) if workers == 1 else _record_in_workers(min(workers, episodes), job)
         header = {"task": spec.name, "env": recorded_env(spec)}
         about = f"{spec.name}: mixed-quality scripted demonstrations with subtask annotations"
@@ -139,70 +139,82 @@ def collect_demos(
         probe.close()
 
 
-def _expert_env(task: str, image_size: int, frames: bool):
-    from robrew.env_factory import make_env
+@dataclass(frozen=True)
+class _Job:
+    """What every episode of one collection needs (picklable: worker processes get a copy)."""
 
-    return make_env(task, render_mode="rgb_array" if frames else None, width=image_size, height=image_size)
+    task: str
+    image_size: int
+    frames: bool
+    plan: list[str]  # the quality of each episode
+    mix: dict[str, tuple[float, ExpertConfig]]
+    seed: int
+    reset_options: Callable[[int], dict | None] | None
 
+    def make_env(self):
+        from robrew.env_factory import make_env
 
-def _record_here(job: tuple) -> Iterator[tuple[object, dict]]:
-    """Yields every episode of ``job`` in order, recorded in this process."""
-    task, image_size, frames, plan, mix, seed, reset_options = job
-    env = _expert_env(task, image_size, frames)
-    try:
-        with interrupt_between_steps() as interrupted:
-            for i in range(len(plan)):
-                if interrupted():
-                    raise KeyboardInterrupt
-                yield _expert_episode(env, i, plan[i], mix, seed, reset_options, frames)
-    finally:
-        env.close()
+        render_mode = "rgb_array" if self.frames else None
+        return make_env(self.task, render_mode=render_mode, width=self.image_size, height=self.image_size)
 
+    def episodes(self, indices) -> Iterator[tuple[object, dict]]:
+        """Yields ``(episode, annotation record)`` for each index, recorded in an env of its own."""
+        env = self.make_env()
+        try:
+            for i in indices:
+                yield self.episode(env, i)
+        finally:
+            env.close()
 
-def _expert_episode(env, i: int, quality: str, mix, seed: int, reset_options, frames: bool) -> tuple[object, dict]:
-    """Episode ``i`` by the scripted expert of ``quality``, and its annotation record."""
-    experts: list[ScriptedExpert] = []
+    def episode(self, env, i: int) -> tuple[object, dict]:
+        """Episode ``i`` by the scripted expert of its quality, and its annotation record."""
+        config = self.mix[self.plan[i]][1]
+        experts: list[ScriptedExpert] = []
 
-    def annotate(env, obs, info, action) -> dict:
-        expert = experts[0] if experts else None
-        subtask = expert.phases[-1] if (expert is not None and expert.phases and action is not None) else 0
-        step = {
-            "subtask": np.int64(subtask),
-            "stage": np.int64(info.get("stage", 0)),
-            "is_success": np.bool_(info.get("is_success", False)),
+        def annotate(env, obs, info, action) -> dict:
+            subtask = experts[0].phases[-1] if (experts and experts[0].phases and action is not None) else 0
+            step = {
+                "subtask": np.int64(subtask),
+                "stage": np.int64(info.get("stage", 0)),
+                "is_success": np.bool_(info.get("is_success", False)),
+            }
+            if self.frames:
+                step["frame"] = env.render()
+            return step
+
+        def act(obs):
+            if not experts:  # made after the reset, which it reads
+                experts.append(ScriptedExpert(env, config, seed=self.seed + i))
+            return experts[0].act()
+
+        options = self.reset_options(i) if self.reset_options else None
+        buffer, _, info = record_episode(env, act, self.seed + i, annotate, options=options)
+        u = env.unwrapped
+        record = {
+            "instruction": u.instruction,
+            "subtasks": u.subtasks,
+            "quality": self.plan[i],
+            "expert": asdict(config),
+            "success": bool(info["is_success"]),
+            "off_task_from": experts[0].off_task_from(),
+            "colors": dict(u.colors),
+            "referents": u.referent_slots() if getattr(u, "obs_mode", None) == "objects" else None,
         }
-        if frames:
-            step["frame"] = env.render()
-        return step
-
-    def act(obs):
-        if not experts:  # made after the reset, which it reads
-            experts.append(ScriptedExpert(env, mix[quality][1], seed=seed + i))
-        return experts[0].act()
-
-    options = reset_options(i) if reset_options else None
-    buffer, info = record_episode(env, act, seed + i, annotate, options=options)
-    u = env.unwrapped
-    record = {
-        "instruction": u.instruction,
-        "subtasks": u.subtasks,
-        "quality": quality,
-        "expert": asdict(mix[quality][1]),
-        "success": bool(info["is_success"]),
-        "off_task_from": experts[0].off_task_from(),
-        "colors": dict(u.colors),
-        "referents": u.referent_slots() if getattr(u, "obs_mode", None) == "objects" else None,
-    }
-    return buffer, record
+        return buffer, record
 
 
-def _record_job(task, image_size, frames, plan, mix, seed, reset_options, indices) -> list[tuple[object, dict]]:
-    """A worker's share: the episodes ``indices``, recorded in an env of its own."""
-    env = _expert_env(task, image_size, frames)
-    try:
-        return [_expert_episode(env, i, plan[i], mix, seed, reset_options, frames) for i in indices]
-    finally:
-        env.close()
+def _record_here(job: _Job) -> Iterator[tuple[object, dict]]:
+    """Yields every episode of ``job`` in order, recorded in this process (Ctrl-C between episodes)."""
+    with interrupt_between_steps() as interrupted:
+        for episode in job.episodes(range(len(job.plan))):
+            yield episode
+            if interrupted():
+                raise KeyboardInterrupt
+
+
+def _record_job(job: _Job, indices: list[int]) -> list[tuple[object, dict]]:
+    """A worker's share: the episodes ``indices``."""
+    return list(job.episodes(indices))
 
 
 def _ignore_sigint() -> None:
@@ -211,7 +223,18 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the pool
 
 
-def _record_in_workers(workers: int, job: tuple) -> Iterator[tuple[object, dict]]:
+def _result(future, interrupted: Callable[[], bool]):
+    """``future``'s result, waited for in short slices so that Ctrl-C is seen while waiting."""
+    while True:
+        if interrupted():
+            raise KeyboardInterrupt
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            pass
+
+
+def _record_in_workers(workers: int, job: _Job) -> Iterator[tuple[object, dict]]:
     """Yields every episode in order, recorded by ``workers`` processes in jobs of
     :data:`EPISODES_PER_JOB` episodes (the writer stores a job's episodes while later ones run).
 
@@ -231,23 +254,15 @@ def _record_in_workers(workers: int, job: tuple) -> Iterator[tuple[object, dict]
             f"collecting with workers > 1 sends the job to other processes, and it cannot be pickled ({e}): "
             "make reset_options a module-level function (or a partial of one), or use workers=1"
         ) from None
-    plan = job[3]
-    jobs = [list(range(s, min(s + EPISODES_PER_JOB, len(plan)))) for s in range(0, len(plan), EPISODES_PER_JOB)]
+    n = len(job.plan)
+    shares = [list(range(s, min(s + EPISODES_PER_JOB, n))) for s in range(0, n, EPISODES_PER_JOB)]
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint)
     try:
-        futures = [pool.submit(_record_job, *job, indices) for indices in jobs]
+        futures = [pool.submit(_record_job, job, share) for share in shares]
         # Ctrl-C is seen here even where this process started with SIGINT ignored (a background job)
         with interrupt_between_steps() as interrupted:
             for future in futures:
-                while True:
-                    if interrupted():
-                        raise KeyboardInterrupt
-                    try:
-                        episodes = future.result(timeout=0.2)
-                        break
-                    except TimeoutError:
-                        continue
-                yield from episodes
+                yield from _result(future, interrupted)
     except BrokenProcessPool:
         raise DatasetError(
             "a collection worker died before it could record (run from a script? put the script's code under "

@@ -215,19 +215,12 @@ def record_demos(
                 act = mix[quality][1]
                 if hasattr(act, "reset"):
                     act.reset()
-                said: list[str] = []
-
-                def at_reset(env, obs, info, action, said=said):
-                    if action is None:
-                        said.append(info.get("instruction") or "")
-                    return annotate(env, obs, info, action)
-
-                buffer, info = record_episode(env, act, seed + i, at_reset, max_steps=max_steps)
-                said_now = info.get("instruction") or (said[0] if said else "")
+                buffer, first, info = record_episode(env, act, seed + i, annotate, max_steps=max_steps)
+                said = info.get("instruction") or first.get("instruction") or ""
                 yield (
                     buffer,
                     {
-                        "instruction": instruction or said_now,
+                        "instruction": instruction or said,
                         "subtasks": subtasks,
                         "quality": quality,
                         "success": bool(info.get("is_success", False)),

@@ -106,12 +106,8 @@ def env_record(env: gym.Env) -> dict | None:
     """The env a dataset's rewards come from, as ``robrew_annotations.json`` records it: ``{"id":
     spec id, "kwargs": its registration and make arguments, without render settings}``; ``None``
     for an env without a storable spec (say so to the user: the demo-reward check cannot run)."""
-    spec = getattr(env, "spec", None)
+    spec = _storable_spec(env)
     if spec is None:
-        return None
-    try:
-        spec.to_json()
-    except (ValueError, TypeError):
         return None
     drop = {"render_mode", "width", "height"}
     return {"id": spec.id, "kwargs": {k: v for k, v in (spec.kwargs or {}).items() if k not in drop}}
@@ -131,7 +127,7 @@ def record_episode(
     annotate: Callable[[gym.Env, Any, dict, np.ndarray | None], dict],
     options: dict | None = None,
     max_steps: int | None = None,
-) -> tuple[EpisodeBuffer, dict]:
+) -> tuple[EpisodeBuffer, dict, dict]:
     """Rolls one episode out: ``env.reset(seed=seed, options=options)``, then ``act(obs)`` until the
     env ends the episode (or ``max_steps``: the episode is stored cut, its last step truncated).
 
@@ -140,15 +136,15 @@ def record_episode(
             is ``None`` at the reset).
 
     Returns:
-        (the episode as Minari stores it, the last step's env info).
+        (the episode as Minari stores it, the reset's env info, the last step's env info).
 
     Raises:
         DatasetError: the episode ran :data:`MAX_EPISODE_STEPS` steps without ending.
     """
     from minari.data_collector import EpisodeBuffer
 
-    obs, info = env.reset(seed=seed, options=options)
-    observations, infos = [obs], [annotate(env, obs, info, None)]
+    obs, first = env.reset(seed=seed, options=options)
+    observations, infos = [obs], [annotate(env, obs, first, None)]
     actions, rewards, terminations, truncations = [], [], [], []
     while True:
         action = act(obs)
@@ -175,7 +171,7 @@ def record_episode(
         truncations=truncations,
         infos=_tree(infos),
     )
-    return buffer, info
+    return buffer, first, info
 
 
 def write_dataset(
@@ -233,9 +229,18 @@ def write_dataset(
     return target
 
 
-def _storable(env: gym.Env) -> gym.Env:
-    """``env``, or ``env`` with its spec hidden when Minari cannot store it as JSON (a registration
+def _storable_spec(env: gym.Env):
+    """``env``'s spec, or ``None`` without one or when it cannot be stored as JSON (a registration
     with a callable entry point, as Meta-World's)."""
+    spec = getattr(env, "spec", None)
+    try:
+        return spec if spec is not None and spec.to_json() else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _storable(env: gym.Env) -> gym.Env:
+    """``env`` as Minari can store it: its spec hidden when :func:`_storable_spec` has none."""
     import gymnasium as gym
 
     class WithoutSpec(gym.Wrapper):
@@ -243,12 +248,7 @@ def _storable(env: gym.Env) -> gym.Env:
         def spec(self):
             return None
 
-    try:
-        if env.spec is not None:
-            env.spec.to_json()
-    except (ValueError, TypeError):
-        return WithoutSpec(env)
-    return env
+    return env if _storable_spec(env) is not None or env.spec is None else WithoutSpec(env)
 
 
 @contextmanager

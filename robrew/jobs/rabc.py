@@ -104,11 +104,6 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
     """
     from robrew.data.collect import collect_demos
     from robrew.data.demos import check_demos_fit, load_demos
-
-    def phase(name: str, seconds: float, what: str) -> None:
-        if on_phase is not None:
-            on_phase(f"  {name:<19}{seconds:5.0f} s  {what}")
-
     from robrew.env_factory import make_env
     from robrew.eval.media import overlay_trace, write_mp4
     from robrew.eval.report import write_report
@@ -138,6 +133,12 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
             "train ensembles for RL rewards with robrew-train-reward --members"
         )
     set_torch_threads(cfg.torch_threads)
+    workers = thread_count(cfg.collect_workers)
+
+    def phase(name: str, seconds: float, what: str) -> None:
+        if on_phase is not None:
+            on_phase(f"  {name:<19}{seconds:5.0f} s  {what}")
+
     layout = RabcOutput(Path(cfg.out_dir))
     out = layout.root
     timings: dict[str, float] = {}
@@ -160,7 +161,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
             image_size=cfg.image_size,
             overwrite=True,
             frames=cfg.frames if cfg.frames is not None else Encoder(cfg.progress.encoder) not in OBS_ENCODERS,
-            workers=thread_count(cfg.collect_workers),
+            workers=workers,
         )
         demos = load_demos(data)
     if not cfg.failure_marks:  # as real datasets are: which episodes failed, not where
@@ -170,7 +171,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
         "demos",
         timings["collect_s"],
         f"{len(demos)} episodes, {sum(d.success for d in demos)} successful"
-        + ("" if cfg.data_dir else f", recorded in {_processes(thread_count(cfg.collect_workers))}"),
+        + ("" if cfg.data_dir else f", recorded in {_processes(workers)}"),
     )
 
     t0 = time.perf_counter()

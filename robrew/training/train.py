@@ -212,7 +212,7 @@ def check_demo_rewards(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | No
             file=sys.stderr,
             flush=True,
         )
-    if recorded is not None and recorded != here:
+    elif recorded != here:
         raise ValueError(
             f"the demos' rewards were recorded in {recorded['id']} with env_kwargs {recorded['kwargs']}, but this "
             f"run's env is {here['id']} with {here['kwargs']}: record the demos with this task "
