@@ -3,7 +3,8 @@
 Rows (each trained on ``--train-task``, default the sparse-reward variant of the directory's task,
 ``<task>_sparse``; the final success is always measured on ``<task>_sparse``, episodes of its
 full horizon):
-  base       the RA-BC policy alone (a zero residual), on the same evaluation seeds as every row
+  base       the base policy alone (--policy, default the RA-BC one; a zero residual), on the same
+             evaluation seeds as every row
   sparse     residual PPO on the sparse success reward (robrew-train finetune=DIR finetune_reward=env)
   potential  residual PPO on success + the directory's progress model as a potential
              (finetune_reward=progress reward.composition=potential)
@@ -19,7 +20,7 @@ included), env steps/s and wall time, and for the potential row Spearman(model r
 across evaluations (the over-optimisation watch); writes ``curves.png`` and ``results.json`` under --out.
 
 Usage:
-    python scripts/bench_finetune.py --rabc runs/rabc [--rows base sparse potential sac] [--seeds 3]
+    python scripts/bench_finetune.py --rabc runs/rabc [--policy rabc] [--rows base sparse potential sac] [--seeds 3]
         [--first-seed 0] [--steps 3000000] [--sac-steps 20000] [--n-envs 8] [--evals 10]
         [--eval-episodes 100] [--final-episodes 200] [--jobs 1] [--out runs/bench_finetune]
         [--train-task tabletop_pick_place_until_success] [--gamma 0.999] [--scale S] [--log-std L] [--sde]
@@ -78,6 +79,7 @@ def row_config(row: str, args, seed: int):
         torch_threads=1 if args.jobs > 1 else 0,
         finetune=str(Path(args.rabc).resolve()),
         finetune_reward=FinetuneReward.env if sparse else FinetuneReward.progress,
+        finetune_policy=args.policy,
     )
 
 
@@ -212,8 +214,9 @@ def report(results: list[dict], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rabc", default="runs/rabc", help="a robrew-rabc output directory (its RA-BC policy)")
+    parser.add_argument("--rabc", default="runs/rabc", help="a robrew-rabc output directory (its BC policies)")
     parser.add_argument("--task", default=None, help="default: the directory's task")
+    parser.add_argument("--policy", default="rabc", help="which of the directory's BC policies is the base")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)

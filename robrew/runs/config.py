@@ -220,7 +220,8 @@ class TrainConfig:
     progress_bar: bool = True
     torch_threads: int = 0  # 0: the usable cores; N: at most N (1 is fastest for small MLPs when runs share a CPU)
     resume: str | None = None  # a run directory to continue
-    finetune: str | None = None  # a robrew-rabc output dir: residual RL on its RA-BC policy
+    finetune: str | None = None  # a robrew-rabc output dir: residual RL on one of its BC policies
+    finetune_policy: str = "rabc"  # which: the weighting it was trained with (rabc, none, return, success)
     finetune_reward: FinetuneReward = FinetuneReward.progress  # env: the task's reward alone; progress: + its model
     run_dir: str | None = None  # default: Hydra's output directory
     # Hydra's own settings (read by Hydra, never saved with the run): where runs and sweeps go.

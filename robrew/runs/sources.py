@@ -164,13 +164,14 @@ class RabcOutput:
         return self.root / "report.html"
 
     def policy(self, method: str) -> Path:
-        """The BC policy trained with weighting ``method`` (``none``, ``rabc``, ``return``)."""
+        """The BC policy trained with weighting ``method`` (``none``, ``rabc``, ``return``, ``success``)."""
         return self.root / "policies" / str(method)
 
 
 def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
-    """``cfg`` set up to fine-tune the RA-BC policy of a ``robrew-rabc`` output directory: that
-    policy becomes ``algo.base_policy`` (residual RL); with ``finetune_reward=progress`` its
+    """``cfg`` set up to fine-tune a BC policy of a ``robrew-rabc`` output directory (the RA-BC one
+    by default; ``finetune_policy`` names another of its methods): that policy becomes
+    ``algo.base_policy`` (residual RL); with ``finetune_reward=progress`` its
     progress model becomes the reward model (``reward.name=progress``; the composition and
     weights as configured, a ``reward.checkpoint`` already set is kept).
 
@@ -204,13 +205,15 @@ def finetune_config(cfg: TrainConfig, rabc_dir: str | Path) -> TrainConfig:
         raise ConfigError(
             f"finetune={root} was trained on task {task!r}, not {here.name!r} (another env): pass task={task}"
         )
-    policy, progress = out.policy("rabc"), out.progress_model
-    needed = [(policy, "an RA-BC policy (methods must include rabc)")]
-    if cfg.finetune_reward == FinetuneReward.progress:
-        needed.append((progress, "a progress model"))
-    for path, what in needed:
-        if not path.is_dir():
-            raise ConfigError(f"finetune={root}: {path} is missing; the run has no {what}")
+    policy, progress = out.policy(cfg.finetune_policy), out.progress_model
+    if not policy.is_dir():
+        have = sorted(p.name for p in (root / "policies").glob("*") if p.is_dir())
+        raise ConfigError(
+            f"finetune={root}: {policy} is missing (the job's methods did not include "
+            f"{cfg.finetune_policy!r}); pass finetune_policy= one of {have} or rerun robrew-rabc with it"
+        )
+    if cfg.finetune_reward == FinetuneReward.progress and not progress.is_dir():
+        raise ConfigError(f"finetune={root}: {progress} is missing; the run has no progress model")
     reward = cfg.reward
     if cfg.finetune_reward == FinetuneReward.progress:
         reward = replace(reward, name="progress", checkpoint=reward.checkpoint or str(progress.resolve()))

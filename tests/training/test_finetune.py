@@ -3,6 +3,7 @@ a zero correction is exactly the RA-BC policy, and `finetune=<rabc dir>` trains,
 evaluates and resumes."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from robrew.runs import (
     ConfigError,
     TaskConfig,
     TrainConfig,
+    finetune_config,
     latest_checkpoint,
     load_run_config,
     make_run_env,
@@ -113,12 +115,19 @@ def test_finetune_from_a_rabc_dir_trains_evaluates_and_resumes(rabc_dir, tmp_pat
     [
         ({"task": TaskConfig("tabletop_push")}, "was trained on task 'tabletop_reach', not 'tabletop_push'"),
         ({"finetune": "/nonexistent/rabc"}, "not a finished robrew-rabc output directory"),
+        ({"finetune_policy": "success"}, r"pass finetune_policy= one of \['none', 'rabc'\]"),
     ],
 )
 def test_bad_finetune_sources_are_one_line(rabc_dir, tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
         train(finetune_cfg(rabc_dir, **change), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_finetune_policy_picks_which_of_the_jobs_policies_is_the_base(rabc_dir):
+    cfg = finetune_config(finetune_cfg(rabc_dir, finetune_policy="none"), rabc_dir)
+    assert Path(cfg.algo.base_policy) == (rabc_dir / "policies" / "none").resolve()
+    assert Path(finetune_config(finetune_cfg(rabc_dir), rabc_dir).algo.base_policy).name == "rabc"
 
 
 def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path):
