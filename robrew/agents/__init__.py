@@ -1,9 +1,15 @@
 """The learner layer: what a run acts with, above the reward wrappers and below training.
 
 Rooms:
+    algorithm      what robrew needs to know of one RL algorithm (:class:`Algorithm`)
+    registry       the algorithms ``robrew-train`` runs (``algo=ppo|sac|tqc``): one line each
+    ppo, sac, tqc  one file per algorithm: its learner class, parameters and family defaults
     residual       a frozen base policy (BC / RA-BC) plus a bounded learned correction: the
                    batched base actor, the single-env and SB3 VecEnv adapters, their settings
     residual_ppo   PPO for residual fine-tuning: zero-initialised action head, value-only warm-up
+
+Adding an algorithm: a file here that defines an ``Algorithm`` (copy ``tqc.py``), and its line in
+``registry.ALGORITHMS``; ``algo=<name>`` then works in ``robrew-train``, checkpoints and evaluation.
 
 Example:
     >>> from robrew.agents.residual import ResidualConfig, VecResidualAction

@@ -10,6 +10,8 @@ from typing import Any
 
 from omegaconf import MISSING, OmegaConf, open_dict
 
+from robrew.agents.algorithm import RESIDUAL
+from robrew.agents.registry import ALGORITHMS, get_algorithm
 from robrew.agents.residual import ResidualConfig
 from robrew.rewards.factory import RewardConfig
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
@@ -22,12 +24,8 @@ MODEL_FILE = "model.zip"  # SB3 pickles of older robrew versions: recognised, ne
 NORMALIZER_FILE = "vecnormalize.pkl"
 
 
-class Algo(StrEnum):
-    """The SB3 learners ``robrew-train`` runs."""
-
-    ppo = "ppo"
-    sac = "sac"
-
+#: The learners ``robrew-train`` runs: one per entry of :data:`robrew.agents.registry.ALGORITHMS`.
+Algo = StrEnum("Algo", {name: name for name in ALGORITHMS}, module=__name__)
 
 ALGOS = tuple(a.value for a in Algo)
 
@@ -49,57 +47,20 @@ class FinetuneReward(StrEnum):
     progress = "progress"
 
 
-# Per task family (first matching tag wins); explicit algo.params override these. SB3
-# allocates the whole replay buffer up front and checkpoints save all of it (humanoid:
-# 300k x 348 floats x 2 = 0.8 GB), so buffer sizes are kept moderate.
-RESIDUAL = "residual"  # the family of runs with a base policy (first in the lookup when algo.base_policy is set)
-
-FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    "ppo": {
-        # Residual fine-tuning of a BC policy (algo.base_policy), ResiP's settings: a small
-        # initial std, no entropy bonus, large batches of short rollouts from many envs.
-        RESIDUAL: {
-            "n_steps": 256,
-            "batch_size": 512,
-            "n_epochs": 10,
-            "learning_rate": 3e-4,
-            "gamma": 0.99,
-            "gae_lambda": 0.95,
-            "ent_coef": 0.0,
-            "log_std_init": -1.5,
-        },
-        "tabletop": {"n_steps": 512, "batch_size": 256, "learning_rate": 1e-3, "gamma": 0.97},
-        "humanoid": {"n_steps": 1024, "batch_size": 256, "learning_rate": 3e-4, "gamma": 0.99},
-        "default": {"n_steps": 512, "batch_size": 128, "learning_rate": 3e-4, "gamma": 0.99},
-    },
-    "sac": {
-        # ent_coef: SB3's "auto" starts the temperature at 1.0, which drowns tabletop rewards
-        # (0-1 per step) for ~10k updates; on dense reach, 10k steps: "auto" 0% (return 5),
-        # "auto_0.1" 50% (48), "auto_0.01" 50% (51).
-        "tabletop": {
-            "learning_rate": 1e-3,
-            "gamma": 0.97,
-            "buffer_size": 200_000,
-            "learning_starts": 1000,
-            "ent_coef": "auto_0.01",
-        },
-        "humanoid": {"learning_rate": 3e-4, "gamma": 0.99, "buffer_size": 300_000, "learning_starts": 5000},
-        "default": {"learning_rate": 3e-4, "gamma": 0.99, "buffer_size": 300_000, "learning_starts": 1000},
-    },
-}
-
-
-# Per algorithm and task family (first matching tag wins): VecNormalize on observations and rewards
-# when ``normalize`` is left unset. Humanoid's state mixes scales over orders of magnitude (joint
-# angles, velocities, actuator forces, inertias); PPO on the pose score, 8 envs: unnormalised, 0.8M
-# steps gave standing 48% / kneeling 12% success; normalised, 0.4M steps gave 100% / 100%.
-# Residual PPO normalises rewards (ResiP: a sparse success reward, clipped at 5) and observations.
-FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {"ppo": {RESIDUAL: True, "humanoid": True}, "sac": {}}
+# Per algorithm and task family (first matching tag wins; each algorithm's file says why):
+# constructor defaults, which explicit algo.params override, and whether VecNormalize is on.
+FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {n: {**a.defaults} for n, a in ALGORITHMS.items()}
+FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {n: {**a.normalize} for n, a in ALGORITHMS.items()}
 
 
 def family_tags(algo: AlgoConfig, tags: tuple[str, ...]) -> tuple[str, ...]:
     """The tags the family tables are looked up by: the task's, after ``residual`` for a residual run."""
     return (RESIDUAL, *tags) if algo.base_policy else tuple(tags)
+
+
+def algorithm(algo: AlgoConfig):
+    """The :class:`~robrew.agents.algorithm.Algorithm` that ``algo.name`` names."""
+    return get_algorithm(algo.name)
 
 
 class ConfigError(ValueError):
@@ -120,58 +81,41 @@ class TaskConfig:
 @dataclass
 class AlgoParams:
     """SB3 hyperparameters; ``None`` keeps the task family's default (:data:`FAMILY_DEFAULTS`), else
-    SB3's. Each is passed to the SB3 constructor under its own name, except ``net_arch`` and
-    ``log_std_init``, which go into ``policy_kwargs``. A parameter of the other algorithm is an error.
+    SB3's. Each is passed to the learner's constructor under its own name, except those its
+    algorithm puts into ``policy_kwargs`` (``net_arch``, ``log_std_init``, TQC's ``n_quantiles``).
+    A parameter the algorithm does not take is an error (:meth:`Algorithm.accepts
+    <robrew.agents.algorithm.Algorithm.accepts>`).
     """
 
-    # both
+    # every algorithm
     learning_rate: float | None = None
     gamma: float | None = None
     batch_size: int | None = None
     use_sde: bool | None = None
     net_arch: list[int] | None = None  # hidden layer sizes of actor and critic
     log_std_init: float | None = None  # initial log std of the Gaussian policy
-    n_steps: int | None = None  # PPO: rollout steps per env per update; SAC: n-step returns (SB3's default 1)
+    n_steps: int | None = None  # PPO: rollout steps per env per update; SAC/TQC: n-step returns (SB3's default 1)
+    ent_coef: Any = None  # PPO: a float; SAC/TQC: a float or "auto" / "auto_0.1"
     # PPO
     n_epochs: int | None = None
     gae_lambda: float | None = None
     clip_range: float | None = None
-    ent_coef: Any = None  # PPO: a float; SAC: a float or "auto" / "auto_0.1"
     vf_coef: float | None = None
     max_grad_norm: float | None = None
     target_kl: float | None = None
     normalize_advantage: bool | None = None
-    # SAC
+    # off-policy (SAC, TQC)
     buffer_size: int | None = None
     learning_starts: int | None = None
     tau: float | None = None
     train_freq: int | None = None
     gradient_steps: int | None = None
     target_update_interval: int | None = None
-    critic_layer_norm: bool | None = None  # SAC: LayerNorm in the critics (RLPD)
-
-
-ONLY_FOR = {
-    Algo.ppo: (
-        "n_epochs",
-        "gae_lambda",
-        "clip_range",
-        "vf_coef",
-        "max_grad_norm",
-        "target_kl",
-        "normalize_advantage",
-    ),
-    Algo.sac: (
-        "buffer_size",
-        "learning_starts",
-        "tau",
-        "train_freq",
-        "gradient_steps",
-        "target_update_interval",
-        "critic_layer_norm",
-    ),
-}
-POLICY_KWARGS = ("net_arch", "log_std_init")
+    # SAC
+    critic_layer_norm: bool | None = None  # LayerNorm in the critics (RLPD)
+    # TQC
+    top_quantiles_to_drop_per_net: int | None = None
+    n_quantiles: int | None = None  # quantiles per critic
 
 
 @dataclass
@@ -247,8 +191,7 @@ def resolve_normalize(cfg: TrainConfig, tags: tuple[str, ...]) -> TrainConfig:
     """
     if cfg.normalize is not None:
         return cfg
-    table = FAMILY_NORMALIZE[Algo(cfg.algo.name)]
-    return replace(cfg, normalize=next((table[t] for t in family_tags(cfg.algo, tags) if t in table), False))
+    return replace(cfg, normalize=algorithm(cfg.algo).family_normalize(family_tags(cfg.algo, tags)))
 
 
 def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
@@ -258,25 +201,22 @@ def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
     Raises:
         ConfigError: a parameter of the other algorithm is set (``algo.params.n_steps`` with SAC).
     """
-    name = Algo(algo.name)
-    table = FAMILY_DEFAULTS[name]
-    family = next((t for t in family_tags(algo, tags) if t in table), "default")
-    out = dict(table[family])
-    policy_kwargs = {k: out.pop(k) for k in POLICY_KWARGS if k in out}
+    algo_ = algorithm(algo)
+    out = algo_.family_defaults(family_tags(algo, tags))
+    policy_kwargs = {k: out.pop(k) for k in algo_.policy_kwargs if k in out}
     for f in fields(AlgoParams):
         value = getattr(algo.params, f.name)
         if value is None:
             continue
-        other = next((a for a, names in ONLY_FOR.items() if f.name in names and a != name), None)
-        if other is not None:
-            raise ConfigError(f"algo.params.{f.name} is a {other.value.upper()} parameter, but algo={name.value}")
-        if f.name in POLICY_KWARGS:
+        if not algo_.accepts(f.name):
+            owners = "/".join(n.upper() for n, a in ALGORITHMS.items() if a.accepts(f.name))
+            raise ConfigError(f"algo.params.{f.name} is a {owners} parameter, but algo={algo_.name}")
+        if f.name in algo_.policy_kwargs:
             policy_kwargs[f.name] = list(value) if f.name == "net_arch" else value
         else:
             out[f.name] = value
     if policy_kwargs:
         out["policy_kwargs"] = policy_kwargs
-    out.pop("critic_layer_norm", None)  # chooses the policy class (build_learner), not an SB3 argument
     return out
 
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from robrew.learner_state import NORMALIZER_NPZ
 from robrew.runs.checkpoints import resolve_checkpoint
-from robrew.runs.config import Algo, ConfigError, TrainConfig, algo_params, load_run_config, resolve_task
+from robrew.agents.registry import ALGORITHMS
+from robrew.runs.config import ConfigError, TrainConfig, algo_params, algorithm, load_run_config, resolve_task
 from robrew.runs.sources import env_observation_fn, make_run_env
 from robrew.taskspec import TaskSpec
 
@@ -29,10 +30,16 @@ def policy_name(cfg: TrainConfig, observation_space) -> str:
     return cfg.algo.policy
 
 
+def off_policy_names() -> str:
+    """``algo=sac / algo=tqc``: the off-policy learners, for messages."""
+    return " / ".join(f"algo={n}" for n, a in ALGORITHMS.items() if a.off_policy)
+
+
 def build_learner(
     cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str | None = None, with_demos: bool = True, **overrides
 ):
-    """A new SB3 PPO/SAC on ``venv`` with the task family's defaults and ``cfg.algo.params``
+    """A new learner of ``cfg.algo.name`` (:mod:`robrew.agents.registry`) on ``venv``, with the task
+    family's defaults and ``cfg.algo.params``
     (and, with ``cfg.algo.demos`` and ``with_demos``, a replay buffer that mixes demonstrations
     into every batch; the caller sets them, see :mod:`robrew.demo_replay`).
 
@@ -40,23 +47,17 @@ def build_learner(
         ConfigError: SB3 rejects the hyperparameters (the message names the algorithm and the problem).
     """
     from gymnasium import spaces
-    from stable_baselines3 import PPO, SAC
 
-    cls = {Algo.ppo: PPO, Algo.sac: SAC}[Algo(cfg.algo.name)]
-    params = {**algo_params(cfg.algo, spec.tags), **overrides}
-    if cfg.algo.base_policy and cls is PPO:
-        from robrew.agents.residual_ppo import ResidualPPO
-
-        cls = ResidualPPO
-        params.update(warmup_iters=cfg.algo.residual.warmup_iters, zero_init=cfg.algo.residual.zero_init)
-    policy = policy_name(cfg, venv.observation_space)
-    if cfg.algo.params.critic_layer_norm and policy in ("MlpPolicy", "MultiInputPolicy"):
-        from robrew.policies import LayerNormMultiInputSACPolicy, LayerNormSACPolicy
-
-        policy = LayerNormSACPolicy if policy == "MlpPolicy" else LayerNormMultiInputSACPolicy
+    algo = algorithm(cfg.algo)
+    try:
+        cls, extra = algo.learner_class(cfg.algo.residual if cfg.algo.base_policy else None)
+    except ImportError as e:
+        raise ConfigError(str(e)) from None
+    params = {**algo_params(cfg.algo, spec.tags), **extra, **overrides}
+    policy = algo.policy(policy_name(cfg, venv.observation_space), params)
     if cfg.algo.her:
-        if Algo(cfg.algo.name) != Algo.sac:
-            raise ConfigError("algo.her=true needs an off-policy learner: use algo=sac")
+        if not algo.off_policy:
+            raise ConfigError(f"algo.her=true needs an off-policy learner ({off_policy_names()}), not algo={algo.name}")
         if not isinstance(venv.observation_space, spaces.Dict) or "desired_goal" not in venv.observation_space.spaces:
             raise ConfigError("algo.her=true needs a goal-conditioned env (Dict observations with desired_goal)")
         if params.get("n_steps", 1) > 1:
@@ -66,8 +67,11 @@ def build_learner(
         params["replay_buffer_class"] = HerReplayBuffer
         params["replay_buffer_kwargs"] = {"n_sampled_goal": 4, "goal_selection_strategy": "future"}
     if cfg.algo.demos and with_demos:
-        if Algo(cfg.algo.name) != Algo.sac or cfg.algo.her:
-            raise ConfigError("algo.demos needs algo=sac without HER (demos join SAC's replay batches)")
+        if not algo.off_policy or cfg.algo.her:
+            raise ConfigError(
+                f"algo.demos needs an off-policy learner ({off_policy_names()}) without HER "
+                "(demos join its replay batches)"
+            )
         if not 0.0 <= cfg.algo.demo_ratio < 1.0:
             raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {cfg.algo.demo_ratio}")
         from robrew.demo_replay import DemoMixReplayBuffer
@@ -101,7 +105,7 @@ def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         venv = DummyVecEnv([lambda: make_run_env(spec, cfg)])  # the learner's spaces (a residual's too)
-        if Algo(cfg.algo.name) == Algo.sac:
+        if algorithm(cfg.algo).off_policy:
             overrides = {"buffer_size": 1, "learning_starts": 0}
     import warnings
 

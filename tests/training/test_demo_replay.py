@@ -130,7 +130,7 @@ def test_end_to_end_and_resume_rebuild_the_same_demo_buffer(dataset, tmp_path, m
 @pytest.mark.parametrize(
     "algo, message",
     [
-        (AlgoConfig(name=Algo.ppo, demos="x"), "algo.demos needs algo=sac"),
+        (AlgoConfig(name=Algo.ppo, demos="x"), r"algo.demos needs an off-policy learner \(algo=sac / algo=tqc\)"),
         (AlgoConfig(name=Algo.sac, demos="/nonexistent/ds"), "algo.demos: .*not a Minari dataset"),
         (AlgoConfig(name=Algo.sac, demos="DATASET", demo_ratio=1.0), "demo_ratio must be in"),
     ],
