@@ -41,7 +41,7 @@ demo: install
 
 test: install $(MW_VENV)/.deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n 2 tests
+	$(VENV)/bin/pytest -n 2 --durations=20 tests
 	rm -rf build && $(MW_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
 	$(MW_VENV)/bin/python -P -m pytest -p no:cacheprovider -q tests/integrations/test_metaworld.py
 

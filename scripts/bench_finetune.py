@@ -10,7 +10,8 @@ full horizon):
              (finetune_reward=progress reward.composition=potential)
   sac        residual SAC on the potential row's reward, at its own budget (--sac-steps)
 --hard-starts P: the PPO rows start that share of their training episodes on layouts where the
-base failed (a probe of --probe episodes first; robrew.training.hard_starts).
+base failed (a probe of --probe episodes first; robrew.training.hard_starts); --hard-start-at stall
+hands those episodes over --lead steps before the base policy's stall on them.
 
 First prints env steps/s of plain PPO and residual PPO on the same task and envs, one after the
 other (--speed-steps; 0 skips). Then, per row and seed: success vs env steps (--eval-episodes per
@@ -24,7 +25,7 @@ Usage:
         [--first-seed 0] [--steps 3000000] [--sac-steps 20000] [--n-envs 8] [--evals 10]
         [--eval-episodes 100] [--final-episodes 200] [--jobs 1] [--out runs/bench_finetune]
         [--train-task tabletop_pick_place_until_success] [--gamma 0.999] [--scale S] [--log-std L] [--sde]
-        [--hard-starts 0.5] [--probe 500]
+        [--hard-starts 0.5] [--probe 500] [--hard-start-at reset|stall] [--lead 5]
         [--speed-steps 20480]
 """
 
@@ -61,7 +62,10 @@ def row_config(row: str, args, seed: int):
             name=Algo.ppo,
             params=AlgoParams(log_std_init=args.log_std, use_sde=args.sde or None, gamma=args.gamma),
             residual=ResidualConfig(
-                scale=args.scale, hard_starts=HardStartConfig(probability=args.hard_starts, probe=args.probe)
+                scale=args.scale,
+                hard_starts=HardStartConfig(
+                    probability=args.hard_starts, probe=args.probe, start=args.hard_start_at, lead=args.lead
+                ),
             ),
         )
     )
@@ -232,6 +236,13 @@ def main() -> None:
         "--hard-starts", type=float, default=0.0, help="share of training episodes started where the base fails"
     )
     parser.add_argument("--probe", type=int, default=500, help="--hard-starts: base episodes probed for failures")
+    parser.add_argument(
+        "--hard-start-at",
+        default="reset",
+        choices=["reset", "stall"],
+        help="--hard-starts: hand over at the layout's reset, or --lead steps before the base's stall",
+    )
+    parser.add_argument("--lead", type=int, default=5, help="--hard-start-at stall: steps before the stall")
     parser.add_argument("--evals", type=int, default=10, help="evaluations along each run")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--final-episodes", type=int, default=200)

@@ -40,3 +40,19 @@ def test_import_robrew_is_light(tmp_path):
     code = "import sys, robrew, robrew.envs; print(any(m in sys.modules for m in ('torch', 'open_clip')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_every_package_of_the_checkout_is_listed_in_pyproject():
+    """setuptools ships only the packages pyproject lists: a new subpackage left out imports in the
+    checkout (editable) and is missing from every real install."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed, dirs = set(config["packages"]), config["package-dir"]
+    on_disk = {
+        ".".join(("robrew", *p.parent.relative_to(root / "robrew").parts))
+        for p in (root / "robrew").rglob("__init__.py")
+    }
+    assert on_disk <= listed, sorted(on_disk - listed)
+    assert all((root / dirs[name]).is_dir() for name in listed), [n for n in listed if not (root / dirs[n]).is_dir()]

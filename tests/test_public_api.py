@@ -21,6 +21,16 @@ def test_every_exported_name_resolves(package):
     [
         ("robrew.eval.rollouts", "robrew.metrics.rollouts", "run_episodes"),
         ("robrew.residual", "robrew.agents.residual", "ResidualAction"),
+        ("robrew.bc_policy", "robrew.agents.bc_policy", "load_policy"),
+        ("robrew.policies", "robrew.agents.sac_policies", "LayerNormSACPolicy"),
+        ("robrew.demo_replay", "robrew.agents.demo_replay", "DemoMixReplayBuffer"),
+        ("robrew.learner_state", "robrew.agents.learner_state", "save_learner_state"),
+        ("robrew.rewards.progress_parts", "robrew.rewards.progress.parts", "Encoder"),
+        ("robrew.rewards.windows", "robrew.rewards.progress.windows", "episode_windows"),
+        ("robrew.rewards.slot_pointer", "robrew.rewards.progress.slot_pointer", "SlotPointer"),
+        ("robrew.rewards.text_encoders", "robrew.rewards.progress.text_encoders", "text_embedding"),
+        ("robrew.rewards.preprocess", "robrew.rewards.clip.preprocess", "ClipPreprocess"),
+        ("robrew.rewards.vlm_rm", "robrew.rewards.clip.vlm_rm", "vlm_rm_reward"),
     ],
 )
 def test_a_moved_module_warns_once_and_is_the_same_object(old, new, name):

@@ -141,7 +141,7 @@ def test_learner_state_round_trips_bit_exactly_without_pickles(tmp_path, algo):
         assert torch.equal(v, loaded.policy.state_dict()[k]), k
     opt_names = [n for n in model._get_torch_save_params()[0] if "optimizer" in n]
     for name in opt_names:
-        from robrew.learner_state import _get
+        from robrew.agents.learner_state import _get
 
         sa, sb = _get(model, name).state_dict(), _get(loaded, name).state_dict()
         for idx in sa["state"]:

@@ -7,6 +7,10 @@ Rooms:
     residual       a frozen base policy (BC / RA-BC) plus a bounded learned correction: the
                    batched base actor, the single-env and SB3 VecEnv adapters, their settings
     residual_ppo   PPO for residual fine-tuning: zero-initialised action head, value-only warm-up
+    bc_policy      the BC / RA-BC policy network (chunked actions), saved as safetensors + JSON
+    sac_policies   SAC with LayerNorm critics (RLPD)
+    demo_replay    demonstrations in every replay batch of an off-policy learner (RLPD-style)
+    learner_state  a learner's state files (weights, optimisers, replay) without pickles
 
 Adding an algorithm: a file here that defines an ``Algorithm`` (copy ``tqc.py``), and its line in
 ``registry.ALGORITHMS``; ``algo=<name>`` then works in ``robrew-train``, checkpoints and evaluation.

@@ -1,7 +1,7 @@
 """Residual RL on a behaviour-cloned policy: the learner's action corrects a frozen base policy.
 
 The env is stepped with ``clip(base(obs) + scale · a, -1, 1)``, where ``a`` in [-1, 1] is the
-learner's action and ``base`` a :class:`~robrew.bc_policy.BCPolicy` (e.g. ``robrew-rabc``'s RA-BC
+learner's action and ``base`` a :class:`~robrew.agents.bc_policy.BCPolicy` (e.g. ``robrew-rabc``'s RA-BC
 policy, loaded bit-exactly from its safetensors) acting through its temporal-ensembling actor.
 A learner that outputs 0 *is* the base policy, so fine-tuning starts from the base policy's
 success rate, and ``scale`` bounds how far RL can take it from the demonstrations (Residual RL,
@@ -33,14 +33,23 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from robrew.bc_policy import BCPolicy
+from robrew.agents.bc_policy import BCPolicy
 
 BASE_ACTION_KEY = "base_action"
+
+
+class HardStartAt(StrEnum):
+    """Where a hard start hands the episode to the learner: at the failing layout's reset, or
+    ``lead`` steps before the base policy's final stall there (the base replays the steps before)."""
+
+    reset = "reset"
+    stall = "stall"
 
 
 @dataclass
@@ -50,6 +59,9 @@ class HardStartConfig:
 
     probability: float = 0.0  # share of training episodes started on a layout the base failed (0: off)
     probe: int = 500  # base-policy episodes searched for failing layouts (seeds disjoint from evaluation)
+    start: HardStartAt = HardStartAt.reset  # stall: the learner takes over just before the base stalls
+    lead: int = 5  # with start=stall: steps before the stall at which the learner takes over
+    still: float = 1e-4  # with start=stall: an observation moving less than this per step is still
 
     def check(self) -> None:
         """Raises ``ValueError`` with one line for a setting that cannot work."""
@@ -57,6 +69,10 @@ class HardStartConfig:
             raise ValueError(f"algo.residual.hard_starts.probability must be in [0, 1], got {self.probability}")
         if self.probability > 0 and self.probe < 1:
             raise ValueError(f"algo.residual.hard_starts.probe must be >= 1, got {self.probe}")
+        if self.lead < 0 or self.still <= 0:
+            raise ValueError(
+                f"algo.residual.hard_starts.lead must be >= 0 and .still > 0, got {self.lead} and {self.still}"
+            )
 
 
 @dataclass
@@ -166,7 +182,7 @@ class ResidualAction(gym.Wrapper):
         self._base: np.ndarray | None = None
 
     def _observe(self, obs):
-        self._base = self.actor(_batch_of_one(obs))[0]
+        self._base = self.actor(batch_of_one(obs))[0]
         return augment(obs, self._base) if self.cfg.observe_base else obs
 
     def reset(self, **kwargs):
@@ -191,7 +207,7 @@ class ResidualAction(gym.Wrapper):
         )
 
 
-def _batch_of_one(obs):
+def batch_of_one(obs):
     """One observation (an array or a Dict) as a batch of one for the base actor."""
     if isinstance(obs, dict):
         return {k: np.asarray(v)[None] for k, v in obs.items()}

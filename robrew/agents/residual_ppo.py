@@ -4,7 +4,7 @@ first ``warmup_iters`` updates train only the value function, so the critic know
 policy's returns before the actor moves on its advantages.
 
 Everything else is SB3's PPO (rollouts, GAE, clipped objective, checkpoints through
-:mod:`robrew.learner_state`); the residual itself is the env wrapper
+:mod:`robrew.agents.learner_state`); the residual itself is the env wrapper
 (:class:`robrew.agents.residual.VecResidualAction`).
 
 Example:

@@ -1,5 +1,5 @@
 """SAC (SB3), optionally with LayerNorm critics (``algo.params.critic_layer_norm``,
-:mod:`robrew.policies`).
+:mod:`robrew.agents.sac_policies`).
 
 Example:
     >>> robrew-train task=tabletop_reach algo=sac algo.params.critic_layer_norm=true
@@ -35,7 +35,7 @@ def _load(residual):
 
 def _policy(name: str, params: dict):
     if params.pop("critic_layer_norm", None) and name in ("MlpPolicy", "MultiInputPolicy"):
-        from robrew.policies import LayerNormMultiInputSACPolicy, LayerNormSACPolicy
+        from robrew.agents.sac_policies import LayerNormMultiInputSACPolicy, LayerNormSACPolicy
 
         return LayerNormSACPolicy if name == "MlpPolicy" else LayerNormMultiInputSACPolicy
     return name

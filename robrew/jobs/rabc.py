@@ -110,7 +110,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
     from robrew.io import write_json_atomic
     from robrew.metrics.rollouts import run_episodes, success_rate
     from robrew.rewards import save_reward_model
-    from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder
+    from robrew.rewards.progress.parts import OBS_ENCODERS, Encoder
     from robrew.runs import ConfigError, RabcOutput
     from robrew.threads import set_torch_threads, thread_count
     from robrew.training.bc import WEIGHTINGS, save_policy, train_bc

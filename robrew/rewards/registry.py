@@ -25,12 +25,12 @@ from robrew.io import atomic_path, file_sha256, write_json_atomic
 from robrew.rewards.base import RewardModel, RewardModelError
 
 REWARD_MODELS: dict[str, str] = {
-    "clip": "robrew.rewards.clip:ClipReward",
+    "clip": "robrew.rewards.clip.model:ClipReward",
     "ensemble": "robrew.rewards.ensemble:EnsembleReward",
     "normalized": "robrew.rewards.ensemble:NormalizedReward",
     "frame_mean": "robrew.rewards.simple:FrameMeanReward",
     "linear_obs": "robrew.rewards.simple:LinearObsReward",
-    "progress": "robrew.rewards.progress:ProgressReward",
+    "progress": "robrew.rewards.progress.model:ProgressReward",
 }
 
 FORMAT = "robrew-reward-model/1"

@@ -9,7 +9,7 @@ A run directory holds::
                          hyperparameters, normalisation, the observation layout
     command.txt          every command line that wrote to the run
     checkpoints/         step_<N>/ {learner.safetensors, learner.json, normalizer.npz/.json?,
-                         replay.npz?, state.json} (no pickles: robrew.learner_state) and
+                         replay.npz?, state.json} (no pickles: robrew.agents.learner_state) and
                          latest.json, the pointer to the live checkpoint
     curve.csv, tb/       ground-truth evaluations during training, TensorBoard logs
     reward_refit/        reward.refit runs: the reward model as last refitted (refit.csv: per round)

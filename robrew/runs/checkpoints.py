@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from robrew.io import current_umask, write_json_atomic
-from robrew.learner_state import LEARNER_JSON, LEARNER_TENSORS, save_learner_state, save_normalizer
+from robrew.agents.learner_state import LEARNER_JSON, LEARNER_TENSORS, save_learner_state, save_normalizer
 from robrew.runs.config import CHECKPOINTS, CONFIG_FILE, LATEST, MODEL_FILE, NORMALIZER_FILE, ConfigError
 
 # ---- checkpoints ----------------------------------------------------------------------------
@@ -24,7 +24,7 @@ def _is_checkpoint(path: Path) -> bool:
 
 def save_checkpoint(run_dir: Path, model, vec_normalize=None, keep: int = 3) -> Path:
     """Saves the learner (+ VecNormalize statistics, + SAC replay buffer) as a new checkpoint,
-    no pickles (:mod:`robrew.learner_state`).
+    no pickles (:mod:`robrew.agents.learner_state`).
 
     Written under a temporary name and renamed into place; then ``latest.json`` is replaced.
     A checkpoint of the same step that is already complete is kept as it is (nothing trained

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from robrew.learner_state import NORMALIZER_NPZ
+from robrew.agents.learner_state import NORMALIZER_NPZ
 from robrew.runs.checkpoints import resolve_checkpoint
 from robrew.agents.registry import ALGORITHMS
 from robrew.runs.config import ConfigError, TrainConfig, algo_params, algorithm, load_run_config, resolve_task
@@ -41,7 +41,7 @@ def build_learner(
     """A new learner of ``cfg.algo.name`` (:mod:`robrew.agents.registry`) on ``venv``, with the task
     family's defaults and ``cfg.algo.params``
     (and, with ``cfg.algo.demos`` and ``with_demos``, a replay buffer that mixes demonstrations
-    into every batch; the caller sets them, see :mod:`robrew.demo_replay`).
+    into every batch; the caller sets them, see :mod:`robrew.agents.demo_replay`).
 
     Raises:
         ConfigError: SB3 rejects the hyperparameters (the message names the algorithm and the problem).
@@ -74,7 +74,7 @@ def build_learner(
             )
         if not 0.0 <= cfg.algo.demo_ratio < 1.0:
             raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {cfg.algo.demo_ratio}")
-        from robrew.demo_replay import DemoMixReplayBuffer
+        from robrew.agents.demo_replay import DemoMixReplayBuffer
 
         params["replay_buffer_class"] = DemoMixReplayBuffer
         params["replay_buffer_kwargs"] = {
@@ -97,7 +97,7 @@ def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log:
     Raises:
         ConfigError: a state file is missing, unreadable, or does not fit the config.
     """
-    from robrew.learner_state import StateFileError, load_learner_state
+    from robrew.agents.learner_state import StateFileError, load_learner_state
 
     spec = resolve_task(cfg)
     overrides = {}
@@ -122,7 +122,7 @@ def load_learner(cfg: TrainConfig, checkpoint: Path, venv=None, tensorboard_log:
 def load_obs_normalizer(checkpoint: Path):
     """The checkpoint's frozen observation normaliser (``normalize_obs``), or ``None`` if the run
     did not normalise."""
-    from robrew.learner_state import ObsNormalizer, StateFileError
+    from robrew.agents.learner_state import ObsNormalizer, StateFileError
 
     if not (Path(checkpoint) / NORMALIZER_NPZ).is_file():
         return None
@@ -134,7 +134,7 @@ def load_obs_normalizer(checkpoint: Path):
 
 def restore_normalizer(vec_normalize, checkpoint: Path) -> None:
     """Loads the checkpoint's VecNormalize statistics into a freshly built ``vec_normalize`` (resume)."""
-    from robrew.learner_state import StateFileError, load_normalizer_stats
+    from robrew.agents.learner_state import StateFileError, load_normalizer_stats
 
     if not (Path(checkpoint) / NORMALIZER_NPZ).is_file():
         return

@@ -45,7 +45,7 @@ def load_base_policy(cfg: TrainConfig):
     """
     if not cfg.algo.base_policy:
         return None
-    from robrew.bc_policy import load_policy
+    from robrew.agents.bc_policy import load_policy
 
     try:
         return load_policy(cfg.algo.base_policy)

@@ -23,7 +23,7 @@ from enum import StrEnum
 import numpy as np
 import torch
 
-from robrew.bc_policy import BCPolicy, ChunkActor, load_policy, save_policy  # noqa: F401  (re-exported)
+from robrew.agents.bc_policy import BCPolicy, ChunkActor, load_policy, save_policy  # noqa: F401  (re-exported)
 from robrew.data.demos import Demo, flat_demos, require_frames
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward

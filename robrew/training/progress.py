@@ -38,7 +38,7 @@ from robrew.metrics.reward import progress_mae, stage_accuracy, success_auc, voc
 from robrew.rewards.base import RewardModel
 from robrew.rewards.obs_stats import keep_only, obs_statistics, parse_ranges
 from robrew.rewards.progress import ProgressReward
-from robrew.rewards.progress_parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
+from robrew.rewards.progress.parts import OBS_ENCODERS, Encoder, Fusion, TextEncoder
 from robrew.training.outcome import outcome_departures, smooth
 
 
@@ -479,7 +479,7 @@ def sample_windows(
     """
     if cfg.window == 1:
         return target, target
-    from robrew.rewards.windows import causal_window_indices, rewind_window_indices
+    from robrew.rewards.progress.windows import causal_window_indices, rewind_window_indices
 
     t = t_of[target]
     rows, labels = [], target.copy()

@@ -149,11 +149,11 @@ def check_reward_reads(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | No
         raise ConfigError(f"reward '{cfg.reward.name}' cannot score {spec.name}'s observations: {e}") from None
 
 
-def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool, hard_seeds: tuple[int, ...] = ()):
-    """Builds one env (starting episodes on ``hard_seeds`` as ``algo.residual.hard_starts`` says,
-    when given); in a SubprocVecEnv worker it first makes the worker ignore SIGINT/SIGTERM,
-    so Ctrl-C or a SIGTERM to the process group (SLURM) reaches only the main process, which
-    saves a checkpoint and then closes the workers."""
+def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool, hard_starts: tuple[tuple[int, int], ...] = ()):
+    """Builds one env (starting episodes on the ``(seed, hand-over step)`` pairs of ``hard_starts``
+    as ``algo.residual.hard_starts`` says, when given); in a SubprocVecEnv worker it first makes
+    the worker ignore SIGINT/SIGTERM, so Ctrl-C or a SIGTERM to the process group (SLURM) reaches
+    only the main process, which saves a checkpoint and then closes the workers."""
     import multiprocessing
     import signal
 
@@ -161,10 +161,12 @@ def _worker_env(spec: TaskSpec, cfg: TrainConfig, render: bool, hard_seeds: tupl
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     env = make_run_env(spec, cfg, render, residual=False)  # the residual wraps the whole VecEnv
-    if hard_seeds:
-        from robrew.training.hard_starts import HardStarts
+    if hard_starts:
+        from robrew.training.hard_starts import HardStarts, base_replay
 
-        env = HardStarts(env, list(hard_seeds), cfg.algo.residual.hard_starts.probability)
+        seeds, steps = (list(x) for x in zip(*hard_starts))
+        replay = base_replay(cfg) if any(steps) else None
+        env = HardStarts(env, seeds, cfg.algo.residual.hard_starts.probability, steps if replay else None, replay)
     return env
 
 
@@ -183,8 +185,8 @@ def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel |
     """``cfg.algo.demos`` as replay transitions rewarded like online steps (or None without demos)."""
     if not cfg.algo.demos:
         return None
+    from robrew.agents.demo_replay import demo_transitions
     from robrew.data.demos import DatasetError, load_demos
-    from robrew.demo_replay import demo_transitions
 
     try:
         check_demo_rewards(cfg, spec, model)  # before the whole dataset is read
@@ -234,9 +236,11 @@ def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict
     return pretrain_actor(model, demos, weights, steps=cfg.algo.pretrain_steps, seed=cfg.seed)
 
 
-def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None, hard_seeds: tuple[int, ...] = ()):
-    """Returns (training VecEnv, its VecNormalize or None); ``hard_seeds``: the layouts hard starts
-    start on (:mod:`robrew.training.hard_starts`)."""
+def make_train_env(
+    spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None, hard_starts: tuple[tuple[int, int], ...] = ()
+):
+    """Returns (training VecEnv, its VecNormalize or None); ``hard_starts``: the (layout seed,
+    hand-over step) pairs hard starts start on (:mod:`robrew.training.hard_starts`)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
@@ -244,7 +248,7 @@ def make_train_env(spec: TaskSpec, cfg: TrainConfig, model: RewardModel | None, 
 
     needs_frames = model is not None and model.needs_frames
     venv = make_vec_env(
-        partial(_worker_env, spec, cfg, needs_frames, tuple(hard_seeds)),
+        partial(_worker_env, spec, cfg, needs_frames, tuple(hard_starts)),
         n_envs=cfg.n_envs,
         seed=cfg.seed,
         vec_env_cls=SubprocVecEnv if cfg.subprocess else DummyVecEnv,
@@ -498,7 +502,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
     from robrew.training.hard_starts import HARD_STARTS_FILE, hard_start_seeds
 
     hard = hard_start_seeds(cfg, spec, run_dir)
-    venv, norm = make_train_env(spec, cfg, reward_model, tuple(hard["failed_seeds"]) if hard else ())
+    pairs = tuple(zip(hard["failed_seeds"], hard["start_steps"])) if hard else ()
+    venv, norm = make_train_env(spec, cfg, reward_model, pairs)
     try:
         tb = str(run_dir / "tb")
         if resumed_from is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robrew.rewards.windows import causal_window_indices
+from robrew.rewards.progress.windows import causal_window_indices
 
 
 class EpisodeHistory:

@@ -7,9 +7,9 @@ import pytest
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from robrew.agents.bc_policy import BCPolicy
 from robrew.agents.residual import ResidualAction, ResidualConfig, VecResidualAction, env_observation
 from robrew.agents.residual_ppo import ResidualPPO
-from robrew.bc_policy import BCPolicy
 from robrew.env_factory import make_env
 from robrew.taskspec import load_task
 

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from robrew.apps.cli_args import add_config_arguments, config_from_arguments
-from robrew.rewards.progress_parts import Encoder, Fusion
+from robrew.rewards.progress.parts import Encoder, Fusion
 from robrew.training.progress import ProgressTrainConfig
 
 

@@ -6,8 +6,8 @@ import torch
 
 from robrew.rewards import RewardModelError, make_reward
 from robrew.rewards.clip import ClipReward
-from robrew.rewards.preprocess import preprocess_frames
-from robrew.rewards.vlm_rm import prompt_set_embedding, vlm_rm_reward
+from robrew.rewards.clip.preprocess import preprocess_frames
+from robrew.rewards.clip.vlm_rm import prompt_set_embedding, vlm_rm_reward
 
 GOAL, BASE = ["a humanoid robot kneeling", "a robot on its knees"], ["a humanoid robot"]
 
@@ -92,7 +92,7 @@ def test_preprocessing_equals_open_clips_pil_transform(tiny_clip_dir, mode, inte
     import open_clip
     from PIL import Image
 
-    from robrew.rewards.preprocess import ClipPreprocess
+    from robrew.rewards.clip.preprocess import ClipPreprocess
 
     model = ClipReward(GOAL, BASE, pretrained=str(tiny_clip_dir), resize_mode=mode)
     cfg = {**model.clip.visual.preprocess_cfg, "interpolation": interpolation, "fill_color": 0}

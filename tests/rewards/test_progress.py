@@ -14,7 +14,7 @@ from robrew.envs.tabletop.scene import COLORS
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
 from robrew.rewards.ensemble import EnsembleReward
 from robrew.rewards.progress import ProgressReward
-from robrew.rewards.text_encoders import hash_text_embedding
+from robrew.rewards.progress.text_encoders import hash_text_embedding
 from robrew.training.progress import ProgressTrainConfig, fit_progress, fit_progress_model
 
 
@@ -238,7 +238,7 @@ def demos_without_referents(demos):
 def test_pointer_targets_use_the_borrowed_instruction_and_null_for_absent_objects():
     import torch
 
-    from robrew.rewards.slot_pointer import SlotPointer
+    from robrew.rewards.progress.slot_pointer import SlotPointer
     from robrew.training.progress import pointer_targets
 
     ptr = SlotPointer(proprio_dim=3, slot_dim=4, n_slots=4, text_dim=8, hidden=16)

@@ -4,7 +4,7 @@ import numpy as np
 
 from robrew.rewards import load_reward_model, save_reward_model
 from robrew.rewards.progress import ProgressReward
-from robrew.rewards.text_encoders import text_embedding
+from robrew.rewards.progress.text_encoders import text_embedding
 
 
 def test_minilm_is_offline_normalised_and_semantic():
@@ -61,7 +61,7 @@ def test_progress_model_on_a_frozen_clip_tower(tiny_clip_dir, tmp_path):
 def test_minilm_tokens_are_padded_normalised_and_contextual():
     import pytest
 
-    from robrew.rewards.text_encoders import MAX_TOKENS
+    from robrew.rewards.progress.text_encoders import MAX_TOKENS
 
     a, b = text_embedding("minilm_tokens", ["put the red block on the green pad", "put the green block on the red pad"])
     n = int((np.abs(a).sum(-1) > 0).sum())
@@ -78,7 +78,7 @@ def test_minilm_tokens_are_padded_normalised_and_contextual():
 def test_slot_pointer_reads_tokens_and_ignores_padding():
     import torch
 
-    from robrew.rewards.slot_pointer import SlotPointer
+    from robrew.rewards.progress.slot_pointer import SlotPointer
 
     torch.manual_seed(0)
     ptr = SlotPointer(proprio_dim=3, slot_dim=4, n_slots=3, text_dim=8, hidden=16)

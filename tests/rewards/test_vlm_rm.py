@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from robrew.rewards.vlm_rm import prompt_set_embedding, vlm_rm_reward
+from robrew.rewards.clip.vlm_rm import prompt_set_embedding, vlm_rm_reward
 
 
 def unit(x):

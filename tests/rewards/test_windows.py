@@ -8,7 +8,7 @@ import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from robrew.rewards.progress import ProgressReward
-from robrew.rewards.windows import causal_window_indices, episode_windows, rewind_window_indices
+from robrew.rewards.progress.windows import causal_window_indices, episode_windows, rewind_window_indices
 from robrew.testing import FrameCounterEnv
 from robrew.wrappers import RewardModelWrapper, VecRewardModelWrapper
 from robrew.wrappers.history import EpisodeHistory

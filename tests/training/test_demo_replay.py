@@ -10,9 +10,9 @@ import pytest
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from robrew.agents.demo_replay import DemoMixReplayBuffer, DemoTransitions, demo_transitions
 from robrew.data.collect import collect_demos
 from robrew.data.demos import load_demos
-from robrew.demo_replay import DemoMixReplayBuffer, DemoTransitions, demo_transitions
 from robrew.rewards.factory import Composition, RewardConfig
 from robrew.rewards.simple import LinearObsReward
 from robrew.runs import Algo, AlgoConfig, AlgoParams, ConfigError, TaskConfig, TrainConfig

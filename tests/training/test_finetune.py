@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from robrew.agents.bc_policy import load_policy
 from robrew.agents.residual import ResidualAction, ResidualConfig
-from robrew.bc_policy import load_policy
 from robrew.env_factory import make_env
 from robrew.eval.evaluate import evaluate_run
 from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
@@ -233,18 +233,57 @@ def test_hard_starts_start_episodes_on_the_given_layouts():
         HardStarts(make_env(TASK), [], 0.5)
 
 
-def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path, capsys):
+def test_stall_start_by_hand():
+    from robrew.training.hard_starts import MIN_STILL, stall_start
+
+    def episode(moving: int, still: int):  # 1-d observations after each step
+        return [np.r_[float(t)] for t in range(1, moving + 1)] + [np.r_[float(moving)]] * still
+
+    # Moving for 3 steps, then still: the stall state is reached after 3 steps; lead 1 hands over after 2.
+    assert stall_start(episode(3, MIN_STILL + 2), still=1e-4, lead=1) == 2
+    assert stall_start(episode(3, MIN_STILL), still=1e-4, lead=0) == 3  # exactly MIN_STILL still steps
+    assert stall_start(episode(3, MIN_STILL - 1), still=1e-4, lead=0) == 0  # one short of a stall: from the reset
+    assert stall_start(episode(3, 20), still=1e-4, lead=10) == 0  # the lead reaches back past the reset
+    assert stall_start(episode(3, 20), still=2.0, lead=0) == 0  # nothing moves by 2: still from the start
+    assert stall_start([np.r_[0.0, t % 2] for t in range(30)], still=1e-4, lead=0) == 0  # never still
+
+
+def test_a_stall_start_replays_the_base_policy_to_where_it_would_be(rabc_dir):
+    """The wrapper's replay reaches the very state the base policy alone (a zero residual through
+    ResidualAction) reaches after the same number of steps on that layout, bit for bit."""
+    from robrew.training.hard_starts import HardStarts, base_replay
+
+    algo = AlgoConfig(name=Algo.ppo)
+    cfg = finetune_config(finetune_cfg(rabc_dir, algo=algo), rabc_dir)
+    spec = resolve_task(cfg)
+    for steps in (0, 1, 7):
+        env = HardStarts(make_run_env(spec, cfg, residual=False), [5], 1.0, [steps], base_replay(cfg))
+        obs, info = env.reset(seed=0)
+        reference = make_run_env(spec, cfg)  # the base policy with a zero residual
+        ref_obs, _ = reference.reset(seed=5)
+        for _ in range(steps):
+            ref_obs, *_ = reference.step(np.zeros(4, np.float32))
+        assert info["hard_start"] and info["hard_start_step"] == steps
+        np.testing.assert_array_equal(obs, ref_obs[: obs.shape[0]])  # the env part of the learner's observation
+    with pytest.raises(ValueError, match="one step per seed and a replay policy"):
+        HardStarts(make_run_env(spec, cfg, residual=False), [5, 6], 1.0, [3])
+
+
+@pytest.mark.parametrize("start", ["reset", "stall"])
+def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path, capsys, start):
     """The probe keeps exactly the layouts where the base alone fails (checked by running the base
-    again on each probe seed); the run saves them and a resume reuses them without probing again."""
+    again on each probe seed) and, with start=stall, the step before its stall on each; the run saves
+    them and a resume reuses them without probing again."""
     import json
 
     from robrew.agents.residual import HardStartConfig
-    from robrew.training.hard_starts import HARD_STARTS_FILE, PROBE_SEED
+    from robrew.training.hard_starts import HARD_STARTS_FILE, PROBE_SEED, stall_start
 
+    hard = HardStartConfig(probability=1.0, probe=4, start=start, lead=2)
     algo = AlgoConfig(
         name=Algo.ppo,
         params=AlgoParams(n_steps=32, batch_size=32),
-        residual=ResidualConfig(hard_starts=HardStartConfig(probability=1.0, probe=4), warmup_iters=1),
+        residual=ResidualConfig(hard_starts=hard, warmup_iters=1),
     )
     cfg = finetune_cfg(rabc_dir, algo=algo, n_envs=2, total_timesteps=128, checkpoint_every=64, eval_every=64)
     run = tmp_path / "run"
@@ -252,14 +291,18 @@ def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path
     record = json.loads((run / HARD_STARTS_FILE).read_text())
     assert record["probe_episodes"] == 4 and record["base_success"]["n"] == 4
     saved = load_run_config(run)
+    steps = dict(zip(record["failed_seeds"], record["start_steps"]))
     for seed in range(PROBE_SEED, PROBE_SEED + 4):
         env = make_run_env(resolve_task(saved), saved)
         env.reset(seed=seed)
-        done, info = False, {}
+        done, info, seen = False, {}, []
         while not done:
-            _, _, terminated, truncated, info = env.step(np.zeros(4, np.float32))
+            obs, _, terminated, truncated, info = env.step(np.zeros(4, np.float32))
+            seen.append(obs[:-4])  # the env's observation, without the base action
             done = terminated or truncated
         assert (seed in record["failed_seeds"]) == (not info.get("is_success", False))
+        if seed in steps:
+            assert steps[seed] == (stall_start(seen, hard.still, hard.lead) if start == "stall" else 0)
     assert "hard starts: the base failed" in capsys.readouterr().out
     assert record["failed_seeds"]  # the tiny base fails somewhere, so the run trained on hard starts
     train(dataclasses.replace(saved, resume=str(run), total_timesteps=192), run)

@@ -6,8 +6,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from robrew.agents.learner_state import load_replay
 from robrew.eval.evaluate import evaluate_run
-from robrew.learner_state import load_replay
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
 from robrew.rewards.factory import RewardConfig
 from robrew.runs import (

@@ -14,7 +14,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from robrew.rewards.base import RewardModel
 from robrew.rewards.progress import ProgressReward
-from robrew.rewards.windows import episode_windows
+from robrew.rewards.progress.windows import episode_windows
 from robrew.testing import FrameCounterEnv
 from robrew.wrappers import RewardComposition, RewardModelWrapper, VecRewardModelWrapper, VectorRewardModelWrapper
 from robrew.wrappers.core import CONSTANT_RUN, ConstantFrameError, ConstantFrameWarning

@@ -7,7 +7,7 @@ prior stored with the model. Training teacher-forces the true stage part of the 
 
 Encoders: ``state`` (an MLP on observations; fast enough for online RL on CPU),
 ``slots`` (object-centric observations: the instruction points at objects, see
-``robrew.rewards.slot_pointer``),
+``robrew.rewards.progress.slot_pointer``),
 ``cnn`` (a small CNN trained from scratch on uint8 frames) or ``clip`` (a frozen open_clip
 image tower, when weights exist, with a trained projection; ``text="clip"`` uses its text tower).
 ``text="hash"`` conditions on the instruction through a deterministic hashed bag-of-words embedding (offline, no
@@ -31,7 +31,7 @@ from torch import nn
 
 from robrew.rewards.base import RewardModel
 from robrew.rewards.obs_stats import normalize_obs
-from robrew.rewards.progress_parts import (
+from robrew.rewards.progress.parts import (
     INPUT_ENCODERS,
     OBS_ENCODERS,
     Dims,
@@ -43,7 +43,7 @@ from robrew.rewards.progress_parts import (
     check_options,
     embed_texts,
 )
-from robrew.rewards.progress_parts import text_dim as embedding_size
+from robrew.rewards.progress.parts import text_dim as embedding_size
 
 ENCODERS = tuple(e.value for e in Encoder)
 TEXT_ENCODERS = tuple(t.value for t in TextEncoder)
@@ -73,7 +73,7 @@ class ProgressReward(RewardModel):
             objects matter; better grounding for multi-task models).
         window: Frames per input (1: the current frame only). With ``W > 1`` every input is a
             causal window (episode start, evenly spaced past frames, now; see
-            ``robrew.rewards.windows``): ``score`` takes (B, W, ...) arrays and
+            ``robrew.rewards.progress.windows``): ``score`` takes (B, W, ...) arrays and
             :meth:`score_episode` builds them from one episode.
     """
 
@@ -197,7 +197,7 @@ class ProgressReward(RewardModel):
         """Per-frame episode arrays -> the model's inputs: causal windows if ``window > 1``."""
         if self.window == 1:
             return frames, obs
-        from robrew.rewards.windows import episode_windows
+        from robrew.rewards.progress.windows import episode_windows
 
         return (
             episode_windows(frames, self.window) if frames is not None else None,

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from robrew.rewards.base import RewardModel, RewardModelError, resolve_precision
-from robrew.rewards.preprocess import ClipPreprocess, resize_mode_name
-from robrew.rewards.vlm_rm import prompt_set_embedding, vlm_rm_reward
+from robrew.rewards.clip.preprocess import ClipPreprocess, resize_mode_name
+from robrew.rewards.clip.vlm_rm import prompt_set_embedding, vlm_rm_reward
 
 MODES = ("projection", "softmax")
 _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
