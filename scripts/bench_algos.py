@@ -65,7 +65,7 @@ def run_one(algo: str, seed: int, args) -> dict:
 
 
 def report(results: list[dict], out: Path) -> None:
-    from robrew.plotting import figure
+    from robrew.plotting import success_curves
 
     print(f"\n{'algo':<6} {'seed':>4} {'final':>6} {'95% CI':>13} {'steps to 80%':>13} {'steps/s':>8} {'wall':>7}")
     for r in results:
@@ -77,14 +77,7 @@ def report(results: list[dict], out: Path) -> None:
         )
     for r in results:
         print(f"curve {r['algo']} seed {r['seed']}: " + ", ".join(f"{int(t)}:{s:.0%}" for t, s in r["curve"]))
-    with figure(out / "curves.png", figsize=(7, 4)) as (fig, ax):
-        for r in results:
-            t, s = zip(*r["curve"])
-            ax.plot(t, s, marker="o", label=f"{r['algo']} (seed {r['seed']})")
-        ax.set_xlabel("env steps")
-        ax.set_ylabel("ground-truth success")
-        ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7)
+    success_curves(out / "curves.png", {f"{r['algo']} (seed {r['seed']})": tuple(zip(*r["curve"])) for r in results})
     print(f"wrote {out / 'curves.png'} and {out / 'results.json'}")
 
 

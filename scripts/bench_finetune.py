@@ -185,7 +185,7 @@ def steps_to(curve: list, target: float) -> float | None:
 
 
 def report(results: list[dict], out: Path) -> None:
-    from robrew.plotting import figure
+    from robrew.plotting import success_curves
 
     print(
         f"\n{'row':<10} {'seed':>4} {'final':>6} {'95% CI':>13} {'sampled':>8} {'steps to 95%':>13} "
@@ -202,17 +202,13 @@ def report(results: list[dict], out: Path) -> None:
         )
     for r in results:
         print(f"curve {r['row']} seed {r['seed']}: " + ", ".join(f"{int(t)}:{s:.0%}" for t, s, _ in r["curve"]))
-    with figure(out / "curves.png", figsize=(7, 4)) as (fig, ax):
-        for r in results:
-            if r["row"] == "base":
-                ax.axhline(r["final"]["mean"], ls="--", c="k", lw=1, label=f"base (seed {r['seed']})")
-            else:
-                t, s = zip(*[(t, s) for t, s, _ in r["curve"]])
-                ax.plot(t, s, marker="o", label=f"{r['row']} (seed {r['seed']})")
-        ax.set_xlabel("env steps")
-        ax.set_ylabel("ground-truth success")
-        ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7)
+    levels = {f"base (seed {r['seed']})": r["final"]["mean"] for r in results if r["row"] == "base"}
+    curves = {
+        f"{r['row']} (seed {r['seed']})": tuple(zip(*[(t, s) for t, s, _ in r["curve"]]))
+        for r in results
+        if r["row"] != "base"
+    }
+    success_curves(out / "curves.png", curves, levels)
     print(f"wrote {out / 'curves.png'} and {out / 'results.json'}")
 
 
