@@ -95,18 +95,26 @@ def run_row(row: str, seed: int, args) -> dict:
 
     run_dir = Path(args.out) / f"{row}_seed{seed}"
     if row == "base":
+        from dataclasses import replace
+
+        from robrew.runs import TaskConfig
+
         cfg = finetune_config(row_config("sparse", args, seed), args.rabc)
-        spec, zero = resolve_task(cfg), np.zeros(load_base_policy(cfg).act_dim, np.float32)
+        final_cfg = replace(cfg, task=TaskConfig(f"{args.task}_sparse"))  # what every row's final is measured on
+        zero = np.zeros(load_base_policy(cfg).act_dim, np.float32)
 
         def act(obs):
             return zero
 
-        def rate(first: int, n: int) -> dict:
-            eps = run_episodes(lambda r: make_run_env(spec, cfg, r), act, n, first)
+        def rate(run_cfg, first: int, n: int) -> dict:
+            spec = resolve_task(run_cfg)
+            eps = run_episodes(lambda r: make_run_env(spec, run_cfg, r), act, n, first)
             return success_rate([e.success for e in eps])
 
         start = time.perf_counter()
-        curve_point, final = rate(EVAL_SEED + seed, args.eval_episodes), rate(FINAL_SEED, args.final_episodes)
+        # The curve point as robrew-train evaluates (the training task), the final on the full horizon.
+        curve_point = rate(cfg, EVAL_SEED + seed, args.eval_episodes)
+        final = rate(final_cfg, FINAL_SEED, args.final_episodes)
         return {
             "row": row,
             "seed": seed,
