@@ -17,7 +17,9 @@ must happen and its credit has few steps to spread over.
 
 In: the run's config (``algo.residual.hard_starts``, its base policy and task). Out: the failing
 seeds (and hand-over steps), saved as ``<run>/hard_starts.json`` and reused when the run is
-resumed, and :class:`HardStarts`, the Gymnasium wrapper that picks each training episode's seed.
+resumed; :class:`HardStarts`, the Gymnasium wrapper that picks each training episode's seed; and
+:class:`HardStartLogging`, which logs the success of the hard-start episodes alone
+(``train/hard_start_success_rate``).
 
 Example:
     >>> record = probe_failures(cfg, spec)   # {"failed_seeds": [1000012, ...], "start_steps": [0, ...]}
@@ -29,11 +31,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
 
 from robrew.agents.residual import HardStartAt, batch_of_one, combine
 from robrew.metrics.rollouts import run_episodes, success_rate
@@ -49,6 +53,7 @@ __all__ = [
     "HARD_STARTS_FILE",
     "MIN_STILL",
     "PROBE_SEED",
+    "HardStartLogging",
     "HardStarts",
     "base_replay",
     "hard_start_seeds",
@@ -91,6 +96,7 @@ class HardStarts(gym.Wrapper):
         self.start_steps = [int(k) for k in start_steps] if start_steps is not None else [0] * len(self.seeds)
         self.replay = replay
         self._rng: np.random.Generator | None = None
+        self._hard = False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if seed is not None or self._rng is None:
@@ -109,7 +115,34 @@ class HardStarts(gym.Wrapper):
                     steps = 0
                     break
                 info = {**info, **step_info}
-        return obs, {**info, "hard_start": bool(hard), "hard_start_step": steps}
+        self._hard = bool(hard)
+        return obs, {**info, "hard_start": self._hard, "hard_start_step": steps}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, {**info, "hard_start": self._hard}
+
+
+class HardStartLogging(BaseCallback):
+    """Logs the ground-truth success of the last ``window`` training episodes that began with a
+    hard start (``info["hard_start"]`` on their last step): ``train/hard_start_success_rate``, what
+    the learner makes of the base policy's failures (fresh layouts are in
+    ``reward/true_success_rate`` with them)."""
+
+    def __init__(self, window: int = 100):
+        super().__init__()
+        self.episodes: deque[float] = deque(maxlen=window)
+
+    def _on_step(self) -> bool:
+        ended = [
+            float(info.get("is_success", False))
+            for info, done in zip(self.locals["infos"], self.locals["dones"])
+            if done and info.get("hard_start")
+        ]
+        self.episodes.extend(ended)
+        if ended:
+            self.logger.record("train/hard_start_success_rate", float(np.mean(self.episodes)))
+        return True
 
 
 def stall_start(observations: list[np.ndarray], still: float, lead: int) -> int:

@@ -570,6 +570,7 @@ def _resumed_logger(tb_root: Path, step: int):
 
 
 def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, refit_demos, watched) -> dict:
+    from robrew.training.hard_starts import HardStartLogging
     from robrew.training.pretrain import ActorWarmup
     from robrew.training.refit import RewardRefitCallback
     from robrew.wrappers import RewardLoggingCallback
@@ -606,6 +607,7 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
                 total_timesteps=remaining,
                 callback=[RewardLoggingCallback(), gt_eval, ckpt]
                 + ([ActorWarmup(cfg.algo.actor_warmup)] if cfg.algo.actor_warmup > 0 else [])
+                + ([HardStartLogging()] if cfg.algo.residual.hard_starts.probability > 0 else [])
                 + (
                     [
                         RewardRefitCallback(

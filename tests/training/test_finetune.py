@@ -215,6 +215,7 @@ def test_hard_starts_start_episodes_on_the_given_layouts():
     always = HardStarts(make_env(TASK), [7, 11], 1.0)
     starts = [always.reset(seed=0 if i == 0 else None) for i in range(8)]
     assert all(info["hard_start"] for _, info in starts)
+    assert always.step(np.zeros(4, np.float32))[-1]["hard_start"]  # every step of the episode says so
     assert all(any(np.array_equal(obs, k) for k in known.values()) for obs, _ in starts)
     assert {i for i, k in known.items() for obs, _ in starts if np.array_equal(obs, k)} == {7, 11}
     never = HardStarts(make_env(TASK), [7, 11], 0.0)
@@ -305,6 +306,8 @@ def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path
             assert steps[seed] == (stall_start(seen, hard.still, hard.lead) if start == "stall" else 0)
     assert "hard starts: the base failed" in capsys.readouterr().out
     assert record["failed_seeds"]  # the tiny base fails somewhere, so the run trained on hard starts
+    events = b"".join(p.read_bytes() for p in (run / "tb").rglob("events.out.tfevents.*"))
+    assert b"train/hard_start_success_rate" in events  # every training episode was a hard start
     train(dataclasses.replace(saved, resume=str(run), total_timesteps=192), run)
     assert "hard starts:" not in capsys.readouterr().out  # the saved seeds, not a second probe
     assert json.loads((run / HARD_STARTS_FILE).read_text()) == record
