@@ -1,7 +1,27 @@
 """Shared test setup: headless rendering, and robrew imported from the installed package."""
 
 import os
+import sys
 
+
+def _share_cores_between_xdist_workers() -> None:
+    """Under pytest-xdist (``-n N``) each worker gets its own share of the cores (worker i: cores
+    i, i + N, ...), set before torch loads. torch, and every app a test starts (its
+    ``torch_threads=0`` means the usable cores), then use that share instead of each taking all
+    cores: N workers with a thread per core each oversubscribe the CPU, which makes small-model
+    training many times slower."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not worker or not count or not hasattr(os, "sched_setaffinity"):
+        return
+    cores, n, i = sorted(os.sched_getaffinity(0)), int(count), int(worker.removeprefix("gw"))
+    if n > 1 and len(cores) > 1:
+        share = cores[i % len(cores) :: n] or cores
+        os.sched_setaffinity(0, set(share))
+        if "torch" in sys.modules:  # loaded before this file (a plugin): its thread pool follows too
+            sys.modules["torch"].set_num_threads(len(share))
+
+
+_share_cores_between_xdist_workers()
 os.environ.setdefault("MUJOCO_GL", "egl")
 # Tests never touch the network: the hub answers from the local cache or fails at once.
 # (Read by huggingface_hub at import, so it must be set before anything imports it.)
