@@ -1,14 +1,6 @@
-"""Moved to :mod:`robrew.rewards.progress.slot_pointer` (the reward models by model). Importing this name still
-works: it warns once and gives that module itself."""
+"""Moved to :mod:`robrew.rewards.progress.slot_pointer` (this name forwards there, see
+:mod:`robrew.moved`)."""
 
-import sys
-import warnings
+from robrew.moved import forward
 
-from robrew.rewards.progress import slot_pointer as _moved
-
-warnings.warn(
-    "robrew.rewards.slot_pointer moved to robrew.rewards.progress.slot_pointer (this name will go away)",
-    FutureWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = _moved
+forward(__name__, "robrew.rewards.progress.slot_pointer")
