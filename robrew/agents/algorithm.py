@@ -8,7 +8,7 @@ its defaults per task family. Each algorithm is one file in this package that de
 Example:
     >>> from robrew.agents.registry import get_algorithm
     >>> algo = get_algorithm("tqc")
-    >>> cls, extra = algo.learner_class(None)          # sb3_contrib.TQC, {}
+    >>> cls, extra = algo.load(None)                   # sb3_contrib.TQC, {}
     >>> algo.family_defaults(("tabletop", "manipulation"))["gamma"]
     0.97
 """
@@ -68,10 +68,6 @@ class Algorithm:
     def accepts(self, param: str) -> bool:
         """Whether ``algo.params.<param>`` is one of this algorithm's."""
         return param in COMMON_PARAMS or param in self.params
-
-    def learner_class(self, residual) -> tuple[type, dict[str, Any]]:
-        """The class to build and its extra arguments (see ``load``)."""
-        return self.load(residual)
 
     def family_defaults(self, tags: tuple[str, ...]) -> dict[str, Any]:
         """The defaults of the first family in ``tags`` that has some, else ``"default"``'s."""

@@ -47,10 +47,11 @@ class FinetuneReward(StrEnum):
     progress = "progress"
 
 
-# Per algorithm and task family (first matching tag wins; each algorithm's file says why):
-# constructor defaults, which explicit algo.params override, and whether VecNormalize is on.
-FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {n: {**a.defaults} for n, a in ALGORITHMS.items()}
-FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {n: {**a.normalize} for n, a in ALGORITHMS.items()}
+# Per algorithm and task family (first matching tag wins): constructor defaults, which explicit
+# algo.params override, and whether VecNormalize is on. The tables are the algorithms' own
+# (robrew/agents/<algo>.py, where each says why), not copies.
+FAMILY_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {n: a.defaults for n, a in ALGORITHMS.items()}
+FAMILY_NORMALIZE: dict[str, dict[str, bool]] = {n: a.normalize for n, a in ALGORITHMS.items()}
 
 
 def family_tags(algo: AlgoConfig, tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -199,19 +200,19 @@ def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
     ``algo.params`` that are set.
 
     Raises:
-        ConfigError: a parameter of the other algorithm is set (``algo.params.n_steps`` with SAC).
+        ConfigError: a parameter this algorithm does not take is set (``algo.params.n_epochs`` with SAC).
     """
-    algo_ = algorithm(algo)
-    out = algo_.family_defaults(family_tags(algo, tags))
-    policy_kwargs = {k: out.pop(k) for k in algo_.policy_kwargs if k in out}
+    chosen = algorithm(algo)
+    out = chosen.family_defaults(family_tags(algo, tags))
+    policy_kwargs = {k: out.pop(k) for k in chosen.policy_kwargs if k in out}
     for f in fields(AlgoParams):
         value = getattr(algo.params, f.name)
         if value is None:
             continue
-        if not algo_.accepts(f.name):
+        if not chosen.accepts(f.name):
             owners = "/".join(n.upper() for n, a in ALGORITHMS.items() if a.accepts(f.name))
-            raise ConfigError(f"algo.params.{f.name} is a {owners} parameter, but algo={algo_.name}")
-        if f.name in algo_.policy_kwargs:
+            raise ConfigError(f"algo.params.{f.name} is a {owners} parameter, but algo={chosen.name}")
+        if f.name in chosen.policy_kwargs:
             policy_kwargs[f.name] = list(value) if f.name == "net_arch" else value
         else:
             out[f.name] = value

@@ -50,7 +50,7 @@ def build_learner(
 
     algo = algorithm(cfg.algo)
     try:
-        cls, extra = algo.learner_class(cfg.algo.residual if cfg.algo.base_policy else None)
+        cls, extra = algo.load(cfg.algo.residual if cfg.algo.base_policy else None)
     except ImportError as e:
         raise ConfigError(str(e)) from None
     params = {**algo_params(cfg.algo, spec.tags), **extra, **overrides}

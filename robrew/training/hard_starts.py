@@ -120,7 +120,8 @@ class HardStarts(gym.Wrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, {**info, "hard_start": self._hard}
+        info["hard_start"] = self._hard  # the env's own fresh dict: no copy per step
+        return obs, reward, terminated, truncated, info
 
 
 class HardStartLogging(BaseCallback):
@@ -232,19 +233,15 @@ def hard_start_seeds(cfg: TrainConfig, spec: TaskSpec, run_dir: Path) -> dict | 
             return record
     record = probe_failures(cfg, spec)
     failed, rate = len(record["failed_seeds"]), record["base_success"]["mean"]
+    if not failed:
+        uses = "nothing to start on, every episode starts on a fresh layout"
+    else:
+        uses = f"{hs.probability:.0%} of training episodes start on them"
+        if HardStartAt(hs.start) == HardStartAt.stall:
+            uses += f", handed over at step {int(np.median(record['start_steps']))} (median)"
     print(
         f"hard starts: the base failed {failed} of {hs.probe} probe layouts (success {rate:.1%}, "
-        f"{record['wall_s']:.0f} s); "
-        + (
-            f"{hs.probability:.0%} of training episodes start on them"
-            + (
-                f", handed over at step {int(np.median(record['start_steps']))} (median)"
-                if HardStartAt(hs.start) == HardStartAt.stall
-                else ""
-            )
-            if failed
-            else "nothing to start on, every episode starts on a fresh layout"
-        ),
+        f"{record['wall_s']:.0f} s); {uses}",
         flush=True,
     )
     return record
