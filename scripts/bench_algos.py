@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
-from robrew.agents.registry import ALGORITHMS
+from robrew.agents.registry import ALGORITHMS, get_algorithm
 
 FINAL_SEED = 20_000
 
@@ -30,7 +30,7 @@ def run_one(algo: str, seed: int, args) -> dict:
     """Trains one algorithm on one seed; returns its curve, final success, speed and wall time."""
     from robrew.eval.evaluate import evaluate_run
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import Algo, AlgoConfig, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
     from robrew.training.train import train
 
     run_dir = Path(args.out) / f"{algo}_seed{seed}"
@@ -38,7 +38,7 @@ def run_one(algo: str, seed: int, args) -> dict:
     cfg = TrainConfig(
         task=TaskConfig(args.task),
         reward=RewardConfig(name="env"),
-        algo=AlgoConfig(name=Algo(algo)),
+        algo=get_algorithm(algo).config(),
         seed=seed,
         n_envs=args.n_envs,
         total_timesteps=args.steps,

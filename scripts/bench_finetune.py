@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 
 import robrew  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+from robrew.agents.ppo import PpoConfig, PpoParams, PpoResidualConfig
+from robrew.agents.sac import SacConfig, SacParams
 from robrew.threads import usable_cores
 
 ROWS = ("base", "sparse", "potential", "sac")
@@ -49,19 +51,18 @@ EVAL_SEED, FINAL_SEED = 10_000, 20_000  # robrew-train's evaluations use 10_000 
 
 def row_config(row: str, args, seed: int):
     """The robrew-train config of one row (the same as its command line)."""
-    from robrew.agents.residual import HardStartConfig, ResidualConfig
+    from robrew.agents.residual import HardStartConfig
     from robrew.rewards.factory import Composition, RewardConfig
-    from robrew.runs import Algo, AlgoConfig, AlgoParams, FinetuneReward, TaskConfig, TrainConfig
+    from robrew.runs import FinetuneReward, TaskConfig, TrainConfig
 
     sparse = row == "sparse"
     steps = args.sac_steps if row == "sac" else args.steps
     algo = (
-        AlgoConfig(name=Algo.sac, params=AlgoParams(critic_layer_norm=True), actor_warmup=2000)
+        SacConfig(params=SacParams(critic_layer_norm=True), actor_warmup=2000)
         if row == "sac"
-        else AlgoConfig(
-            name=Algo.ppo,
-            params=AlgoParams(log_std_init=args.log_std, use_sde=args.sde or None, gamma=args.gamma),
-            residual=ResidualConfig(
+        else PpoConfig(
+            params=PpoParams(log_std_init=args.log_std, use_sde=args.sde or None, gamma=args.gamma),
+            residual=PpoResidualConfig(
                 scale=args.scale,
                 hard_starts=HardStartConfig(
                     probability=args.hard_starts, probe=args.probe, start=args.hard_start_at, lead=args.lead

@@ -35,6 +35,7 @@ import shutil
 from pathlib import Path
 
 import robrew  # noqa: F401  (first: safe render order, MUJOCO_GL)
+from robrew.agents.ppo import PpoConfig
 from robrew.envs.humanoid_poses import POSES
 
 
@@ -42,14 +43,14 @@ def train_pose(pose: str, run: Path, steps: int, seed: int, reward=None) -> None
     """One PPO run on ``humanoid_<pose>``: the env's pose score as the reward, or ``reward`` (a
     ``RewardConfig``)."""
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import Algo, AlgoConfig, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
     from robrew.training.train import train
 
     every = max(steps // 4, 1)
     cfg = TrainConfig(
         task=TaskConfig(f"humanoid_{pose}"),
         reward=reward or RewardConfig(),
-        algo=AlgoConfig(name=Algo.ppo),
+        algo=PpoConfig(),
         n_envs=8,
         total_timesteps=steps,
         checkpoint_every=every,

@@ -85,8 +85,9 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
 
     torch.set_num_threads(1)
     from robrew.agents.residual import ResidualConfig
+    from robrew.agents.sac import SacConfig, SacParams
     from robrew.rewards.factory import Composition, RewardConfig
-    from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
     from robrew.training.train import train
 
     run_dir = Path(prep["root"]) / f"row_{row}"
@@ -103,9 +104,8 @@ def run_row(row: str, task: str, prep: dict, args, seed: int) -> dict:
             model_weight=args.scale,
         )
     extras = row == "progress_demos" and args.robrew_extras  # RA-BC-pretrained actor, critic warm-up, LayerNorm critics
-    algo = AlgoConfig(
-        name=Algo.sac,
-        params=AlgoParams(
+    algo = SacConfig(
+        params=SacParams(
             learning_starts=1000,
             buffer_size=max(args.steps, 10_000),
             batch_size=256,

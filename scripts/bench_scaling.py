@@ -40,8 +40,9 @@ def main_job_phases(episodes: list[int], out: Path) -> list[dict]:
 def ppo_rates(rabc_dir: Path, n_envs: list[int], rollouts: int) -> list[dict]:
     """PPO with ``rabc_dir``'s progress model as the reward, ``rollouts`` rollouts per env count, in
     process and in subprocesses; returns one row each: ``{subprocess, n_envs, steps_per_s}``."""
+    from robrew.agents.ppo import PpoConfig
     from robrew.rewards.factory import Composition, RewardConfig
-    from robrew.runs import Algo, AlgoConfig, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
     from robrew.training.train import train
 
     rows = []
@@ -52,7 +53,7 @@ def ppo_rates(rabc_dir: Path, n_envs: list[int], rollouts: int) -> list[dict]:
                 reward=RewardConfig(
                     name="progress", checkpoint=str(rabc_dir / "progress_model"), composition=Composition.replace
                 ),
-                algo=AlgoConfig(name=Algo.ppo),
+                algo=PpoConfig(),
                 n_envs=n,
                 subprocess=subprocess,
                 total_timesteps=rollouts * 512 * n,  # the tabletop family's n_steps = 512

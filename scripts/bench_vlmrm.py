@@ -32,8 +32,9 @@ import robrew  # noqa: F401  (first: safe render order, MUJOCO_GL)
 
 def run_config(args):
     """The experiment's TrainConfig at this benchmark's budget."""
+    from robrew.agents.sac import SacConfig, SacParams
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
 
     return TrainConfig(
         task=TaskConfig(args.task),
@@ -42,7 +43,7 @@ def run_config(args):
             kwargs={"model": args.model, "pretrained": args.pretrained, "batch_size": "auto"},
             device=args.device,
         ),
-        algo=AlgoConfig(name=Algo.sac, params=AlgoParams(learning_starts=0, buffer_size=args.buffer_size)),
+        algo=SacConfig(params=SacParams(learning_starts=0, buffer_size=args.buffer_size)),
         n_envs=args.n_envs,
         total_timesteps=args.steps,
         checkpoint_every=10**9,

@@ -62,14 +62,15 @@ def tiny_clip_dir(tmp_path_factory):
 def tiny_humanoid_run(tmp_path_factory):
     """A finished 64-step PPO run on ``humanoid_kneeling`` (env reward): a real run dir to
     evaluate, roll out and report on. Copy it before writing into it."""
+    from robrew.agents.ppo import PpoConfig, PpoParams
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
     from robrew.training.train import train
 
     cfg = TrainConfig(
         task=TaskConfig("humanoid_kneeling"),
         reward=RewardConfig(),
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, batch_size=64, n_epochs=1)),
+        algo=PpoConfig(params=PpoParams(n_steps=64, batch_size=64, n_epochs=1)),
         n_envs=1,
         total_timesteps=64,
         checkpoint_every=64,

@@ -8,11 +8,12 @@ import pytest
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from robrew.agents.ppo import PpoConfig, PpoParams
+from robrew.agents.registry import get_algorithm
+from robrew.agents.sac import SacConfig, SacParams
 from robrew.rewards.factory import Composition, RewardConfig
 from robrew.runs import (
     Algo,
-    AlgoConfig,
-    AlgoParams,
     ConfigError,
     TaskConfig,
     TrainConfig,
@@ -30,7 +31,7 @@ def make_cfg(**algo):
     return TrainConfig(
         task=TaskConfig("tabletop_reach"),
         reward=RewardConfig(name="frame_mean", composition=Composition.potential, kwargs={"scale": 2.0}),
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(**algo)),
+        algo=PpoConfig(params=PpoParams(**algo)),
         seed=3,
     )
 
@@ -42,25 +43,67 @@ def test_config_round_trip(tmp_path):
 
     assert "hydra" not in yaml.safe_load((tmp_path / "config.yaml").read_text())  # Hydra's settings are not the run's
     back = load_run_config(tmp_path)
-    assert back.reward.composition is Composition.potential and back.algo.name is Algo.ppo
+    assert back.reward.composition is Composition.potential and back.algo.name == Algo.ppo
+    assert type(back.algo) is PpoConfig and type(back.algo.params) is PpoParams
     assert back.algo.params.n_steps == 64 and back.algo.params.net_arch == [32, 32]
     assert back.reward.kwargs == {"scale": 2.0} and back.seed == 3
     with pytest.raises(ConfigError, match="not a robrew run directory"):
         load_run_config(tmp_path / "nope")
 
 
+def test_each_algorithm_round_trips_as_its_own_settings_class(tmp_path):
+    cfg = make_cfg()
+    cfg.algo = SacConfig(her=True, params=SacParams(buffer_size=500, critic_layer_norm=True))
+    save_run_config(tmp_path, cfg)
+    back = load_run_config(tmp_path)
+    assert type(back.algo) is SacConfig and back.algo.her and back.algo.params.critic_layer_norm
+    assert back.algo.params.buffer_size == 500 and not hasattr(back.algo.params, "n_epochs")
+
+
+# config.yaml as runs saved it when every algorithm shared one settings class: every field there.
+FORMER_ALGO = """
+algo:
+  name: {name}
+  policy: MlpPolicy
+  params: {{learning_rate: null, gamma: 0.9, n_steps: 64, n_epochs: null, buffer_size: null, critic_layer_norm: null}}
+  her: {her}
+  demos: null
+  demo_ratio: 0.5
+  pretrain: none
+  pretrain_steps: 2000
+  actor_warmup: 0
+  base_policy: null
+  residual: {{scale: 0.1, zero_init: true, warmup_iters: 5}}
+"""
+
+
+def test_runs_saved_before_settings_classes_load_and_a_foreign_setting_is_one_line(tmp_path):
+    import yaml
+
+    cfg = make_cfg()
+    save_run_config(tmp_path, cfg)
+    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    for name, her in (("ppo", "false"), ("sac", "false")):
+        saved["algo"] = yaml.safe_load(FORMER_ALGO.format(name=name, her=her))["algo"]
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+        back = load_run_config(tmp_path)
+        assert back.algo.name == name and back.algo.params.gamma == 0.9 and back.algo.params.n_steps == 64
+        assert back.seed == 3 and back.reward.kwargs == {"scale": 2.0}
+    assert type(back.algo) is SacConfig and not hasattr(back.algo.residual, "warmup_iters")
+    saved["algo"] = yaml.safe_load(FORMER_ALGO.format(name="ppo", her="true"))["algo"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(ConfigError, match="algo.her=True is a SAC/TQC setting, but the run's algorithm is ppo"):
+        load_run_config(tmp_path)
+
+
 def test_algo_params_defaults_overrides_and_errors():
-    got = algo_params(
-        AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, net_arch=[8], log_std_init=-1.0)), ("tabletop",)
-    )
+    got = algo_params(PpoConfig(params=PpoParams(n_steps=64, net_arch=[8], log_std_init=-1.0)), ("tabletop",))
     assert got["n_steps"] == 64 and got["gamma"] == 0.97 and got["batch_size"] == 256  # family defaults stay
     assert got["policy_kwargs"] == {"net_arch": [8], "log_std_init": -1.0}
-    assert "buffer_size" in algo_params(AlgoConfig(name=Algo.sac), ("humanoid",))
+    assert "buffer_size" in algo_params(SacConfig(), ("humanoid",))
     # SAC on tabletop starts its temperature at 0.01, not SB3's 1.0 (which drowns 0-1 rewards).
-    assert algo_params(AlgoConfig(name=Algo.sac), ("tabletop",))["ent_coef"] == "auto_0.01"
-    assert algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(ent_coef=0.2)), ("tabletop",))["ent_coef"] == 0.2
-    with pytest.raises(ConfigError, match="algo.params.n_epochs is a PPO parameter, but algo=sac"):
-        algo_params(AlgoConfig(name=Algo.sac, params=AlgoParams(n_epochs=8)), ())
+    assert algo_params(SacConfig(), ("tabletop",))["ent_coef"] == "auto_0.01"
+    assert algo_params(SacConfig(params=SacParams(ent_coef=0.2)), ("tabletop",))["ent_coef"] == 0.2
 
 
 def test_normalize_defaults_per_algorithm_and_task_family():
@@ -68,7 +111,7 @@ def test_normalize_defaults_per_algorithm_and_task_family():
 
     def decided(algo, tags, given=None):
         cfg = make_cfg()
-        cfg.algo, cfg.normalize = AlgoConfig(name=algo), given
+        cfg.algo, cfg.normalize = get_algorithm(algo).config(), given
         return resolve_normalize(cfg, tags).normalize
 
     assert decided(Algo.ppo, ("humanoid", "pose")) is True  # PPO on humanoid state: normalised
@@ -84,13 +127,12 @@ def tiny_learner(algo: Algo, normalize: bool = False, steps: int = 192):
     from robrew.env_factory import make_env
     from robrew.runs import build_learner, resolve_task
 
-    params = (
-        AlgoParams(n_steps=64, batch_size=64, n_epochs=1)
-        if algo == Algo.ppo
-        else AlgoParams(buffer_size=500, learning_starts=32, batch_size=32)
-    )
     cfg = make_cfg()
-    cfg.algo = AlgoConfig(name=algo, params=params)
+    cfg.algo = (
+        PpoConfig(params=PpoParams(n_steps=64, batch_size=64, n_epochs=1))
+        if algo == Algo.ppo
+        else SacConfig(params=SacParams(buffer_size=500, learning_starts=32, batch_size=32))
+    )
     spec = resolve_task(cfg)
     venv = DummyVecEnv([lambda: make_env(spec)])
     norm = VecNormalize(venv) if normalize else None

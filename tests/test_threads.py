@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from robrew.agents.ppo import PpoConfig
 from robrew.threads import set_torch_threads, usable_cores
 
 
@@ -29,10 +30,10 @@ def test_the_main_job_refuses_negative_threads_before_writing(tmp_path):
 
 def test_robrew_train_refuses_negative_threads_before_writing(tmp_path):
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import AlgoConfig, ConfigError, TaskConfig, TrainConfig
+    from robrew.runs import ConfigError, TaskConfig, TrainConfig
     from robrew.training.train import train
 
-    cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=AlgoConfig(), torch_threads=-1)
+    cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=PpoConfig(), torch_threads=-1)
     with pytest.raises(ConfigError, match="torch_threads must be >= 0"):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()

@@ -1,9 +1,9 @@
 """What robrew needs to know of one RL algorithm to run it: :class:`Algorithm`.
 
-An algorithm is a name, the SB3 (or sb3-contrib) class it builds, whether it learns off-policy
-(replay buffer: demos, HER and SAC-style pretraining need one), the ``algo.params`` it accepts, and
-its defaults per task family. Each algorithm is one file in this package that defines one
-``Algorithm``; :mod:`robrew.agents.registry` lists them.
+An algorithm is a name, its settings class (``algo.*``: whether it learns off-policy and which
+``algo.params`` it takes follow from it, :mod:`robrew.agents.settings`), the SB3 (or sb3-contrib)
+class it builds, and its defaults per task family. Each algorithm is one file in this package that
+defines its settings and one ``Algorithm``; :mod:`robrew.agents.registry` lists them.
 
 Example:
     >>> from robrew.agents.registry import get_algorithm
@@ -16,21 +16,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from robrew.agents.settings import AlgoConfig, OffPolicyConfig
 
 #: The family of runs with a base policy: looked up first when ``algo.base_policy`` is set.
 RESIDUAL = "residual"
-
-#: ``algo.params`` every algorithm accepts (each under its own SB3 name; ``n_steps`` is PPO's rollout
-#: length and an off-policy learner's n-step return).
-COMMON_PARAMS = frozenset(
-    {"learning_rate", "gamma", "batch_size", "use_sde", "net_arch", "log_std_init", "n_steps", "ent_coef"}
-)
-#: The parameters an off-policy learner with a replay buffer accepts (SAC's, which TQC shares).
-OFF_POLICY_PARAMS = frozenset(
-    {"buffer_size", "learning_starts", "tau", "train_freq", "gradient_steps", "target_update_interval"}
-)
 
 
 def _policy_by_name(name: str, params: dict[str, Any]):
@@ -43,11 +35,12 @@ class Algorithm:
 
     Attributes:
         name: The ``algo=`` name.
+        config: Its settings class (a subclass of :class:`~robrew.agents.settings.AlgoConfig`
+            whose ``name`` defaults to ``name``; an :class:`~robrew.agents.settings.OffPolicyConfig`
+            for a replay-buffer learner).
         load: ``residual`` -> (the learner class, extra constructor arguments). ``residual`` is the
             run's :class:`~robrew.agents.residual.ResidualConfig` when it has a base policy, else
             ``None``. Imports happen here, so listing algorithms loads no RL library.
-        off_policy: A replay-buffer learner (``algo.demos``, ``algo.her``, ``algo.pretrain`` need one).
-        params: The ``algo.params`` it accepts besides :data:`COMMON_PARAMS`.
         defaults: Per task family (a task tag, or :data:`RESIDUAL`), constructor arguments;
             ``"default"`` for tasks of no listed family.
         normalize: Per task family, whether ``VecNormalize`` is on when ``normalize`` is unset.
@@ -57,17 +50,26 @@ class Algorithm:
     """
 
     name: str
+    config: type[AlgoConfig]
     load: Callable[[Any], tuple[type, dict[str, Any]]]
-    off_policy: bool
-    params: frozenset[str]
     defaults: Mapping[str, Mapping[str, Any]]
     normalize: Mapping[str, bool] = field(default_factory=dict)
     policy_kwargs: tuple[str, ...] = ("net_arch", "log_std_init")
     policy: Callable[[str, dict[str, Any]], Any] = _policy_by_name
 
+    @property
+    def off_policy(self) -> bool:
+        """A replay-buffer learner (``algo.demos``, ``algo.her``, ``algo.pretrain`` are its settings)."""
+        return issubclass(self.config, OffPolicyConfig)
+
+    @property
+    def params_class(self) -> type:
+        """The class of its ``algo.params``."""
+        return type(self.config().params)
+
     def accepts(self, param: str) -> bool:
         """Whether ``algo.params.<param>`` is one of this algorithm's."""
-        return param in COMMON_PARAMS or param in self.params
+        return param in {f.name for f in fields(self.params_class)}
 
     def family_defaults(self, tags: tuple[str, ...]) -> dict[str, Any]:
         """The defaults of the first family in ``tags`` that has some, else ``"default"``'s."""
@@ -77,3 +79,18 @@ class Algorithm:
     def family_normalize(self, tags: tuple[str, ...]) -> bool:
         """Whether the first family in ``tags`` listed in ``normalize`` normalises (off if none)."""
         return next((self.normalize[t] for t in tags if t in self.normalize), False)
+
+
+def has_setting(config: type, key: str) -> bool:
+    """Whether the settings class ``config`` has the dotted ``key`` (relative to ``algo``).
+
+    Example:
+        >>> has_setting(SacConfig, "params.buffer_size"), has_setting(PpoConfig, "her")
+        (True, False)
+    """
+    node: Any = config()
+    for part in key.split("."):
+        if not hasattr(node, "__dataclass_fields__") or part not in {f.name for f in fields(node)}:
+            return False
+        node = getattr(node, part)
+    return True

@@ -1,12 +1,55 @@
-"""PPO (SB3), and residual PPO when the run has a base policy (:mod:`robrew.agents.residual_ppo`).
+"""PPO (SB3), and residual PPO when the run has a base policy (:mod:`robrew.agents.residual_ppo`):
+its settings (:class:`PpoConfig`, ``algo=ppo``) and its :class:`~robrew.agents.algorithm.Algorithm`.
 
 Example:
-    >>> robrew-train task=humanoid_standing algo=ppo
+    >>> robrew-train task=humanoid_standing algo=ppo algo.params.n_epochs=5
+    >>> PpoConfig(params=PpoParams(n_steps=256, batch_size=64))      # the same in Python
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from robrew.agents.algorithm import RESIDUAL, Algorithm
+from robrew.agents.residual import ResidualConfig
+from robrew.agents.settings import AlgoConfig, CommonParams
+
+
+@dataclass
+class PpoParams(CommonParams):
+    """PPO's hyperparameters (SB3's names), beside :class:`~robrew.agents.settings.CommonParams`."""
+
+    n_steps: int | None = None  # rollout steps per env per update
+    ent_coef: float | None = None  # entropy bonus
+    n_epochs: int | None = None
+    gae_lambda: float | None = None
+    clip_range: float | None = None
+    vf_coef: float | None = None
+    max_grad_norm: float | None = None
+    target_kl: float | None = None
+    normalize_advantage: bool | None = None
+
+
+@dataclass
+class PpoResidualConfig(ResidualConfig):
+    """Residual PPO's settings (``algo.residual.*``), beside every residual learner's."""
+
+    zero_init: bool = True  # the action head starts at zero (the learner's mean action is 0)
+    warmup_iters: int = 5  # the first updates train only the value function
+
+    def check(self) -> None:
+        super().check()
+        if self.warmup_iters < 0:
+            raise ValueError(f"algo.residual.warmup_iters must be >= 0, got {self.warmup_iters}")
+
+
+@dataclass
+class PpoConfig(AlgoConfig):
+    """``algo=ppo``."""
+
+    name: str = "ppo"
+    params: PpoParams = field(default_factory=PpoParams)
+    residual: PpoResidualConfig = field(default_factory=PpoResidualConfig)
 
 
 def _load(residual):
@@ -21,11 +64,8 @@ def _load(residual):
 
 PPO_ALGORITHM = Algorithm(
     name="ppo",
+    config=PpoConfig,
     load=_load,
-    off_policy=False,
-    params=frozenset(
-        {"n_epochs", "gae_lambda", "clip_range", "vf_coef", "max_grad_norm", "target_kl", "normalize_advantage"}
-    ),
     defaults={
         # Residual fine-tuning of a BC policy (algo.base_policy), ResiP's settings: a small
         # initial std, no entropy bonus, large batches of short rollouts from many envs.

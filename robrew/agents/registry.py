@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from robrew.agents.algorithm import Algorithm
+from robrew.agents.algorithm import Algorithm, has_setting
 from robrew.agents.ppo import PPO_ALGORITHM
 from robrew.agents.sac import SAC_ALGORITHM
 from robrew.agents.tqc import TQC_ALGORITHM
@@ -32,3 +32,13 @@ def get_algorithm(name: str) -> Algorithm:
         return ALGORITHMS[str(name)]
     except KeyError:
         raise KeyError(f"unknown algorithm {name!r}; choose one of {sorted(ALGORITHMS)}") from None
+
+
+def setting_owners(key: str) -> list[str]:
+    """The algorithms whose settings have the dotted ``key`` (relative to ``algo``), for messages.
+
+    Example:
+        >>> setting_owners("params.buffer_size"), setting_owners("residual.warmup_iters")
+        (['sac', 'tqc'], ['ppo'])
+    """
+    return [name for name, a in ALGORITHMS.items() if has_setting(a.config, key)]

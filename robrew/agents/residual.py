@@ -79,7 +79,8 @@ class HardStartConfig:
 class ResidualConfig:
     """How a residual learner corrects its base policy (``algo.residual.*`` in ``robrew-train``).
 
-    Defaults are ResiP's, measured here on pick-and-place (docs/results.md).
+    Defaults are ResiP's, measured here on pick-and-place (docs/results.md). Residual PPO adds its
+    own settings (:class:`robrew.agents.ppo.PpoResidualConfig`).
     """
 
     scale: float = 0.1  # the largest correction per action dimension, in action units (0 < scale <= 2)
@@ -87,8 +88,6 @@ class ResidualConfig:
     observe_base: bool = True  # the learner sees the base policy's action beside the observation
     decay: float = 0.3  # the base actor's temporal-ensembling decay (robrew-rabc evaluates with 0.3)
     progressive_steps: int = 0  # > 0: an episode uses the residual with probability min(t / this, 1)
-    zero_init: bool = True  # PPO: the action head starts at zero (the learner's mean action is 0)
-    warmup_iters: int = 5  # PPO: the first updates train only the value function
     hard_starts: HardStartConfig = field(default_factory=HardStartConfig)
 
     def check(self) -> None:
@@ -99,8 +98,8 @@ class ResidualConfig:
             raise ValueError(f"algo.residual.penalty must be >= 0, got {self.penalty}")
         if self.decay < 0:
             raise ValueError(f"algo.residual.decay must be >= 0, got {self.decay}")
-        if self.progressive_steps < 0 or self.warmup_iters < 0:
-            raise ValueError("algo.residual.progressive_steps and algo.residual.warmup_iters must be >= 0")
+        if self.progressive_steps < 0:
+            raise ValueError(f"algo.residual.progressive_steps must be >= 0, got {self.progressive_steps}")
         self.hard_starts.check()
 
 

@@ -1,13 +1,34 @@
 """SAC (SB3), optionally with LayerNorm critics (``algo.params.critic_layer_norm``,
-:mod:`robrew.agents.sac_policies`).
+:mod:`robrew.agents.sac_policies`): its settings (:class:`SacConfig`, ``algo=sac``) and its
+:class:`~robrew.agents.algorithm.Algorithm`.
 
 Example:
     >>> robrew-train task=tabletop_reach algo=sac algo.params.critic_layer_norm=true
+    >>> SacConfig(params=SacParams(critic_layer_norm=True))          # the same in Python
 """
 
 from __future__ import annotations
 
-from robrew.agents.algorithm import OFF_POLICY_PARAMS, Algorithm
+from dataclasses import dataclass, field
+
+from robrew.agents.algorithm import Algorithm
+from robrew.agents.settings import OffPolicyConfig, OffPolicyParams
+
+
+@dataclass
+class SacParams(OffPolicyParams):
+    """SAC's hyperparameters, beside every off-policy learner's."""
+
+    critic_layer_norm: bool | None = None  # LayerNorm in the critics (RLPD)
+
+
+@dataclass
+class SacConfig(OffPolicyConfig):
+    """``algo=sac``."""
+
+    name: str = "sac"
+    params: SacParams = field(default_factory=SacParams)
+
 
 # Per task family. SB3 allocates the whole replay buffer up front and checkpoints save all of it
 # (humanoid: 300k x 348 floats x 2 = 0.8 GB), so buffer sizes are kept moderate.
@@ -43,9 +64,8 @@ def _policy(name: str, params: dict):
 
 SAC_ALGORITHM = Algorithm(
     name="sac",
+    config=SacConfig,
     load=_load,
-    off_policy=True,
-    params=OFF_POLICY_PARAMS | {"critic_layer_norm"},
     defaults=OFF_POLICY_DEFAULTS,
     policy=_policy,
 )

@@ -4,12 +4,32 @@ settings are ``algo.params.top_quantiles_to_drop_per_net`` and ``algo.params.n_q
 
 Example:
     >>> robrew-train task=tabletop_reach algo=tqc algo.params.top_quantiles_to_drop_per_net=2
+    >>> TqcConfig(params=TqcParams(top_quantiles_to_drop_per_net=2))   # the same in Python
 """
 
 from __future__ import annotations
 
-from robrew.agents.algorithm import OFF_POLICY_PARAMS, Algorithm
+from dataclasses import dataclass, field
+
+from robrew.agents.algorithm import Algorithm
 from robrew.agents.sac import OFF_POLICY_DEFAULTS
+from robrew.agents.settings import OffPolicyConfig, OffPolicyParams
+
+
+@dataclass
+class TqcParams(OffPolicyParams):
+    """TQC's hyperparameters, beside every off-policy learner's."""
+
+    top_quantiles_to_drop_per_net: int | None = None
+    n_quantiles: int | None = None  # quantiles per critic
+
+
+@dataclass
+class TqcConfig(OffPolicyConfig):
+    """``algo=tqc``."""
+
+    name: str = "tqc"
+    params: TqcParams = field(default_factory=TqcParams)
 
 
 def _load(residual):
@@ -22,9 +42,8 @@ def _load(residual):
 
 TQC_ALGORITHM = Algorithm(
     name="tqc",
+    config=TqcConfig,
     load=_load,
-    off_policy=True,
-    params=OFF_POLICY_PARAMS | {"top_quantiles_to_drop_per_net", "n_quantiles"},
     defaults=OFF_POLICY_DEFAULTS,
     policy_kwargs=("net_arch", "log_std_init", "n_quantiles"),
 )

@@ -20,8 +20,10 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from robrew.agents.algorithm import has_setting
+from robrew.agents.registry import ALGORITHMS, setting_owners
 from robrew.rewards.factory import RewardConfig
-from robrew.runs import Algo, AlgoConfig, ConfigError, TaskConfig, TrainConfig, load_run_config
+from robrew.runs import ConfigError, TaskConfig, TrainConfig, load_run_config
 from robrew.training.train import dump, train
 
 
@@ -47,8 +49,8 @@ def register_configs() -> None:
     members = [{"name": "clip", "alpha": 0.0}, {"name": "clip", "alpha": 1.0}]
     ensemble = RewardConfig(name="ensemble", kwargs={"mode": "min", "members": members})
     cs.store(group="reward", name="ensemble", node=_reward_option(ensemble))
-    for algo in Algo:
-        cs.store(group="algo", name=algo.value, node=AlgoConfig(name=algo))
+    for name, algo in ALGORITHMS.items():
+        cs.store(group="algo", name=name, node=algo.config)
 
 
 register_configs()
@@ -89,6 +91,36 @@ def _resume_config(given: TrainConfig, overrides: list[str]) -> TrainConfig:
     return config
 
 
+def algo_key_error(args: list[str]) -> str | None:
+    """What is wrong with the command line's ``algo=`` / ``algo.*`` overrides, in one line, or
+    ``None``: an unknown algorithm, ``algo.name=`` (the group chooses it), or a setting the chosen
+    algorithm does not have (each algorithm's settings are their own class,
+    :mod:`robrew.agents.settings`).
+
+    Example:
+        >>> algo_key_error(["algo=sac", "algo.params.n_epochs=4"])
+        'algo.params.n_epochs is a PPO setting, but algo=sac'
+    """
+    pairs = [arg.lstrip("+~").partition("=")[::2] for arg in args]
+    if any(key == "resume" for key, _ in pairs):
+        return None  # the run's saved algorithm; what a resume may change is checked against it
+    chosen = next((value for key, value in reversed(pairs) if key == "algo"), "ppo")
+    for name in chosen.split(","):  # a sweep: -m algo=ppo,sac
+        if name not in ALGORITHMS:
+            return f"algo={name}: unknown algorithm; choose one of {', '.join(ALGORITHMS)}"
+        for key, _ in pairs:
+            setting = key.removeprefix("algo.")
+            if setting == "name":
+                return f"the algorithm is chosen with algo=<name> ({', '.join(ALGORITHMS)}), not algo.name"
+            if not key.startswith("algo.") or has_setting(ALGORITHMS[name].config, setting):
+                continue
+            owners = "/".join(setting_owners(setting)).upper()
+            if owners:
+                return f"{key} is a {owners} setting, but algo={name}"
+            return f"{key} is not a setting of algo={name} (its settings: robrew/agents/{name}.py)"
+    return None
+
+
 def _remove_if_empty(path: Path) -> None:
     """Hydra makes its output directory (and its parents) before the app runs; the ones that
     stayed empty are litter. Stops at the first non-empty one and never goes above the cwd."""
@@ -107,6 +139,9 @@ def main() -> None:
     from robrew.apps.cli_args import check_renamed_keys, task_file_overrides
 
     check_renamed_keys(sys.argv[1:], "robrew-train")
+    if problem := algo_key_error(sys.argv[1:]):
+        print(f"robrew-train: error: {problem}", file=sys.stderr)
+        sys.exit(2)
     sys.argv[1:] = task_file_overrides(sys.argv[1:], "robrew-train", group=True)
     _main()
 

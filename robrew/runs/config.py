@@ -10,9 +10,9 @@ from typing import Any
 
 from omegaconf import MISSING, OmegaConf, open_dict
 
-from robrew.agents.algorithm import RESIDUAL
-from robrew.agents.registry import ALGORITHMS, get_algorithm
-from robrew.agents.residual import ResidualConfig
+from robrew.agents.algorithm import RESIDUAL, has_setting
+from robrew.agents.registry import ALGORITHMS, get_algorithm, setting_owners
+from robrew.agents.settings import AlgoConfig, CommonParams, OffPolicyConfig, Pretrain
 from robrew.rewards.factory import RewardConfig
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
 
@@ -28,14 +28,6 @@ NORMALIZER_FILE = "vecnormalize.pkl"
 Algo = StrEnum("Algo", {name: name for name in ALGORITHMS}, module=__name__)
 
 ALGOS = tuple(a.value for a in Algo)
-
-
-class Pretrain(StrEnum):
-    """How the SAC actor starts: from scratch, cloned from the demos, or RA-BC-weighted clone."""
-
-    none = "none"
-    bc = "bc"
-    rabc = "rabc"
 
 
 class FinetuneReward(StrEnum):
@@ -60,8 +52,34 @@ def family_tags(algo: AlgoConfig, tags: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def algorithm(algo: AlgoConfig):
-    """The :class:`~robrew.agents.algorithm.Algorithm` that ``algo.name`` names."""
-    return get_algorithm(algo.name)
+    """The :class:`~robrew.agents.algorithm.Algorithm` that ``algo.name`` names.
+
+    Raises:
+        ConfigError: no such algorithm, or ``algo`` (or its ``params``) is another algorithm's
+            settings class (``SacConfig(name="ppo")``, ``PpoConfig(params=SacParams())``).
+    """
+    try:
+        chosen = get_algorithm(algo.name)
+    except KeyError as e:
+        raise ConfigError(f"algo.name: {e.args[0]}; choose it with algo=<name>") from None
+    expected = chosen.config()
+    if type(algo) is not chosen.config or type(algo.params) is not type(expected.params):
+        raise ConfigError(
+            f"algo is a {type(algo).__name__} with {type(algo.params).__name__} but names {chosen.name}: use "
+            f"{chosen.config.__name__}(params={type(expected.params).__name__}(...)) (robrew.agents.{chosen.name}), "
+            f"or algo={chosen.name} on the command line"
+        )
+    if type(algo.residual) is not type(expected.residual):
+        raise ConfigError(
+            f"algo.residual is a {type(algo.residual).__name__}, but algo={chosen.name} takes a "
+            f"{type(expected.residual).__name__}"
+        )
+    return chosen
+
+
+def off_policy(algo: AlgoConfig) -> OffPolicyConfig | None:
+    """``algo`` if it is an off-policy learner's settings (demos, HER, pretraining), else ``None``."""
+    return algo if isinstance(algo, OffPolicyConfig) else None
 
 
 class ConfigError(ValueError):
@@ -80,79 +98,24 @@ class TaskConfig:
 
 
 @dataclass
-class AlgoParams:
-    """SB3 hyperparameters; ``None`` keeps the task family's default (:data:`FAMILY_DEFAULTS`), else
-    SB3's. Each is passed to the learner's constructor under its own name, except those its
-    algorithm puts into ``policy_kwargs`` (``net_arch``, ``log_std_init``, TQC's ``n_quantiles``).
-    A parameter the algorithm does not take is an error (:meth:`Algorithm.accepts
-    <robrew.agents.algorithm.Algorithm.accepts>`).
-    """
-
-    # every algorithm
-    learning_rate: float | None = None
-    gamma: float | None = None
-    batch_size: int | None = None
-    use_sde: bool | None = None
-    net_arch: list[int] | None = None  # hidden layer sizes of actor and critic
-    log_std_init: float | None = None  # initial log std of the Gaussian policy
-    n_steps: int | None = None  # PPO: rollout steps per env per update; SAC/TQC: n-step returns (SB3's default 1)
-    ent_coef: Any = None  # PPO: a float; SAC/TQC: a float or "auto" / "auto_0.1"
-    # PPO
-    n_epochs: int | None = None
-    gae_lambda: float | None = None
-    clip_range: float | None = None
-    vf_coef: float | None = None
-    max_grad_norm: float | None = None
-    target_kl: float | None = None
-    normalize_advantage: bool | None = None
-    # off-policy (SAC, TQC)
-    buffer_size: int | None = None
-    learning_starts: int | None = None
-    tau: float | None = None
-    train_freq: int | None = None
-    gradient_steps: int | None = None
-    target_update_interval: int | None = None
-    # SAC
-    critic_layer_norm: bool | None = None  # LayerNorm in the critics (RLPD)
-    # TQC
-    top_quantiles_to_drop_per_net: int | None = None
-    n_quantiles: int | None = None  # quantiles per critic
-
-
-@dataclass
-class AlgoConfig:
-    """SB3 algorithm and hyperparameters (``params`` override the task-family defaults)."""
-
-    name: Algo = Algo.ppo
-    policy: str = "MlpPolicy"  # MultiInputPolicy is used instead when observations are a Dict
-    params: AlgoParams = field(default_factory=AlgoParams)
-    her: bool = False  # SAC with SB3's HerReplayBuffer (goal relabelling through the env's compute_reward)
-    demos: str | None = None  # SAC: a robrew demo dataset whose transitions join every batch (RLPD-style)
-    demo_ratio: float = 0.5  # the fraction of each batch drawn from the demos
-    pretrain: Pretrain = Pretrain.none  # SAC with demos: the actor first cloned from them (bc) or RA-BC (rabc)
-    pretrain_steps: int = 2000  # gradient steps of that cloning
-    actor_warmup: int = 0  # env steps after learning_starts with the actor frozen (the critic warms up)
-    base_policy: str | None = None  # a BC / RA-BC policy dir: the learner adds a bounded correction
-    residual: ResidualConfig = field(default_factory=ResidualConfig)  # with base_policy (robrew.agents.residual)
-
-
-@dataclass
 class TrainConfig:
     """Everything one training run needs; saved resolved as ``config.yaml`` in the run dir."""
 
     defaults: list[Any] = field(
         default_factory=lambda: [
+            # This schema first, the group options over it: the chosen algo's settings class
+            # (SacConfig, ...) then replaces the AlgoConfig field type instead of being cast to it.
+            "_self_",
             {"task": "tabletop_reach"},
             {"reward": "env"},
             {"algo": "ppo"},
             {"override hydra/launcher": "joblib"},
             {"override hydra/job_logging": "disabled"},  # robrew prints; no cli.log beside the run
-            "_self_",
         ]
     )
     task: TaskConfig = MISSING
     reward: RewardConfig = MISSING
-    algo: AlgoConfig = MISSING
+    algo: AlgoConfig = MISSING  # one algorithm's settings class: PpoConfig, SacConfig, ... (robrew.agents)
     seed: int = 0
     n_envs: int = 4
     total_timesteps: int = 50_000
@@ -200,18 +163,15 @@ def algo_params(algo: AlgoConfig, tags: tuple[str, ...]) -> dict[str, Any]:
     ``algo.params`` that are set.
 
     Raises:
-        ConfigError: a parameter this algorithm does not take is set (``algo.params.n_epochs`` with SAC).
+        ConfigError: ``algo`` is not the settings class of the algorithm it names (:func:`algorithm`).
     """
     chosen = algorithm(algo)
     out = chosen.family_defaults(family_tags(algo, tags))
     policy_kwargs = {k: out.pop(k) for k in chosen.policy_kwargs if k in out}
-    for f in fields(AlgoParams):
+    for f in fields(algo.params):
         value = getattr(algo.params, f.name)
         if value is None:
             continue
-        if not chosen.accepts(f.name):
-            owners = "/".join(n.upper() for n, a in ALGORITHMS.items() if a.accepts(f.name))
-            raise ConfigError(f"algo.params.{f.name} is a {owners} parameter, but algo={chosen.name}")
         if f.name in chosen.policy_kwargs:
             policy_kwargs[f.name] = list(value) if f.name == "net_arch" else value
         else:
@@ -227,6 +187,40 @@ def resolve_task(cfg: TrainConfig) -> TaskSpec:
         return load_task(cfg.task.path or cfg.task.name)
     except TaskSpecError as e:
         raise ConfigError(str(e)) from None
+
+
+#: What runs saved before each algorithm had its own settings class hold beside their algorithm's
+#: settings: every ``algo.params`` field (``null`` when unset) and these, at their defaults.
+_FORMER_DEFAULTS: dict[str, Any] = {
+    "her": False,
+    "demos": None,
+    "demo_ratio": 0.5,
+    "pretrain": "none",
+    "pretrain_steps": 2000,
+    "actor_warmup": 0,
+    "residual.zero_init": True,
+    "residual.warmup_iters": 5,
+}
+
+
+def _drop_former_settings(algo: dict[str, Any], config: type, path: Path, prefix: str = "") -> None:
+    """Removes from a saved ``algo`` section (in place) the settings ``config`` does not have that an
+    older run saved at their unset value; one set to anything else is an error naming its owners."""
+    for key in list(algo):
+        dotted = prefix + key
+        if isinstance(algo[key], dict):
+            if has_setting(config, dotted):
+                _drop_former_settings(algo[key], config, path, dotted + ".")
+            continue
+        if has_setting(config, dotted):
+            continue
+        unset = None if prefix == "params." else _FORMER_DEFAULTS.get(dotted, ...)
+        if algo[key] != unset:
+            owners = "/".join(setting_owners(dotted)).upper() or "no algorithm's"
+            raise ConfigError(
+                f"{path}: algo.{dotted}={algo[key]} is a {owners} setting, but the run's algorithm is {config().name}"
+            )
+        del algo[key]
 
 
 def save_run_config(run_dir: Path, cfg: TrainConfig) -> None:
@@ -248,7 +242,16 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise ConfigError(f"{run_dir} is not a robrew run directory (no {CONFIG_FILE})")
-    merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), OmegaConf.load(path))
+    saved = OmegaConf.to_container(OmegaConf.load(path))
+    algo = saved.get("algo") or {}
+    try:
+        chosen = get_algorithm(algo.get("name", "ppo"))
+    except KeyError as e:
+        raise ConfigError(f"{path}: algo.name: {e.args[0]}") from None
+    _drop_former_settings(algo, chosen.config, path)
+    schema = OmegaConf.structured(TrainConfig)
+    schema.algo = OmegaConf.structured(chosen.config)
+    merged = OmegaConf.merge(schema, saved)
     with open_dict(merged):
         del merged["hydra"]  # its interpolations mean something only inside Hydra
     return OmegaConf.to_object(merged)

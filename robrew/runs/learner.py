@@ -12,8 +12,15 @@ import numpy as np
 
 from robrew.agents.learner_state import NORMALIZER_NPZ
 from robrew.runs.checkpoints import resolve_checkpoint
-from robrew.agents.registry import ALGORITHMS
-from robrew.runs.config import ConfigError, TrainConfig, algo_params, algorithm, load_run_config, resolve_task
+from robrew.runs.config import (
+    ConfigError,
+    TrainConfig,
+    algo_params,
+    algorithm,
+    load_run_config,
+    off_policy,
+    resolve_task,
+)
 from robrew.runs.sources import env_observation_fn, make_run_env
 from robrew.taskspec import TaskSpec
 
@@ -30,17 +37,12 @@ def policy_name(cfg: TrainConfig, observation_space) -> str:
     return cfg.algo.policy
 
 
-def off_policy_names() -> str:
-    """``algo=sac / algo=tqc``: the off-policy learners, for messages."""
-    return " / ".join(f"algo={n}" for n, a in ALGORITHMS.items() if a.off_policy)
-
-
 def build_learner(
     cfg: TrainConfig, spec: TaskSpec, venv, tensorboard_log: str | None = None, with_demos: bool = True, **overrides
 ):
     """A new learner of ``cfg.algo.name`` (:mod:`robrew.agents.registry`) on ``venv``, with the task
     family's defaults and ``cfg.algo.params``
-    (and, with ``cfg.algo.demos`` and ``with_demos``, a replay buffer that mixes demonstrations
+    (and, with an off-policy learner's ``cfg.algo.demos`` and ``with_demos``, a replay buffer that mixes demonstrations
     into every batch; the caller sets them, see :mod:`robrew.agents.demo_replay`).
 
     Raises:
@@ -55,9 +57,8 @@ def build_learner(
         raise ConfigError(str(e)) from None
     params = {**algo_params(cfg.algo, spec.tags), **extra, **overrides}
     policy = algo.policy(policy_name(cfg, venv.observation_space), params)
-    if cfg.algo.her:
-        if not algo.off_policy:
-            raise ConfigError(f"algo.her=true needs an off-policy learner ({off_policy_names()}), not algo={algo.name}")
+    off = off_policy(cfg.algo)  # HER and demos are off-policy learners' settings
+    if off and off.her:
         if not isinstance(venv.observation_space, spaces.Dict) or "desired_goal" not in venv.observation_space.spaces:
             raise ConfigError("algo.her=true needs a goal-conditioned env (Dict observations with desired_goal)")
         if params.get("n_steps", 1) > 1:
@@ -66,19 +67,16 @@ def build_learner(
 
         params["replay_buffer_class"] = HerReplayBuffer
         params["replay_buffer_kwargs"] = {"n_sampled_goal": 4, "goal_selection_strategy": "future"}
-    if cfg.algo.demos and with_demos:
-        if not algo.off_policy or cfg.algo.her:
-            raise ConfigError(
-                f"algo.demos needs an off-policy learner ({off_policy_names()}) without HER "
-                "(demos join its replay batches)"
-            )
-        if not 0.0 <= cfg.algo.demo_ratio < 1.0:
-            raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {cfg.algo.demo_ratio}")
+    if off and off.demos and with_demos:
+        if off.her:
+            raise ConfigError("algo.demos does not work with algo.her=true (both set the replay buffer): drop one")
+        if not 0.0 <= off.demo_ratio < 1.0:
+            raise ConfigError(f"algo.demo_ratio must be in [0, 1), got {off.demo_ratio}")
         from robrew.agents.demo_replay import DemoMixReplayBuffer
 
         params["replay_buffer_class"] = DemoMixReplayBuffer
         params["replay_buffer_kwargs"] = {
-            "demo_ratio": cfg.algo.demo_ratio,
+            "demo_ratio": off.demo_ratio,
             "n_steps": params.pop("n_steps", 1),  # SB3 leaves n-step returns to a custom buffer: ours does them
             "gamma": params.get("gamma", 0.99),  # SAC's own default
         }

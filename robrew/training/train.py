@@ -49,6 +49,7 @@ from robrew.runs import (
     load_learner,
     load_run_config,
     make_run_env,
+    off_policy,
     policy_fn,
     policy_name,
     refitted_reward_model,
@@ -97,7 +98,8 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
         probe.close()
     if dict_obs and cfg.normalize:
         raise ConfigError("normalize=true is not supported with Dict observations yet; drop it")
-    if dict_obs and cfg.algo.demos:
+    off = off_policy(cfg.algo)  # demos, HER, pretraining: the settings of off-policy learners
+    if dict_obs and off and off.demos:
         raise ConfigError(
             "algo.demos is not supported with Dict observations yet (demo replay is an array buffer): wrap the "
             "env in gymnasium's FlattenObservation, or pretrain with robrew-rabc's BC / RA-BC, which read Dict demos"
@@ -107,11 +109,11 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
             "algo.residual.hard_starts start episodes where a base policy fails: fine-tune one "
             "(finetune=<robrew-rabc dir>) or set algo.residual.hard_starts.probability=0"
         )
-    if cfg.algo.pretrain != Pretrain.none and not cfg.algo.demos:
-        raise ConfigError(f"algo.pretrain={cfg.algo.pretrain} clones demonstrations: set algo.demos=<dataset dir>")
-    if cfg.algo.pretrain == Pretrain.rabc and (model is None or model.name != "progress"):
+    if off and off.pretrain != Pretrain.none and not off.demos:
+        raise ConfigError(f"algo.pretrain={off.pretrain} clones demonstrations: set algo.demos=<dataset dir>")
+    if off and off.pretrain == Pretrain.rabc and (model is None or model.name != "progress"):
         raise ConfigError("algo.pretrain=rabc weights the demos by progress gain: use reward.name=progress")
-    if cfg.algo.her:
+    if off and off.her:
         starts = algo_params(cfg.algo, spec.tags).get("learning_starts", 100)  # SB3's default
         if starts < spec.horizon * cfg.n_envs:
             raise ConfigError(
@@ -119,7 +121,7 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
                 f"{starts} steps ({cfg.n_envs} envs x horizon {spec.horizon}): set it to at least "
                 f"{spec.horizon * cfg.n_envs}"
             )
-    if cfg.algo.her and cfg.reward.name != "env":
+    if off and off.her and cfg.reward.name != "env":
         raise ConfigError(
             "algo.her=true relabels goals with the env's own compute_reward; a reward model would have to be "
             f"goal-conditioned to be relabelled too (reward '{cfg.reward.name}' is not): use reward=env"
@@ -183,14 +185,15 @@ def reward_composition(cfg: TrainConfig, spec: TaskSpec):
 
 def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None):
     """``cfg.algo.demos`` as replay transitions rewarded like online steps (or None without demos)."""
-    if not cfg.algo.demos:
+    off = off_policy(cfg.algo)
+    if off is None or not off.demos:
         return None
     from robrew.agents.demo_replay import demo_transitions
     from robrew.data.demos import DatasetError, load_demos
 
     try:
         check_demo_rewards(cfg, spec, model)  # before the whole dataset is read
-        demos = load_demos(cfg.algo.demos)
+        demos = load_demos(off.demos)
         return demo_transitions(demos, model, reward_composition(cfg, spec) if model is not None else None)
     except (DatasetError, ValueError) as e:
         raise ConfigError(f"algo.demos: {e}") from None
@@ -206,10 +209,11 @@ def check_demo_rewards(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | No
 
     if model is not None and cfg.reward.composition == Composition.replace:
         return  # the env reward is not part of the reward
-    recorded, here = dataset_env(cfg.algo.demos), recorded_env(spec)
+    demos = off_policy(cfg.algo).demos
+    recorded, here = dataset_env(demos), recorded_env(spec)
     if recorded is None:
         print(
-            f"warning: algo.demos={cfg.algo.demos} does not record the env its rewards came from, so they cannot "
+            f"warning: algo.demos={demos} does not record the env its rewards came from, so they cannot "
             f"be checked against {here['id']}'s: they are replayed as they are",
             file=sys.stderr,
             flush=True,
@@ -229,11 +233,12 @@ def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict
     from robrew.training.bc import BCConfig, Weighting, sample_weights
     from robrew.training.pretrain import pretrain_actor
 
-    demos = load_demos(cfg.algo.demos)
+    off = off_policy(cfg.algo)
+    demos = load_demos(off.demos)
     weights = None
-    if cfg.algo.pretrain == Pretrain.rabc:
+    if off.pretrain == Pretrain.rabc:
         weights = sample_weights(demos, BCConfig(weighting=Weighting.rabc), reward_model)
-    return pretrain_actor(model, demos, weights, steps=cfg.algo.pretrain_steps, seed=cfg.seed)
+    return pretrain_actor(model, demos, weights, steps=off.pretrain_steps, seed=cfg.seed)
 
 
 def make_train_env(
@@ -515,10 +520,11 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         demos = load_demo_transitions(cfg, spec, reward_model)
         if demos is not None:
             model.replay_buffer.set_demos(demos)
-        if resumed_from is None and cfg.algo.pretrain != Pretrain.none:
+        off = off_policy(cfg.algo)
+        if resumed_from is None and off and off.pretrain != Pretrain.none:
             pretrain_report = _pretrain(cfg, model, reward_model)
             print(
-                f"actor pretrained ({cfg.algo.pretrain}): loss {pretrain_report['losses'][0]:.3f} -> "
+                f"actor pretrained ({off.pretrain}): loss {pretrain_report['losses'][0]:.3f} -> "
                 f"{pretrain_report['losses'][-1]:.3f}, mean weight {pretrain_report['mean_weight']:.2f}",
                 flush=True,
             )
@@ -606,7 +612,7 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
             model.learn(
                 total_timesteps=remaining,
                 callback=[RewardLoggingCallback(), gt_eval, ckpt]
-                + ([ActorWarmup(cfg.algo.actor_warmup)] if cfg.algo.actor_warmup > 0 else [])
+                + ([ActorWarmup(off.actor_warmup)] if (off := off_policy(cfg.algo)) and off.actor_warmup > 0 else [])
                 + ([HardStartLogging()] if cfg.algo.residual.hard_starts.probability > 0 else [])
                 + (
                     [

@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from robrew.agents.ppo import PpoConfig
 from robrew.apps.collect import main as collect_main
 from robrew.data.demos import DatasetError, load_demos
 from robrew.data.record import record_demos
@@ -122,14 +123,14 @@ def test_robrew_collect_records_a_runs_policy_with_a_quality_mix(tmp_path, capsy
     """--run replays the run's deterministic actions bit for bit; the mix's counts are exact and
     every episode's success flag is the env's."""
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import AlgoConfig, TaskConfig, TrainConfig, load_run_policy
+    from robrew.runs import TaskConfig, TrainConfig, load_run_policy
     from robrew.training.train import train
 
     run = tmp_path / "run"
     cfg = TrainConfig(
         task=TaskConfig("tabletop_reach"),
         reward=RewardConfig(),
-        algo=AlgoConfig(),
+        algo=PpoConfig(),
         n_envs=1,
         total_timesteps=128,
         checkpoint_every=128,

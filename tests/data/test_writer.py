@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from robrew.agents.sac import SacConfig
 from robrew.data.collect import collect_demos
 from robrew.data.demos import ANNOTATIONS, DatasetError, dataset_env, load_demos, recorded_env
 from robrew.data.record import record_demos
@@ -87,7 +88,7 @@ def test_every_dataset_path_records_its_env(tmp_path, capsys):
 
 def test_a_dataset_without_an_env_gets_one_warning_line_in_demo_replay(tmp_path, capsys):
     from robrew.rewards.factory import RewardConfig
-    from robrew.runs import Algo, AlgoConfig, TaskConfig, TrainConfig
+    from robrew.runs import TaskConfig, TrainConfig
     from robrew.training.train import check_demo_rewards
 
     unknown = record_demos(
@@ -95,9 +96,7 @@ def test_a_dataset_without_an_env_gets_one_warning_line_in_demo_replay(tmp_path,
     )
     ann = json.loads((unknown / ANNOTATIONS).read_text())
     (unknown / ANNOTATIONS).write_text(json.dumps({**ann, "env": None}))  # as an import writes it
-    cfg = TrainConfig(
-        task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=AlgoConfig(name=Algo.sac, demos=str(unknown))
-    )
+    cfg = TrainConfig(task=TaskConfig("tabletop_reach"), reward=RewardConfig(), algo=SacConfig(demos=str(unknown)))
     check_demo_rewards(cfg, load_task("tabletop_reach"), None)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not record the env its rewards came from" in err[0]

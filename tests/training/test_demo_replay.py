@@ -11,11 +11,12 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from robrew.agents.demo_replay import DemoMixReplayBuffer, DemoTransitions, demo_transitions
+from robrew.agents.sac import SacConfig, SacParams
 from robrew.data.collect import collect_demos
 from robrew.data.demos import load_demos
 from robrew.rewards.factory import Composition, RewardConfig
 from robrew.rewards.simple import LinearObsReward
-from robrew.runs import Algo, AlgoConfig, AlgoParams, ConfigError, TaskConfig, TrainConfig
+from robrew.runs import ConfigError, TaskConfig, TrainConfig
 from robrew.training.train import train
 from robrew.wrappers import RewardComposition
 
@@ -104,8 +105,8 @@ def cfg_with_demos(dataset, tmp_path, **kw) -> TrainConfig:
     base = dict(
         task=TaskConfig("tabletop_reach"),
         reward=RewardConfig(name="linear_obs", checkpoint=str(tmp_path / "rm"), composition=Composition.potential),
-        algo=AlgoConfig(name=Algo.sac, demos=str(dataset), demo_ratio=0.5,
-                        params=AlgoParams(learning_starts=64, buffer_size=1000, batch_size=32)),
+        algo=SacConfig(demos=str(dataset), demo_ratio=0.5,
+                        params=SacParams(learning_starts=64, buffer_size=1000, batch_size=32)),
         n_envs=1, total_timesteps=160, checkpoint_every=80, eval_every=80, eval_episodes=1, progress_bar=False,
     )  # fmt: skip
     return TrainConfig(**{**base, **kw})
@@ -130,9 +131,8 @@ def test_end_to_end_and_resume_rebuild_the_same_demo_buffer(dataset, tmp_path, m
 @pytest.mark.parametrize(
     "algo, message",
     [
-        (AlgoConfig(name=Algo.ppo, demos="x"), r"algo.demos needs an off-policy learner \(algo=sac / algo=tqc\)"),
-        (AlgoConfig(name=Algo.sac, demos="/nonexistent/ds"), "algo.demos: .*not a Minari dataset"),
-        (AlgoConfig(name=Algo.sac, demos="DATASET", demo_ratio=1.0), "demo_ratio must be in"),
+        (SacConfig(demos="/nonexistent/ds"), "algo.demos: .*not a Minari dataset"),
+        (SacConfig(demos="DATASET", demo_ratio=1.0), "demo_ratio must be in"),
     ],
 )
 def test_demo_misconfigurations_are_one_line(dataset, tmp_path, algo, message):
@@ -178,7 +178,7 @@ def tiny_sac(**params):
     cfg = TrainConfig(
         task=TaskConfig("tabletop_reach"),
         reward=RewardConfig(),
-        algo=AlgoConfig(name=Algo.sac, params=AlgoParams(learning_starts=50, buffer_size=500, batch_size=32, **params)),
+        algo=SacConfig(params=SacParams(learning_starts=50, buffer_size=500, batch_size=32, **params)),
     )
     spec = resolve_task(cfg)
     return build_learner(cfg, spec, DummyVecEnv([lambda: make_env(spec)]))
@@ -223,14 +223,13 @@ def test_every_new_option_end_to_end(dataset, tmp_path, monkeypatch):
 
     model, _ = fit_progress_model(load_demos(dataset), ProgressTrainConfig(steps=50))
     save_reward_model(model, tmp_path / "progress")
-    algo = AlgoConfig(
-        name=Algo.sac,
+    algo = SacConfig(
         demos=str(dataset),
         demo_ratio=0.5,
         pretrain="rabc",
         pretrain_steps=50,
         actor_warmup=40,
-        params=AlgoParams(learning_starts=64, buffer_size=1000, batch_size=32, critic_layer_norm=True, n_steps=3),
+        params=SacParams(learning_starts=64, buffer_size=1000, batch_size=32, critic_layer_norm=True, n_steps=3),
     )
     cfg = TrainConfig(
         task=TaskConfig("tabletop_reach"),

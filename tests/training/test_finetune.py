@@ -11,15 +11,14 @@ import torch
 from safetensors.torch import load_file
 
 from robrew.agents.bc_policy import load_policy
+from robrew.agents.ppo import PpoConfig, PpoParams, PpoResidualConfig
 from robrew.agents.residual import ResidualAction, ResidualConfig
+from robrew.agents.sac import SacConfig, SacParams
 from robrew.env_factory import make_env
 from robrew.eval.evaluate import evaluate_run
 from robrew.jobs.rabc import RabcExperimentConfig, run_rabc_experiment
 from robrew.rewards.factory import RewardConfig
 from robrew.runs import (
-    Algo,
-    AlgoConfig,
-    AlgoParams,
     ConfigError,
     TaskConfig,
     TrainConfig,
@@ -57,7 +56,7 @@ def finetune_cfg(rabc_dir, **kw) -> TrainConfig:
     base = dict(
         task=TaskConfig(TASK),
         reward=RewardConfig(composition="delta"),
-        algo=AlgoConfig(name=Algo.sac, params=AlgoParams(learning_starts=50, buffer_size=1000, batch_size=32)),
+        algo=SacConfig(params=SacParams(learning_starts=50, buffer_size=1000, batch_size=32)),
         n_envs=1,
         total_timesteps=120,
         checkpoint_every=60,
@@ -254,7 +253,7 @@ def test_a_stall_start_replays_the_base_policy_to_where_it_would_be(rabc_dir):
     ResidualAction) reaches after the same number of steps on that layout, bit for bit."""
     from robrew.training.hard_starts import HardStarts, base_replay
 
-    algo = AlgoConfig(name=Algo.ppo)
+    algo = PpoConfig()
     cfg = finetune_config(finetune_cfg(rabc_dir, algo=algo), rabc_dir)
     spec = resolve_task(cfg)
     for steps in (0, 1, 7):
@@ -281,10 +280,9 @@ def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path
     from robrew.training.hard_starts import HARD_STARTS_FILE, PROBE_SEED, stall_start
 
     hard = HardStartConfig(probability=1.0, probe=4, start=start, lead=2)
-    algo = AlgoConfig(
-        name=Algo.ppo,
-        params=AlgoParams(n_steps=32, batch_size=32),
-        residual=ResidualConfig(hard_starts=hard, warmup_iters=1),
+    algo = PpoConfig(
+        params=PpoParams(n_steps=32, batch_size=32),
+        residual=PpoResidualConfig(hard_starts=hard, warmup_iters=1),
     )
     cfg = finetune_cfg(rabc_dir, algo=algo, n_envs=2, total_timesteps=128, checkpoint_every=64, eval_every=64)
     run = tmp_path / "run"
@@ -323,7 +321,7 @@ def test_hard_starts_probe_the_base_and_train_on_its_failures(rabc_dir, tmp_path
 def test_bad_hard_start_settings_are_one_line(rabc_dir, tmp_path, hard, finetune, message):
     from robrew.agents.residual import HardStartConfig
 
-    algo = AlgoConfig(name=Algo.ppo, residual=ResidualConfig(hard_starts=HardStartConfig(**hard)))
+    algo = PpoConfig(residual=PpoResidualConfig(hard_starts=HardStartConfig(**hard)))
     cfg = finetune_cfg(rabc_dir, algo=algo, finetune=str(rabc_dir) if finetune else None)
     with pytest.raises(ConfigError, match=message):
         train(cfg, tmp_path / "run")

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 
 from robrew.agents.learner_state import load_replay
+from robrew.agents.ppo import PpoConfig, PpoParams
+from robrew.agents.sac import SacConfig, SacParams
 from robrew.eval.evaluate import evaluate_run
 from robrew.rewards import load_reward_model, make_reward, save_reward_model
 from robrew.rewards.factory import RewardConfig
 from robrew.runs import (
-    Algo,
-    AlgoConfig,
-    AlgoParams,
     ConfigError,
     TaskConfig,
     TrainConfig,
@@ -28,7 +27,7 @@ def goal_cfg(**kw) -> TrainConfig:
     base = dict(
         task=TaskConfig("tabletop_reach_goal"),
         reward=RewardConfig(),
-        algo=AlgoConfig(name=Algo.sac, her=True, params=AlgoParams(learning_starts=100, buffer_size=2000)),
+        algo=SacConfig(her=True, params=SacParams(learning_starts=100, buffer_size=2000)),
         n_envs=1,
         total_timesteps=300,
         checkpoint_every=150,
@@ -88,7 +87,7 @@ def test_ppo_on_dict_observations_and_a_reward_model_with_obs_keys(tmp_path):
     save_reward_model(rm, tmp_path / "rm")
     assert load_reward_model(tmp_path / "rm").obs_keys == ("observation", "desired_goal")  # saved with the model
     cfg = goal_cfg(
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, batch_size=64, n_epochs=1)),
+        algo=PpoConfig(params=PpoParams(n_steps=64, batch_size=64, n_epochs=1)),
         reward=RewardConfig(name="linear_obs", checkpoint=str(tmp_path / "rm"), composition="add"),
         total_timesteps=128,
         checkpoint_every=64,
@@ -105,10 +104,9 @@ def test_ppo_on_dict_observations_and_a_reward_model_with_obs_keys(tmp_path):
         ({"reward": RewardConfig(name="frame_mean")}, "relabels goals with the env's own compute_reward"),
         ({"normalize": True}, "normalize=true is not supported with Dict observations"),
         ({"task": TaskConfig("tabletop_reach")}, "needs a goal-conditioned env"),
-        ({"algo": AlgoConfig(name=Algo.ppo, her=True)}, "needs an off-policy learner"),
-        ({"algo": AlgoConfig(name=Algo.sac, demos="data/demos")}, "algo.demos is not supported with Dict"),
+        ({"algo": SacConfig(demos="data/demos")}, "algo.demos is not supported with Dict"),
         (
-            {"algo": AlgoConfig(name=Algo.sac, her=True, params=AlgoParams(learning_starts=10))},
+            {"algo": SacConfig(her=True, params=SacParams(learning_starts=10))},
             "relabels finished episodes, and none has ended after algo.params.learning_starts=10",
         ),
     ],

@@ -8,13 +8,14 @@ import json
 import numpy as np
 import pytest
 
+from robrew.agents.ppo import PpoConfig, PpoParams
 from robrew.data.demos import load_demos
 from robrew.data.record import quality_mix, record_demos
 from robrew.env_factory import make_env
 from robrew.io import write_json_atomic
 from robrew.rewards import load_reward_model, save_reward_model
 from robrew.rewards.factory import RefitConfig, RewardConfig
-from robrew.runs import Algo, AlgoConfig, AlgoParams, ConfigError, TaskConfig, TrainConfig
+from robrew.runs import ConfigError, TaskConfig, TrainConfig
 from robrew.taskspec import load_task
 from robrew.training.progress import ProgressTrainConfig, fit_progress_model, refit_progress
 from robrew.training.train import train
@@ -55,7 +56,7 @@ def _cfg(task, reward: RewardConfig) -> TrainConfig:
     return TrainConfig(
         task=TaskConfig(name="humanoid_standing_short", path=str(task)),
         reward=reward,
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=32, batch_size=64, n_epochs=1)),
+        algo=PpoConfig(params=PpoParams(n_steps=32, batch_size=64, n_epochs=1)),
         n_envs=2,
         total_timesteps=192,
         checkpoint_every=128,

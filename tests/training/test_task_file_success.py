@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 import robrew.testing  # noqa: F401  (registers robrew-testing/SuccessKey-v0)
+from robrew.agents.ppo import PpoConfig, PpoParams
 from robrew.env_factory import make_env
 from robrew.eval.evaluate import evaluate_run
 from robrew.rewards.factory import RewardConfig
-from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig
+from robrew.runs import TaskConfig, TrainConfig
 from robrew.taskspec import load_task
 from robrew.training.train import train
 
@@ -71,7 +72,7 @@ def test_training_and_eval_read_success_from_the_task_file(tmp_path, kind, expec
     cfg = TrainConfig(
         task=TaskConfig("success_key", path=str(path)),
         reward=RewardConfig(),
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=16, batch_size=16, n_epochs=1)),
+        algo=PpoConfig(params=PpoParams(n_steps=16, batch_size=16, n_epochs=1)),
         n_envs=1,
         total_timesteps=32,
         checkpoint_every=16,

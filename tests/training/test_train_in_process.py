@@ -5,9 +5,10 @@ import json
 
 import yaml
 
+from robrew.agents.ppo import PpoConfig, PpoParams
 from robrew.eval.evaluate import evaluate_run
 from robrew.rewards.factory import Composition, RewardConfig
-from robrew.runs import Algo, AlgoConfig, AlgoParams, TaskConfig, TrainConfig, latest_checkpoint
+from robrew.runs import TaskConfig, TrainConfig, latest_checkpoint
 from robrew.training.train import train
 
 
@@ -15,7 +16,7 @@ def test_train_then_evaluate_in_process(tmp_path):
     cfg = TrainConfig(
         task=TaskConfig("tabletop_reach"),
         reward=RewardConfig(name="linear_obs", kwargs={"obs_dim": 26}, composition=Composition.add),
-        algo=AlgoConfig(name=Algo.ppo, params=AlgoParams(n_steps=64, batch_size=64, n_epochs=1)),
+        algo=PpoConfig(params=PpoParams(n_steps=64, batch_size=64, n_epochs=1)),
         n_envs=2,
         total_timesteps=256,
         checkpoint_every=128,
