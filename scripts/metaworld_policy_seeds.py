@@ -2,7 +2,7 @@
 ``metaworld_rabc.py`` run's demos and progress model, evaluated on the same goals.
 
 One policy's success over 50 episodes moves by 10-25 points with its training seed alone
-(docs/benchmarks.md), so a BC-vs-RA-BC gap is read from several training seeds per dataset.
+(docs/results.md), so a BC-vs-RA-BC gap is read from several training seeds per dataset.
 
     python scripts/metaworld_rabc.py --seed 0 --eval-episodes 50 --out runs/metaworld
     python scripts/metaworld_policy_seeds.py --run runs/metaworld --seed 0 --policy-seeds 1 2

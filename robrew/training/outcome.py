@@ -33,7 +33,7 @@ from robrew.data.demos import Demo
 @dataclass(frozen=True)
 class OutcomeConfig:
     """Settings of the cross-fitted success classifier (defaults measured on Meta-World pick-place
-    and tabletop pick-and-place: docs/benchmarks.md)."""
+    and tabletop pick-and-place: docs/results.md)."""
 
     folds: int = 4  # cross-fitting folds (fewer when there are fewer episodes of a class)
     steps: int = 300  # optimiser steps per fold

@@ -6,7 +6,7 @@ w̃ = clip((r - (μ - 2σ)) / (4σ + ε), 0, 1); w = 1 if r > κ, w̃ if 0 ≤ r
 Samples whose progress φ(o_t) is already at least ``complete_at`` get w = 1: no gain is possible
 once the task is done, and holding the result is what a good demo does there (measured on
 Meta-World pick-place: without it, RA-BC dropped most post-success frames of the successful demos,
-62% success against 79% with it, over 3 training seeds; docs/benchmarks.md).
+62% success against 79% with it, over 3 training seeds; docs/history.md).
 The loss is Σ wᵢ ℓᵢ / Σ wᵢ. A mean weight near 1 means RA-BC has become plain BC.
 
 Example:
