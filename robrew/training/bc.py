@@ -120,9 +120,9 @@ def action_chunks(demos: list[Demo], chunk: int) -> np.ndarray:
 
 def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressReward | None = None) -> np.ndarray:
     """One weight per (obs, action) pair, in dataset order (episode by episode)."""
-    if cfg.weighting == "none":
+    if cfg.weighting == Weighting.none:
         return np.ones(sum(len(d.actions) for d in demos))
-    if cfg.weighting == "rabc":
+    if cfg.weighting == Weighting.rabc:
         if progress_model is None:
             raise ValueError("RA-BC needs a progress model")
         if progress_model.needs_frames:
@@ -139,13 +139,13 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
         deltas = np.concatenate([r[:-1] for r in progress_deltas(phi, cfg.chunk)])
         at = np.concatenate([p[:-1] for p in phi])
         return rabc_weights(deltas, cfg.kappa, progress=at, complete_at=cfg.complete_at)
-    if cfg.weighting == "return":
+    if cfg.weighting == Weighting("return"):
         returns = np.array([float(d.rewards.sum()) for d in demos])
         z = (returns - returns.max()) / (cfg.temperature * (returns.std() + 1e-8))
         p = np.exp(z)
         p /= p.sum()
         return np.concatenate([np.full(len(d.actions), pi * len(demos)) for d, pi in zip(demos, p)])
-    if cfg.weighting == "success":
+    if cfg.weighting == Weighting.success:
         if not any(d.success for d in demos):
             raise ValueError("weighting=success keeps the successful demos, and none of these succeeded")
         return np.concatenate([np.full(len(d.actions), float(d.success)) for d in demos])
