@@ -33,6 +33,7 @@ Example:
     >>> run = load_run_policy("runs/tabletop_push/2026-11-22_10-00-00")   # all of the above at once
 """
 
+from robrew.agents.settings import Pretrain  # the off-policy actor's start (algo.pretrain)
 from robrew.runs.checkpoints import latest_checkpoint, resolve_checkpoint, save_checkpoint
 from robrew.runs.config import (
     ALGOS,
@@ -49,7 +50,6 @@ from robrew.runs.config import (
     AlgoConfig,
     ConfigError,
     FinetuneReward,
-    Pretrain,
     TaskConfig,
     TrainConfig,
     algo_params,

@@ -12,7 +12,7 @@ from omegaconf import MISSING, OmegaConf, open_dict
 
 from robrew.agents.algorithm import RESIDUAL, has_setting
 from robrew.agents.registry import ALGORITHMS, get_algorithm, setting_owners
-from robrew.agents.settings import AlgoConfig, CommonParams, OffPolicyConfig, Pretrain
+from robrew.agents.settings import AlgoConfig, OffPolicyConfig
 from robrew.rewards.factory import RewardConfig
 from robrew.taskspec import TaskSpec, TaskSpecError, load_task
 
