@@ -13,6 +13,11 @@ full horizon):
 base failed (a probe of --probe episodes first; robrew.training.hard_starts); --hard-start-at stall
 hands those episodes over --lead steps before the base policy's stall on them.
 
+--stall-reach RUN: instead of training, measures what a bounded correction can do from the stall
+states of RUN (a fine-tuning run with stall hard starts): per --reach-scales residual scale, the
+base alone, a constant random correction (uniform in the learner's [-1, 1] range) held for --hold
+steps then none (--tries per state), and iid Gaussian corrections at the learner's initial std.
+
 First prints env steps/s of plain PPO and residual PPO on the same task and envs, one after the
 other (--speed-steps; 0 skips). Then, per row and seed: success vs env steps (--eval-episodes per
 point, fixed seeds), env steps to 95%, final success over --final-episodes with a Wilson 95%
@@ -27,6 +32,7 @@ Usage:
         [--train-task tabletop_pick_place_until_success] [--gamma 0.999] [--scale S] [--log-std L] [--sde]
         [--hard-starts 0.5] [--probe 500] [--hard-start-at reset|stall] [--lead 5]
         [--speed-steps 20480]
+    python scripts/bench_finetune.py --stall-reach RUN [--states 60] [--tries 8] [--hold 15] [--reach-scales 0.1 0.3]
 """
 
 from __future__ import annotations
@@ -221,6 +227,70 @@ def report(results: list[dict], out: Path) -> None:
     print(f"wrote {out / 'curves.png'} and {out / 'results.json'}")
 
 
+def stall_reach(args) -> list[dict]:
+    """Success from ``args.stall_reach``'s stall states under three kinds of correction, per scale."""
+    from dataclasses import replace
+
+    from robrew.agents.residual import ResidualAction
+    from robrew.env_factory import make_env
+    from robrew.runs import load_base_policy, load_run_config, resolve_task
+
+    run = Path(args.stall_reach)
+    cfg, record = load_run_config(run), json.loads((run / "hard_starts.json").read_text())
+    if record.get("start") != "stall":
+        raise SystemExit(f"bench_finetune: error: {run} has no stall hard starts (hard_starts.json start=stall)")
+    spec, base = resolve_task(cfg), load_base_policy(cfg)
+    states = list(zip(record["failed_seeds"], record["start_steps"]))[: args.states]
+    rng, dim = np.random.default_rng(0), base.act_dim
+    noise_std = float(np.exp(cfg.algo.params.log_std_init if cfg.algo.params.log_std_init is not None else -1.5))
+
+    def succeeds(env, seed: int, start: int, correction) -> bool:
+        env.reset(seed=seed)
+        for t in range(spec.horizon):
+            c = correction(t - start) if t >= start else np.zeros(dim, np.float32)
+            _, _, terminated, truncated, info = env.step(c)
+            if info.get("is_success"):
+                return True
+            if terminated or truncated:
+                return False
+        return False
+
+    rows = []
+    for scale in args.reach_scales:
+        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False))
+        zero = sum(succeeds(env, s, k, lambda i: np.zeros(dim, np.float32)) for s, k in states)
+        held = np.zeros((len(states), args.tries), bool)
+        for j, (seed, start) in enumerate(states):
+            for n in range(args.tries):
+                c = rng.uniform(-1, 1, dim).astype(np.float32)
+                held[j, n] = succeeds(env, seed, start, lambda i, c=c: c if i < args.hold else 0 * c)
+        iid = [
+            succeeds(env, s, k, lambda i: rng.normal(0, noise_std, dim).astype(np.float32))
+            for s, k in states
+            for _ in range(args.tries)
+        ]
+        env.close()
+        rows.append(
+            {
+                "scale": scale,
+                "states": len(states),
+                "base": zero / len(states),
+                "held_any": float(held.any(axis=1).mean()),
+                "held": float(held.mean()),
+                "iid": float(np.mean(iid)),
+                "iid_std": noise_std,
+            }
+        )
+        r = rows[-1]
+        print(
+            f"scale {scale}: from {len(states)} stall states, base alone {r['base']:.0%}; a constant correction "
+            f"held {args.hold} steps {r['held']:.1%} of {args.tries} tries (>= 1 success on {r['held_any']:.0%} "
+            f"of the states); iid N(0, {noise_std:.2f}) corrections {r['iid']:.1%}",
+            flush=True,
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rabc", default="runs/rabc", help="a robrew-rabc output directory (its BC policies)")
@@ -256,7 +326,17 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each on one torch thread)")
     parser.add_argument("--out", default="runs/bench_finetune")
+    parser.add_argument("--stall-reach", default=None, help="a run with stall hard starts: measure, do not train")
+    parser.add_argument("--states", type=int, default=60, help="--stall-reach: stall states used")
+    parser.add_argument("--tries", type=int, default=8, help="--stall-reach: corrections tried per state")
+    parser.add_argument("--hold", type=int, default=15, help="--stall-reach: steps a constant correction is held")
+    parser.add_argument("--reach-scales", type=float, nargs="+", default=[0.1, 0.3, 0.5])
     args = parser.parse_args()
+    if args.stall_reach:
+        rows = stall_reach(args)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "stall_reach.json").write_text(json.dumps(rows, indent=1))
+        return
     print(f"torch threads per run: {1 if args.jobs > 1 else usable_cores()}", flush=True)
     if args.task is None:
         args.task = json.loads((Path(args.rabc) / "results.json").read_text())["config"]["task"]
