@@ -2,7 +2,10 @@
 
 Both render the same Humanoid-v5 state at the same size from the same tracking camera;
 stock Gymnasium keeps MuJoCo's defaults (shadows, reflections), robrew turns them off.
-Also times a robrew env step + render, the cost a reward wrapper pays per step.
+Also times a robrew env step + render, the cost a reward wrapper pays per step, and the floor of
+the GL backend in the same run: MuJoCo's own ``mjr_render`` + ``mjr_readPixels`` on robrew's scene
+with nothing around them (no scene update, flip or copy). No renderer producing these frames on this
+backend is faster than that floor, so floor / stock bounds the ratio any renderer can reach here.
 
 Usage:
     python scripts/bench_render.py [--size 224] [--frames 200]
@@ -50,12 +53,24 @@ def main() -> None:
     env.reset(seed=0)
     zero = np.zeros(env.action_space.shape)
     step_fps = fps(lambda: (env.step(zero), env.render()), n)
+    import mujoco  # after robrew: it sets MUJOCO_GL
+
+    inner, pixels = ours._renderer, np.empty((size, size, 3), np.uint8)  # mujoco.Renderer's own scene and context
+    ours.render(u.data)  # the scene as robrew last updated it
+
+    def gl_only():
+        mujoco.mjr_render(inner._rect, inner._scene, inner._mjr_context)
+        mujoco.mjr_readPixels(pixels, None, inner._rect, inner._mjr_context)
+
+    floor_fps = fps(gl_only, n)
 
     print(f"Humanoid-v5 {size}x{size}, {n} frames each (MUJOCO_GL={__import__('os').environ['MUJOCO_GL']})")
     print(f"stock gymnasium env.render():   {stock_fps:8.1f} frames/s")
     print(f"robrew Renderer:                {ours_fps:8.1f} frames/s")
     print(f"ratio robrew / stock:           {ours_fps / stock_fps:8.2f}x")
     print(f"robrew env step + render:       {step_fps:8.1f} steps/s")
+    print(f"GL floor, mjr_render + readPixels alone: {floor_fps:8.1f} frames/s (robrew at {ours_fps / floor_fps:.0%})")
+    print(f"bound on any renderer / stock here:       {floor_fps / stock_fps:8.2f}x")
 
 
 if __name__ == "__main__":
