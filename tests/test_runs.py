@@ -94,6 +94,10 @@ def test_runs_saved_before_settings_classes_load_and_a_foreign_setting_is_one_li
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
     with pytest.raises(ConfigError, match="algo.her=True is a SAC/TQC setting, but the run's algorithm is ppo"):
         load_run_config(tmp_path)
+    saved["algo"] = {**yaml.safe_load(FORMER_ALGO.format(name="ppo", her="false"))["algo"], "extra": {"a": 1}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(ConfigError, match="algo.extra=.* is no algorithm's setting"):
+        load_run_config(tmp_path)
 
 
 def test_algo_params_defaults_overrides_and_errors():

@@ -208,18 +208,15 @@ def _drop_former_settings(algo: dict[str, Any], config: type, path: Path, prefix
     older run saved at their unset value; one set to anything else is an error naming its owners."""
     for key in list(algo):
         dotted = prefix + key
-        if isinstance(algo[key], dict):
-            if has_setting(config, dotted):
-                _drop_former_settings(algo[key], config, path, dotted + ".")
-            continue
         if has_setting(config, dotted):
+            if isinstance(algo[key], dict):
+                _drop_former_settings(algo[key], config, path, dotted + ".")
             continue
         unset = None if prefix == "params." else _FORMER_DEFAULTS.get(dotted, ...)
         if algo[key] != unset:
-            owners = "/".join(setting_owners(dotted)).upper() or "no algorithm's"
-            raise ConfigError(
-                f"{path}: algo.{dotted}={algo[key]} is a {owners} setting, but the run's algorithm is {config().name}"
-            )
+            owners = "/".join(setting_owners(dotted)).upper()
+            what = f"a {owners} setting" if owners else "no algorithm's setting"
+            raise ConfigError(f"{path}: algo.{dotted}={algo[key]} is {what}, but the run's algorithm is {config().name}")
         del algo[key]
 
 
