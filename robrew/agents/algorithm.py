@@ -62,15 +62,6 @@ class Algorithm:
         """A replay-buffer learner (``algo.demos``, ``algo.her``, ``algo.pretrain`` are its settings)."""
         return issubclass(self.config, OffPolicyConfig)
 
-    @property
-    def params_class(self) -> type:
-        """The class of its ``algo.params``."""
-        return type(self.config().params)
-
-    def accepts(self, param: str) -> bool:
-        """Whether ``algo.params.<param>`` is one of this algorithm's."""
-        return param in {f.name for f in fields(self.params_class)}
-
     def family_defaults(self, tags: tuple[str, ...]) -> dict[str, Any]:
         """The defaults of the first family in ``tags`` that has some, else ``"default"``'s."""
         family = next((t for t in tags if t in self.defaults), "default")

@@ -38,6 +38,7 @@ class PpoResidualConfig(ResidualConfig):
     warmup_iters: int = 5  # the first updates train only the value function
 
     def check(self) -> None:
+        """Raises ``ValueError`` with one line for a setting that cannot work."""
         super().check()
         if self.warmup_iters < 0:
             raise ValueError(f"algo.residual.warmup_iters must be >= 0, got {self.warmup_iters}")

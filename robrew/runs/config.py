@@ -77,7 +77,7 @@ def algorithm(algo: AlgoConfig):
     return chosen
 
 
-def off_policy(algo: AlgoConfig) -> OffPolicyConfig | None:
+def off_policy_settings(algo: AlgoConfig) -> OffPolicyConfig | None:
     """``algo`` if it is an off-policy learner's settings (demos, HER, pretraining), else ``None``."""
     return algo if isinstance(algo, OffPolicyConfig) else None
 

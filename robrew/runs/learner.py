@@ -18,7 +18,7 @@ from robrew.runs.config import (
     algo_params,
     algorithm,
     load_run_config,
-    off_policy,
+    off_policy_settings,
     resolve_task,
 )
 from robrew.runs.sources import env_observation_fn, make_run_env
@@ -57,7 +57,7 @@ def build_learner(
         raise ConfigError(str(e)) from None
     params = {**algo_params(cfg.algo, spec.tags), **extra, **overrides}
     policy = algo.policy(policy_name(cfg, venv.observation_space), params)
-    off = off_policy(cfg.algo)  # HER and demos are off-policy learners' settings
+    off = off_policy_settings(cfg.algo)  # HER and demos are off-policy learners' settings
     if off and off.her:
         if not isinstance(venv.observation_space, spaces.Dict) or "desired_goal" not in venv.observation_space.spaces:
             raise ConfigError("algo.her=true needs a goal-conditioned env (Dict observations with desired_goal)")

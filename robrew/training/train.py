@@ -49,7 +49,7 @@ from robrew.runs import (
     load_learner,
     load_run_config,
     make_run_env,
-    off_policy,
+    off_policy_settings,
     policy_fn,
     policy_name,
     refitted_reward_model,
@@ -98,7 +98,7 @@ def validate(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None) -> Non
         probe.close()
     if dict_obs and cfg.normalize:
         raise ConfigError("normalize=true is not supported with Dict observations yet; drop it")
-    off = off_policy(cfg.algo)  # demos, HER, pretraining: the settings of off-policy learners
+    off = off_policy_settings(cfg.algo)  # demos, HER, pretraining: the settings of off-policy learners
     if dict_obs and off and off.demos:
         raise ConfigError(
             "algo.demos is not supported with Dict observations yet (demo replay is an array buffer): wrap the "
@@ -185,7 +185,7 @@ def reward_composition(cfg: TrainConfig, spec: TaskSpec):
 
 def load_demo_transitions(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | None):
     """``cfg.algo.demos`` as replay transitions rewarded like online steps (or None without demos)."""
-    off = off_policy(cfg.algo)
+    off = off_policy_settings(cfg.algo)
     if off is None or not off.demos:
         return None
     from robrew.agents.demo_replay import demo_transitions
@@ -209,7 +209,7 @@ def check_demo_rewards(cfg: TrainConfig, spec: TaskSpec, model: RewardModel | No
 
     if model is not None and cfg.reward.composition == Composition.replace:
         return  # the env reward is not part of the reward
-    demos = off_policy(cfg.algo).demos
+    demos = off_policy_settings(cfg.algo).demos
     recorded, here = dataset_env(demos), recorded_env(spec)
     if recorded is None:
         print(
@@ -233,7 +233,7 @@ def _pretrain(cfg: TrainConfig, model, reward_model: RewardModel | None) -> dict
     from robrew.training.bc import BCConfig, Weighting, sample_weights
     from robrew.training.pretrain import pretrain_actor
 
-    off = off_policy(cfg.algo)
+    off = off_policy_settings(cfg.algo)
     demos = load_demos(off.demos)
     weights = None
     if off.pretrain == Pretrain.rabc:
@@ -520,7 +520,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, lock: RunLock) -> dict:
         demos = load_demo_transitions(cfg, spec, reward_model)
         if demos is not None:
             model.replay_buffer.set_demos(demos)
-        off = off_policy(cfg.algo)
+        off = off_policy_settings(cfg.algo)
         if resumed_from is None and off and off.pretrain != Pretrain.none:
             pretrain_report = _pretrain(cfg, model, reward_model)
             print(
@@ -605,6 +605,7 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
         print(f"already at step {model.num_timesteps} of total_timesteps={cfg.total_timesteps}: nothing to train")
         return json.loads((run_dir / "metrics.json").read_text())
     start, start_steps = time.perf_counter(), model.num_timesteps
+    off = off_policy_settings(cfg.algo)
     if resumed_from is not None and remaining > 0:
         model.set_logger(_resumed_logger(run_dir / "tb", model.num_timesteps))
     try:
@@ -612,7 +613,11 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
             model.learn(
                 total_timesteps=remaining,
                 callback=[RewardLoggingCallback(), gt_eval, ckpt]
-                + ([ActorWarmup(off.actor_warmup)] if (off := off_policy(cfg.algo)) and off.actor_warmup > 0 else [])
+                + (
+                    [ActorWarmup(off.actor_warmup)]
+                    if (off := off_policy_settings(cfg.algo)) and off.actor_warmup > 0
+                    else []
+                )
                 + ([HardStartLogging()] if cfg.algo.residual.hard_starts.probability > 0 else [])
                 + (
                     [
