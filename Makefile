@@ -13,16 +13,24 @@ export MUJOCO_GL ?= egl
 
 .PHONY: demo test install dev bench clean
 
-# pip byte-compiles what it installs on one core (~45 of ~100 s here); compileall does it on all
-# of them. The .pyc files are needed: with PYTHONDONTWRITEBYTECODE set (as on CI here) every
-# process would compile torch's modules again. A few files written for newer Pythons do not
-# compile (pip skips them the same way), hence `|| true`.
+# The dependencies (~7 GB with torch's CUDA libraries) are installed by uv, which unpacks them in
+# parallel (~20 s here against pip's ~55 s), from wherever pip is configured to install from
+# (scripts/uv_sources.py); where uv cannot be had or fails, pip does it. Neither byte-compiles
+# on install: compileall does it on all cores. The .pyc files are needed: with
+# PYTHONDONTWRITEBYTECODE set (as on CI here) every process would compile torch's modules again.
+# A few files written for newer Pythons do not compile (pip skips them the same way), hence
+# `|| true`.
+UV_SOURCES = $(shell $(PYTHON) scripts/uv_sources.py)
 $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-compile ".[test]"
+	($(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --python $(PY) $(UV_SOURCES) ".[test]") \
+		|| $(PY) -m pip install -q --no-compile ".[test]"
 	$(PY) -m compileall -q -j 0 $(call SITE,$(VENV)) > /dev/null || true
 	touch $@
+
+# robrew itself: by uv where the install above got it (its .pyc compiled), else by pip.
+PIP_INSTALL = $(if $(wildcard $(VENV)/bin/uv),$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode,$(PY) -m pip install -q)
+REINSTALL = $(if $(wildcard $(VENV)/bin/uv),--reinstall-package robrew,--force-reinstall)
 
 $(MW_VENV)/.deps: pyproject.toml $(VENV)/.deps
 	$(PYTHON) -m venv --clear $(MW_VENV)
@@ -34,20 +42,20 @@ $(MW_VENV)/.deps: pyproject.toml $(VENV)/.deps
 # build/ is removed first: setuptools builds in it and would ship modules deleted since.
 install: $(VENV)/.deps
 	rm -rf build
-	$(PY) -m pip install -q --no-deps --force-reinstall .
+	$(PIP_INSTALL) --no-deps $(REINSTALL) .
 
 # The development loop: an editable install, so pytest tests the modules as you edit them
 # (make test / make demo reinstall non-editably, as users get it).
 dev: $(VENV)/.deps
 	rm -rf build
-	$(PY) -m pip install -q --no-deps -e .
+	$(PIP_INSTALL) --no-deps -e .
 
 demo: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-rabc hydra.run.dir=$(abspath runs)/rabc/hydra out_dir=$(abspath runs)/rabc
 
 test: install $(MW_VENV)/.deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n 2 --durations=20 tests
+	$(VENV)/bin/pytest -n 2 --dist worksteal --durations=20 tests
 	rm -rf build && $(MW_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
 	$(MW_VENV)/bin/python -P -m pytest -p no:cacheprovider -q tests/integrations/test_metaworld.py
 

@@ -34,6 +34,14 @@ import pytest  # noqa: E402
 import robrew  # noqa: E402,F401  (before any mujoco import)
 import robrew.envs  # noqa: E402,F401
 
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``heavy`` (the end-to-end runs of tens of seconds) run first: under
+    pytest-xdist they then share out while every worker is busy, instead of one of them ending
+    the run alone while the others wait. The order of the rest is pytest's own."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 TINY_CLIP_CFG = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},

@@ -56,3 +56,42 @@ def test_every_package_of_the_checkout_is_listed_in_pyproject():
     }
     assert on_disk <= listed, sorted(on_disk - listed)
     assert all((root / dirs[name]).is_dir() for name in listed), [n for n in listed if not (root / dirs[n]).is_dir()]
+
+
+def _uv_sources():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "uv_sources", Path(__file__).resolve().parents[1] / "scripts" / "uv_sources.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_uv_installs_from_where_pip_is_configured_to():
+    """``make`` hands uv pip's indexes, find-links and constraints (uv reads no pip.conf), each
+    once, and pip's best-match-across-indexes rule; other pip settings are not uv's business."""
+    pip_config = "\n".join(
+        [
+            ":env:.find-links='/opt/wheels'",
+            ":env:.default-timeout='180'",
+            "global.cert='/etc/ssl/certs/ca.crt'",
+            "global.constraint='/etc/pip/constraints.txt'",
+            "global.extra-index-url='file:///a/simple file:///b/simple'",
+            "global.find-links='/opt/wheels'",
+        ]
+    )
+    assert _uv_sources().uv_options(pip_config) == [
+        "--find-links",
+        "/opt/wheels",
+        "--constraint",
+        "/etc/pip/constraints.txt",
+        "--extra-index-url",
+        "file:///a/simple",
+        "--extra-index-url",
+        "file:///b/simple",
+        "--index-strategy",
+        "unsafe-best-match",
+    ]
+    assert _uv_sources().uv_options("") == ["--index-strategy", "unsafe-best-match"]

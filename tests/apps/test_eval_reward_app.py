@@ -105,6 +105,7 @@ def test_metrics_on_hand_made_sequences():
     assert [v.label for v in clip_variants([0, 0.5])] == ["alpha=0", "alpha=0.5"]
 
 
+@pytest.mark.heavy
 def test_policy_rollouts_join_their_tasks_sequences(tmp_path, tiny_clip_dir, tiny_humanoid_run):
     from robrew.eval.labelled_rollouts import policy_rollouts
 

@@ -10,6 +10,7 @@ from robrew.training.bc import BCConfig, BCPolicy, load_policy, save_policy
 from robrew.training.progress import ProgressTrainConfig
 
 
+@pytest.mark.heavy
 def test_main_job_runs_end_to_end(tmp_path):
     cfg = RabcExperimentConfig(
         episodes=6,

@@ -61,6 +61,7 @@ def assert_eval_files(out: Path, with_model_reward: bool):
         ("humanoid_standing", "sac", ["algo.params.learning_starts=100", "algo.params.buffer_size=5000", "n_envs=2"]),
     ],
 )
+@pytest.mark.heavy
 def test_train_then_eval(tmp_path, task, algo, extra):
     out = run(
         [
@@ -84,6 +85,7 @@ def test_train_then_eval(tmp_path, task, algo, extra):
     assert_eval_files(tmp_path / "run" / "eval", with_model_reward=False)
 
 
+@pytest.mark.heavy
 def test_clip_rewarded_humanoid_run_end_to_end(tmp_path, tiny_clip_dir):
     """The VLM-RM experiment's command at a tiny budget, with a local random CLIP: SAC on
     humanoid_kneeling from the CLIP reward, checkpoints, resume, evaluation and report."""
@@ -129,6 +131,7 @@ def wait_for_checkpoint(run_dir: Path, proc, timeout=120):
     return json.loads((run_dir / "checkpoints/latest.json").read_text())["num_timesteps"]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_run_resumes(tmp_path, sig):
     run_dir = tmp_path / "run"

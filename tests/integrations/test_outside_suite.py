@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 BIN = Path(sys.executable).parent
@@ -75,6 +76,7 @@ def run(args, cwd):
     return out
 
 
+@pytest.mark.heavy
 def test_an_outside_dict_suite_from_task_file_to_evaluation(tmp_path):
     (tmp_path / "pointsuite.py").write_text(SUITE)
     task = tmp_path / "point_goal.yaml"

@@ -125,6 +125,7 @@ def test_default_run_dirs_do_not_collide():
 # ---- 4. resume ---------------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_resume_a_finished_run_with_more_steps_and_in_a_copy(copy, trained, tmp_path):
     tb_before = sorted(p.name for p in (trained / "tb").rglob("*"))
     out = run(["robrew-train", f"resume={copy}", "total_timesteps=384"], tmp_path)
@@ -258,6 +259,7 @@ def test_outputs_respect_the_umask_and_json_is_strict(trained):
 # ---- 6. stops with subprocess workers ----------------------------------------------------
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stop_with_subprocess_workers_saves_a_checkpoint(tmp_path, sig):
     run_dir = tmp_path / "run"

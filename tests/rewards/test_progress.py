@@ -25,6 +25,7 @@ def demos(tmp_path_factory):
     )
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("encoder", ["state", "cnn"])
 def test_training_lowers_loss_and_round_trips(demos, encoder, tmp_path):
     model, report = fit_progress_model(
@@ -268,6 +269,7 @@ def test_features_constant_in_the_demos_do_not_move_the_reward(demos):
     assert np.all(np.isfinite(far) & (far >= 0) & (far <= 1))
 
 
+@pytest.mark.heavy
 def test_failed_demos_without_marks_are_used_with_inferred_departures(tmp_path):
     # Episode-level success flags only: the failing demos' frame-level marks are dropped.
     demos = load_demos(collect_demos("tabletop_pick_place", tmp_path, episodes=24, seed=1, image_size=16))

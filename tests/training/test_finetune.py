@@ -129,6 +129,7 @@ def test_finetune_policy_picks_which_of_the_jobs_policies_is_the_base(rabc_dir):
     assert Path(finetune_config(finetune_cfg(rabc_dir), rabc_dir).algo.base_policy).name == "rabc"
 
 
+@pytest.mark.heavy
 def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path):
     """robrew-train finetune=<rabc dir> algo=ppo on the sparse variant of the task, then robrew-eval;
     a resume keeps the base policy (by hash) and the residual settings, and refuses a changed base."""
