@@ -16,26 +16,27 @@ export MUJOCO_GL ?= egl
 # The dependencies (~7 GB with torch's CUDA libraries) are installed by uv, which unpacks them in
 # parallel (~20 s here against pip's ~55 s), from wherever pip is configured to install from
 # (scripts/uv_sources.py); where uv cannot be had or fails, pip does it. Neither byte-compiles
-# the ~19,000 modules on install (30 s on 2 cores here): Python compiles each module the first
-# time a process imports it and keeps the .pyc, so only what runs is compiled, once. That needs
-# PYTHONDONTWRITEBYTECODE unset (CI here sets it): with it, every process would compile torch's
-# modules again.
-unexport PYTHONDONTWRITEBYTECODE
+# on install: compileall does it on all cores. The .pyc files are needed: with
+# PYTHONDONTWRITEBYTECODE set (as on CI here) every process would compile torch's modules again.
+# A few files written for newer Pythons do not compile (pip skips them the same way), hence
+# `|| true`.
 UV_SOURCES = $(shell $(PYTHON) scripts/uv_sources.py)
 $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	($(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --python $(PY) $(UV_SOURCES) ".[test]") \
 		|| $(PY) -m pip install -q --no-compile ".[test]"
+	$(PY) -m compileall -q -j 0 $(call SITE,$(VENV)) > /dev/null || true
 	touch $@
 
-# robrew itself: by uv where the install above got it, else by pip.
-PIP_INSTALL = $(if $(wildcard $(VENV)/bin/uv),$(VENV)/bin/uv pip install -q --python $(PY),$(PY) -m pip install -q)
+# robrew itself: by uv where the install above got it (its .pyc compiled), else by pip.
+PIP_INSTALL = $(if $(wildcard $(VENV)/bin/uv),$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode,$(PY) -m pip install -q)
 REINSTALL = $(if $(wildcard $(VENV)/bin/uv),--reinstall-package robrew,--force-reinstall)
 
 $(MW_VENV)/.deps: pyproject.toml $(VENV)/.deps
 	$(PYTHON) -m venv --clear $(MW_VENV)
 	echo "$(abspath $(call SITE,$(VENV)))" > $(call SITE,$(MW_VENV))/zz_robrew_main_venv.pth
 	$(MW_VENV)/bin/python -m pip install -q --no-compile ".[metaworld,test]"
+	$(MW_VENV)/bin/python -m compileall -q -j 0 $(call SITE,$(MW_VENV)) > /dev/null || true
 	touch $@
 
 # build/ is removed first: setuptools builds in it and would ship modules deleted since.
