@@ -28,6 +28,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import json  # noqa: E402
+import subprocess  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -40,6 +41,62 @@ def pytest_collection_modifyitems(items):
     pytest-xdist they then share out while every worker is busy, instead of one of them ending
     the run alone while the others wait. The order of the rest is pytest's own."""
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
+# Console scripts run one after another in one fresh interpreter, each with its own argv, cwd
+# and file descriptors 1 and 2 (so what C code prints is caught too), its exit code taken from
+# SystemExit as the console-script wrapper would. For invocations that stop before training
+# (config errors): a fresh interpreter per invocation costs ~2.5 s of importing torch each.
+_CLI_BATCH = """
+import json, os, sys, tempfile, traceback
+from importlib.metadata import entry_points
+from hydra.core.global_hydra import GlobalHydra
+scripts = entry_points(group="console_scripts")
+results = []
+real_out, real_err = os.dup(1), os.dup(2)
+for argv, cwd in json.loads(sys.argv[1]):
+    GlobalHydra.instance().clear()
+    os.chdir(cwd)
+    sys.argv = list(argv)
+    code = 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+        try:
+            scripts[argv[0]].load()()
+        except SystemExit as e:
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+            code = 1 if isinstance(e.code, str) else (e.code or 0)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os.dup2(real_out, 1); os.dup2(real_err, 2)
+        out.seek(0); err.seek(0)
+        results.append([code, out.read().decode(), err.read().decode()])
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="session")
+def run_clis():
+    """``run_clis([(argv, cwd), ...])`` -> one ``subprocess.CompletedProcess`` per invocation
+    (``argv[0]`` a console script, e.g. ``robrew-train``), all run in one fresh interpreter: for
+    the many invocations that end in a config error before anything trains."""
+
+    def run(cases):
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        payload = json.dumps([[[str(a) for a in argv], str(cwd)] for argv, cwd in cases])
+        proc = subprocess.run(
+            [sys.executable, "-c", _CLI_BATCH, payload], capture_output=True, text=True, env=env, timeout=600
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results = json.loads(proc.stdout.splitlines()[-1])
+        return [subprocess.CompletedProcess(argv, *result) for (argv, _), result in zip(cases, results)]
+
+    return run
 
 
 TINY_CLIP_CFG = {

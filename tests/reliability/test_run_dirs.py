@@ -217,29 +217,44 @@ def inputs(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        (["device=tpu9"], "device='tpu9' is not a torch device"),
-        (["reward=clip", "reward.device=cuda:0"], "has no CUDA device"),
-        (["algo.policy=NoSuchPolicy"], "algo 'ppo': Policy NoSuchPolicy unknown"),
-        (["algo=sac", "algo.params.n_epochs=4"], "algo.params.n_epochs is a PPO setting, but algo=sac"),
-        (["algo.her=true"], "algo.her is a SAC/TQC setting, but algo=ppo"),
-        (["task.path={inputs}/camera.yaml"], "unknown camera preset 'nosuchcam'"),
-        (["task.path={inputs}/kwargs.yaml"], "unexpected keyword argument 'bogus'"),
-        (["task.path={inputs}/latin1.yaml"], "not UTF-8 text"),
-        (["reward=clip", "reward.kwargs.pretrained={inputs}/evil.pt"], "holds Python objects, not only weights"),
-    ],
-)
-def test_config_errors_leave_nothing_behind(tmp_path, inputs, overrides, message):
+CONFIG_ERRORS = [
+    (["device=tpu9"], "device='tpu9' is not a torch device"),
+    (["reward=clip", "reward.device=cuda:0"], "has no CUDA device"),
+    (["algo.policy=NoSuchPolicy"], "algo 'ppo': Policy NoSuchPolicy unknown"),
+    (["algo=sac", "algo.params.n_epochs=4"], "algo.params.n_epochs is a PPO setting, but algo=sac"),
+    (["algo.her=true"], "algo.her is a SAC/TQC setting, but algo=ppo"),
+    (["task.path={inputs}/camera.yaml"], "unknown camera preset 'nosuchcam'"),
+    (["task.path={inputs}/kwargs.yaml"], "unexpected keyword argument 'bogus'"),
+    (["task.path={inputs}/latin1.yaml"], "not UTF-8 text"),
+    (["reward=clip", "reward.kwargs.pretrained={inputs}/evil.pt"], "holds Python objects, not only weights"),
+]
+
+
+@pytest.fixture(scope="module")
+def config_error_runs(tmp_path_factory, inputs, run_clis):
+    """Each of :data:`CONFIG_ERRORS` as ``robrew-train`` in an empty directory of its own: (the
+    directory, what the command did)."""
+    cases = [
+        (
+            ["robrew-train", *TINY, *[o.format(inputs=inputs) for o in overrides], "total_timesteps=128"],
+            tmp_path_factory.mktemp("config_error"),
+        )
+        for overrides, _ in CONFIG_ERRORS
+    ]
+    return [(cwd, out) for (_, cwd), out in zip(cases, run_clis(cases))]
+
+
+@pytest.mark.parametrize("case", range(len(CONFIG_ERRORS)), ids=[m for _, m in CONFIG_ERRORS])
+def test_config_errors_leave_nothing_behind(config_error_runs, inputs, case):
+    message = CONFIG_ERRORS[case][1]
     if "cuda" in message:
         import torch
 
         if torch.cuda.is_available():
             pytest.skip("this machine has a GPU: reward.device=cuda is valid here")
-    out = run(["robrew-train", *TINY, *[o.format(inputs=inputs) for o in overrides], "total_timesteps=128"], tmp_path)
+    cwd, out = config_error_runs[case]
     one_line_error(out, message)
-    assert list(tmp_path.iterdir()) == []  # no runs/<task>/<time>/, no .hydra, no cli.log, no config.yaml
+    assert list(cwd.iterdir()) == []  # no runs/<task>/<time>/, no .hydra, no cli.log, no config.yaml
     assert not (inputs / "PWNED").exists()
 
 
