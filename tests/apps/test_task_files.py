@@ -53,14 +53,17 @@ def test_robrew_train_files_a_task_file_run_under_its_own_name(tmp_path, task_fi
 
 
 @pytest.mark.parametrize("app", ["robrew-train", "robrew-rabc"])
-def test_a_task_file_that_does_not_load_is_one_line(tmp_path, app):
+def test_a_task_file_that_does_not_load_is_one_line(tmp_path, app, run_clis):
     bad = tmp_path / "broken.yaml"
     bad.write_text("name: broken\n")
-    for arg in (f"task={bad}", f"task.path={bad}", f"task.path={tmp_path / 'missing.yaml'}"):
-        out = run([app, arg], tmp_path)
-        assert out.returncode == 2 and out.stderr.startswith(f"{app}: error:"), out.stderr[-2000:]
-        assert len(out.stderr.strip().splitlines()) == 1
-        assert not (tmp_path / "runs").exists() and not (tmp_path / "outputs").exists()
+    args = (f"task={bad}", f"task.path={bad}", f"task.path={tmp_path / 'missing.yaml'}")
+    cwds = [tmp_path / str(i) for i in range(len(args))]
+    for cwd in cwds:
+        cwd.mkdir()
+    for arg, cwd, out in zip(args, cwds, run_clis([([app, arg], cwd) for arg, cwd in zip(args, cwds)])):
+        assert out.returncode == 2 and out.stderr.startswith(f"{app}: error:"), (arg, out.stderr[-2000:])
+        assert len(out.stderr.strip().splitlines()) == 1, (arg, out.stderr)
+        assert not (cwd / "runs").exists() and not (cwd / "outputs").exists(), arg
 
 
 def test_overrides_for_a_config_group_and_for_a_string(task_file):

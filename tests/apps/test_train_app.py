@@ -177,24 +177,36 @@ NO_RENDER_TASK = {
 }
 
 
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        (["task=nope"], "Could not find 'task/nope'"),
-        (["reward=nope"], "Could not find 'reward/nope'"),
-        (["reward.name=bogus"], "unknown reward model 'bogus'"),
-        (["total_timesteps=-5"], "total_timesteps must be positive, got -5"),
-        (["task.path={no_render}", "reward=clip", "reward.kwargs.pretrained={clip}"], "needs frames but env"),
-    ],
-)
-def test_bad_configs_fail_before_training(tmp_path, tiny_clip_dir, overrides, message):
-    task_file = tmp_path / "no_render.yaml"
-    task_file.write_text(yaml.safe_dump(NO_RENDER_TASK))
-    args = [o.format(no_render=task_file, clip=tiny_clip_dir) for o in overrides]
-    out = run(["robrew-train", *args, f"run_dir={tmp_path}/run", "progress_bar=false"], tmp_path, check=False)
+BAD_CONFIGS = [
+    (["task=nope"], "Could not find 'task/nope'"),
+    (["reward=nope"], "Could not find 'reward/nope'"),
+    (["reward.name=bogus"], "unknown reward model 'bogus'"),
+    (["total_timesteps=-5"], "total_timesteps must be positive, got -5"),
+    (["task.path={no_render}", "reward=clip", "reward.kwargs.pretrained={clip}"], "needs frames but env"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_config_runs(tmp_path_factory, tiny_clip_dir, run_clis):
+    """Each of :data:`BAD_CONFIGS` as ``robrew-train`` in a directory of its own: (the
+    directory, what the command did)."""
+    cases = []
+    for overrides, _ in BAD_CONFIGS:
+        cwd = tmp_path_factory.mktemp("bad_config")
+        task_file = cwd / "no_render.yaml"
+        task_file.write_text(yaml.safe_dump(NO_RENDER_TASK))
+        args = [o.format(no_render=task_file, clip=tiny_clip_dir) for o in overrides]
+        cases.append((["robrew-train", *args, f"run_dir={cwd}/run", "progress_bar=false"], cwd))
+    return [(cwd, out) for (_, cwd), out in zip(cases, run_clis(cases))]
+
+
+@pytest.mark.parametrize("case", range(len(BAD_CONFIGS)), ids=[m for _, m in BAD_CONFIGS])
+def test_bad_configs_fail_before_training(bad_config_runs, case):
+    message = BAD_CONFIGS[case][1]
+    cwd, out = bad_config_runs[case]
     assert out.returncode != 0
-    assert message in out.stderr
-    assert not (tmp_path / "run" / "checkpoints").exists()
+    assert message in out.stderr, out.stderr[-2000:]
+    assert not (cwd / "run" / "checkpoints").exists()
     if "robrew-train: error:" in out.stderr:
         assert len(out.stderr.strip().splitlines()) == 1
 
