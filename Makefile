@@ -55,7 +55,7 @@ demo: install
 	cd /tmp && $(abspath $(VENV))/bin/robrew-rabc hydra.run.dir=$(abspath runs)/rabc/hydra out_dir=$(abspath runs)/rabc
 
 # The Meta-World venv is made and its test run while the main suite runs (mostly pip waiting on
-# disk and a 12 s test: ~30 s off the wall time on 2 cores).
+# disk and a 12 s test: ~20 s off the wall time on 2 cores).
 test: $(VENV)/.deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(MAKE) --no-print-directory -j2 test-main test-metaworld
