@@ -183,13 +183,29 @@ def test_broken_latest_pointer_falls_back_to_the_newest_complete_checkpoint(copy
     assert json.loads(pointer.read_text())["num_timesteps"] >= 384
 
 
-@pytest.mark.parametrize("victim", ["learner.safetensors", "learner.json", "normalizer.npz"])
-def test_truncated_checkpoint_files_are_one_line(copy, tmp_path, victim):
-    ckpt = copy / "checkpoints" / "step_0000000256"
-    data = (ckpt / victim).read_bytes()
-    (ckpt / victim).write_bytes(data[: len(data) // 2])
-    out = run(["robrew-eval", str(copy), "--episodes", "1", "--videos", "0"], tmp_path)
-    one_line_error(out, victim)
+VICTIMS = ["learner.safetensors", "learner.json", "normalizer.npz"]
+
+
+@pytest.fixture(scope="module")
+def truncated_evals(trained, tmp_path_factory, run_clis):
+    """Per file of :data:`VICTIMS`: a copy of the run with that file of its checkpoint cut in
+    half, and what ``robrew-eval`` on it did."""
+    cases = []
+    for victim in VICTIMS:
+        root = tmp_path_factory.mktemp("truncated")
+        run_dir = root / "run"
+        shutil.copytree(trained, run_dir)
+        (run_dir / ".lock").unlink(missing_ok=True)
+        target = run_dir / "checkpoints" / "step_0000000256" / victim
+        data = target.read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+        cases.append((["robrew-eval", str(run_dir), "--episodes", "1", "--videos", "0"], root))
+    return dict(zip(VICTIMS, run_clis(cases)))
+
+
+@pytest.mark.parametrize("victim", VICTIMS)
+def test_truncated_checkpoint_files_are_one_line(truncated_evals, victim):
+    one_line_error(truncated_evals[victim], victim)
 
 
 # ---- 8/9. errors before anything is written ----------------------------------------------
