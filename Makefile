@@ -30,8 +30,9 @@ $(VENV)/.deps: pyproject.toml
 	touch $@
 
 # robrew itself: by uv where the install above got it (its .pyc compiled), else by pip.
-PIP_INSTALL = $(if $(wildcard $(VENV)/bin/uv),$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode,$(PY) -m pip install -q)
-REINSTALL = $(if $(wildcard $(VENV)/bin/uv),--reinstall-package robrew,--force-reinstall)
+UV = $(wildcard $(VENV)/bin/uv)
+PIP_INSTALL = $(if $(UV),$(UV) pip install -q --python $(PY) --compile-bytecode,$(PY) -m pip install -q)
+REINSTALL = $(if $(UV),--reinstall-package robrew,--force-reinstall)
 
 # (after install, which removes build/ that this install builds in)
 $(MW_VENV)/.deps: pyproject.toml $(VENV)/.deps | install

@@ -605,29 +605,25 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
         print(f"already at step {model.num_timesteps} of total_timesteps={cfg.total_timesteps}: nothing to train")
         return json.loads((run_dir / "metrics.json").read_text())
     start, start_steps = time.perf_counter(), model.num_timesteps
-    off = off_policy_settings(cfg.algo)
     if resumed_from is not None and remaining > 0:
         model.set_logger(_resumed_logger(run_dir / "tb", model.num_timesteps))
     try:
         if remaining > 0:
+            callbacks = [RewardLoggingCallback(), gt_eval, ckpt]
+            off = off_policy_settings(cfg.algo)
+            if off and off.actor_warmup > 0:
+                callbacks.append(ActorWarmup(off.actor_warmup))
+            if cfg.algo.residual.hard_starts.probability > 0:
+                callbacks.append(HardStartLogging())
+            if refit_demos is not None:
+                callbacks.append(
+                    RewardRefitCallback(
+                        cfg.reward, reward_model, refit_demos, run_dir, norm, gt_eval.model_obs, cfg.seed
+                    )
+                )
             model.learn(
                 total_timesteps=remaining,
-                callback=[RewardLoggingCallback(), gt_eval, ckpt]
-                + (
-                    [ActorWarmup(off.actor_warmup)]
-                    if (off := off_policy_settings(cfg.algo)) and off.actor_warmup > 0
-                    else []
-                )
-                + ([HardStartLogging()] if cfg.algo.residual.hard_starts.probability > 0 else [])
-                + (
-                    [
-                        RewardRefitCallback(
-                            cfg.reward, reward_model, refit_demos, run_dir, norm, gt_eval.model_obs, cfg.seed
-                        )
-                    ]
-                    if refit_demos is not None
-                    else []
-                ),
+                callback=callbacks,
                 progress_bar=cfg.progress_bar,
                 reset_num_timesteps=resumed_from is None,
                 tb_log_name="train",
