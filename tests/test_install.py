@@ -82,7 +82,8 @@ def test_uv_installs_from_where_pip_is_configured_to():
             "global.find-links='/opt/wheels'",
         ]
     )
-    assert _uv_sources().uv_options(pip_config) == [
+    uv_options = _uv_sources().uv_options
+    assert uv_options(pip_config) == [
         "--find-links",
         "/opt/wheels",
         "--constraint",
@@ -94,4 +95,4 @@ def test_uv_installs_from_where_pip_is_configured_to():
         "--index-strategy",
         "unsafe-best-match",
     ]
-    assert _uv_sources().uv_options("") == ["--index-strategy", "unsafe-best-match"]
+    assert uv_options("") == ["--index-strategy", "unsafe-best-match"]
