@@ -49,7 +49,9 @@ class RabcExperimentConfig:
     data_dir: str | None = None  # reuse a collected dataset instead of collecting
     failure_marks: bool = True  # false: drop the demos' frame-level failure marks (episode-level success flags only)
     progress: ProgressTrainConfig = field(default_factory=lambda: ProgressTrainConfig(steps=3000))
-    bc: BCConfig = field(default_factory=lambda: BCConfig(steps=4000, chunk=5, kappa=0.01, drop_noops=True))
+    bc: BCConfig = field(
+        default_factory=lambda: BCConfig(steps=4000, chunk=5, kappa=0.01, drop_noops=True, drop_failure_tails=True)
+    )
     methods: list[Weighting] = field(default_factory=lambda: [Weighting.none, Weighting.rabc])
     eval_episodes: int = 50
     videos: int = 1  # per method

@@ -4,7 +4,8 @@ return-weighted trajectory resampling, on one policy network.
 The three differ only in how samples count:
     none:   every (obs, action) pair equally;
     rabc:   weight from the progress model's gain over the next ``chunk`` steps
-            (``robrew.training.rabc``); loss Σ wℓ / Σ w;
+            (``robrew.training.rabc``; with ``drop_failure_tails``, 0 for a failed demo's steps
+            from its progress peak on); loss Σ wℓ / Σ w;
     return: episodes resampled with probability ∝ exp((R - max R) / (temperature · std R)),
             R the episode's env return;
     success: the successful episodes only (filtered BC: weight 1 on every step of an episode
@@ -27,7 +28,7 @@ from robrew.agents.bc_policy import BCPolicy, ChunkActor, load_policy, save_poli
 from robrew.data.demos import Demo, flat_demos, require_frames
 from robrew.rewards.obs_stats import obs_statistics
 from robrew.rewards.progress import ProgressReward
-from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
+from robrew.training.rabc import failure_tails, progress_deltas, rabc_weights, weighted_loss
 
 #: How BC weights each sample: ``none`` (plain BC), ``rabc`` (reward-aligned: progress gain over
 #: the chunk), ``return`` (resampled by episode return), ``success`` (successful episodes only).
@@ -52,6 +53,7 @@ class BCConfig:
     chunk: int = 5  # Δ: the policy predicts this many actions; progress gain is measured over it
     kappa: float = 0.01  # gains above κ get full weight
     complete_at: float | None = 0.95  # RA-BC: samples the progress model calls complete (φ ≥ this) get full weight
+    drop_failure_tails: bool = False  # RA-BC: a failed demo's steps from its progress peak on get weight 0
     ensemble_decay: float = 0.3  # temporal ensembling: weight exp(-decay * age) of older chunk predictions
     temperature: float = 1.0  # return-weighted resampling
     obs_keys: list[str] | None = None  # Dict observations: keys the policy reads, in order (default: all, sorted)
@@ -138,7 +140,10 @@ def sample_weights(demos: list[Demo], cfg: BCConfig, progress_model: ProgressRew
         # Delta for action t (taken at frame t): progress at frame min(t + Δ, T) minus at t.
         deltas = np.concatenate([r[:-1] for r in progress_deltas(phi, cfg.chunk)])
         at = np.concatenate([p[:-1] for p in phi])
-        return rabc_weights(deltas, cfg.kappa, progress=at, complete_at=cfg.complete_at)
+        w = rabc_weights(deltas, cfg.kappa, progress=at, complete_at=cfg.complete_at)
+        if cfg.drop_failure_tails:
+            w = np.where(np.concatenate(failure_tails(phi, [d.success for d in demos])), 0.0, w)
+        return w
     if cfg.weighting == Weighting("return"):
         returns = np.array([float(d.rewards.sum()) for d in demos])
         z = (returns - returns.max()) / (cfg.temperature * (returns.std() + 1e-8))

@@ -9,9 +9,17 @@ Meta-World pick-place: without it, RA-BC dropped most post-success frames of the
 62% success against 79% with it, over 3 training seeds; docs/history.md).
 The loss is Σ wᵢ ℓᵢ / Σ wᵢ. A mean weight near 1 means RA-BC has become plain BC.
 
+A failed episode's steps from its progress peak on (:func:`failure_tails`) can be given w = 0:
+whatever follows the point where a failure stopped advancing led nowhere, yet where its
+progress reads flat (a demonstrator hovering over a block it put down in the wrong place,
+progress already fallen to 0) the ramp above gives it about half weight, and the cloned policy
+learns to stop dead in such states: on pick-and-place most of its failures were that stall,
+gripper open over a block it had not picked up (docs/results.md).
+
 Example:
     >>> w = rabc_weights(np.array([-0.1, 0.0, 0.05, 0.3]), kappa=0.2)
     >>> w = rabc_weights(deltas, kappa=0.01, progress=phi, complete_at=0.95)  # completed frames: 1
+    >>> tails = failure_tails([np.array([0.1, 0.5, 0.3, 0.3])], [False])   # [array([False, True, True])]
 """
 
 from __future__ import annotations
@@ -31,6 +39,22 @@ def progress_deltas(progress: Sequence[np.ndarray], chunk: int) -> list[np.ndarr
         p = np.asarray(p, dtype=np.float64)
         ahead = np.minimum(np.arange(len(p)) + chunk, len(p) - 1)
         out.append(p[ahead] - p)
+    return out
+
+
+def failure_tails(progress: Sequence[np.ndarray], success: Sequence[bool]) -> list[np.ndarray]:
+    """Per episode, bool (T - 1,) over its actions: True from the frame where a failed episode's
+    progress φ (T frames) peaks (its first maximum) on; all False for a successful episode.
+
+    Raises:
+        ValueError: ``progress`` and ``success`` differ in length.
+    """
+    if len(progress) != len(success):
+        raise ValueError(f"{len(progress)} progress curves for {len(success)} success flags")
+    out = []
+    for p, ok in zip(progress, success):
+        steps = np.arange(len(p) - 1)
+        out.append(np.zeros(len(steps), bool) if ok else steps >= int(np.argmax(p)))
     return out
 
 

@@ -93,6 +93,31 @@ def test_rabc_keeps_frames_the_model_calls_complete(demos):
     assert dropped.mean() < 0.75  # without it, every dip is a "mistake" (weight 0)
 
 
+def test_failure_tails_get_no_weight_and_successes_keep_theirs(demos):
+    class Rises:  # progress climbs to mid-episode, then stays flat: every failure peaks at its middle
+        needs_frames, needs_obs = False, True
+
+        def flatten_obs(self, obs):
+            return obs
+
+        def score_episode(self, frames, obs, instructions):
+            return np.minimum(np.arange(len(obs)), len(obs) // 2) / len(obs)
+
+    assert any(d.success for d in demos) and not all(d.success for d in demos)
+    kept = sample_weights(demos, BCConfig(weighting="rabc", chunk=1), Rises())
+    cut = sample_weights(demos, BCConfig(weighting="rabc", chunk=1, drop_failure_tails=True), Rises())
+    start = 0
+    for d in demos:
+        n, peak = len(d.actions), len(d.observations) // 2
+        mine, theirs = cut[start : start + n], kept[start : start + n]
+        if d.success:
+            np.testing.assert_array_equal(mine, theirs)
+        else:
+            np.testing.assert_array_equal(mine[:peak], theirs[:peak])
+            assert np.all(mine[peak:] == 0) and np.all(theirs[peak:] > 0)  # flat progress: a middling weight
+        start += n
+
+
 def test_noops_are_still_steps_that_keep_the_gripper_and_leave_with_their_observation(demos):
     from robrew.training.bc import noop_steps, without_noops
 

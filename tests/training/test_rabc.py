@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from robrew.training.rabc import progress_deltas, rabc_weights, weighted_loss
+from robrew.training.rabc import failure_tails, progress_deltas, rabc_weights, weighted_loss
 
 
 def test_weights_exact():
@@ -56,3 +56,13 @@ def test_weighted_loss():
     losses, w = torch.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 0.0, 0.5])
     assert weighted_loss(losses, w).item() == pytest.approx((1 + 2) / 1.5)
     assert weighted_loss(losses, torch.zeros(3)).item() == 0.0
+
+
+def test_failure_tails_start_at_a_failed_episodes_first_peak():
+    phi = [np.array([0.1, 0.5, 0.2, 0.5, 0.0]), np.array([0.1, 0.5, 0.2, 0.5, 0.0]), np.array([0.9, 0.1, 0.0])]
+    tails = failure_tails(phi, [False, True, False])
+    np.testing.assert_array_equal(tails[0], [False, True, True, True])  # first maximum: frame 1
+    np.testing.assert_array_equal(tails[1], [False] * 4)  # a success keeps every step
+    np.testing.assert_array_equal(tails[2], [True, True])  # never advanced after its first frame
+    with pytest.raises(ValueError, match="2 progress curves for 1 success flags"):
+        failure_tails(phi[:2], [False])
