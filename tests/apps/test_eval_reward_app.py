@@ -106,7 +106,7 @@ def test_metrics_on_hand_made_sequences():
 
 
 @pytest.mark.heavy
-def test_policy_rollouts_join_their_tasks_sequences(tmp_path, tiny_clip_dir, tiny_humanoid_run):
+def test_policy_rollouts_join_their_tasks_sequences(tmp_path, tiny_clip_dir, tiny_humanoid_run, run_clis):
     from robrew.eval.labelled_rollouts import policy_rollouts
 
     spec, seqs = policy_rollouts(tiny_humanoid_run, episodes=2, frames=False)
@@ -126,11 +126,15 @@ def test_policy_rollouts_join_their_tasks_sequences(tmp_path, tiny_clip_dir, tin
         "humanoid_kneeling": [str(tiny_humanoid_run)]
     }
     # A run of another task, a directory that is no run, a pattern that matches nothing: one line, nothing written.
-    for extra, message in (
+    cases = (
         (["--tasks", "humanoid_lotus", "--policies", str(tiny_humanoid_run)], "trained on 'humanoid_kneeling'"),
         (["--tasks", "humanoid_lotus", "--policies", str(tmp_path)], "neither a run directory"),
         (["--tasks", "nothing_*"], "matches no shipped task"),
-    ):
-        bad = run([*extra, "--reward", "frame_mean", "--out", str(tmp_path / "bad")], tmp_path)
+    )
+    argvs = [
+        (["robrew-eval-reward", *extra, "--reward", "frame_mean", "--out", tmp_path / "bad"], tmp_path)
+        for extra, _ in cases
+    ]
+    for (_, message), bad in zip(cases, run_clis(argvs)):
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
         assert not (tmp_path / "bad").exists()

@@ -14,6 +14,7 @@ import yaml
 
 BIN = Path(sys.executable).parent
 TINY = ["progress_bar=false", "checkpoint_every=256", "eval_every=256", "eval_episodes=2"]
+TINY_SAC = ["algo.params.learning_starts=100", "algo.params.buffer_size=5000", "algo.params.batch_size=64"]
 
 
 def run(args, cwd, timeout=300, check=True):
@@ -56,9 +57,9 @@ def assert_eval_files(out: Path, with_model_reward: bool):
     "task, algo, extra",
     [
         ("tabletop_pick_place", "ppo", ["algo.params.n_steps=128", "algo.params.batch_size=64"]),
-        ("tabletop_push", "sac", ["algo.params.learning_starts=100", "algo.params.buffer_size=5000", "normalize=true"]),
+        ("tabletop_push", "sac", [*TINY_SAC, "normalize=true"]),
         ("humanoid_kneeling", "ppo", ["algo.params.n_steps=128", "algo.params.batch_size=64", "n_envs=2"]),
-        ("humanoid_standing", "sac", ["algo.params.learning_starts=100", "algo.params.buffer_size=5000", "n_envs=2"]),
+        ("humanoid_standing", "sac", [*TINY_SAC, "n_envs=2"]),
     ],
 )
 @pytest.mark.heavy
@@ -98,6 +99,7 @@ def test_clip_rewarded_humanoid_run_end_to_end(tmp_path, tiny_clip_dir):
         "algo=sac",
         "algo.params.learning_starts=64",
         "algo.params.buffer_size=2000",
+        "algo.params.batch_size=64",
         "total_timesteps=192",
         "n_envs=2",
         "checkpoint_every=96",

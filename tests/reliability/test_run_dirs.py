@@ -76,7 +76,7 @@ class Boom:
 # ---- 2. nothing runs from files ---------------------------------------------------------
 
 
-def test_planted_pickles_are_never_loaded(copy, tmp_path):
+def test_planted_pickles_are_never_loaded(copy, tmp_path, run_clis):
     """A run dir in the old layout (SB3 model.zip + vecnormalize.pkl pickles) with code in them."""
     marker = tmp_path / "PWNED"
     shutil.rmtree(copy / "checkpoints")
@@ -85,8 +85,14 @@ def test_planted_pickles_are_never_loaded(copy, tmp_path):
     (ckpt / "model.zip").write_bytes(pickle.dumps(Boom(marker)))
     (ckpt / "vecnormalize.pkl").write_bytes(pickle.dumps(Boom(marker)))
     (copy / "checkpoints" / "latest.json").write_text(json.dumps({"checkpoint": ckpt.name, "num_timesteps": 256}))
-    one_line_error(run(["robrew-eval", str(copy), "--episodes", "1", "--videos", "0"], tmp_path), "older robrew")
-    one_line_error(run(["robrew-train", f"resume={copy}"], tmp_path), "nothing to resume")
+    evaluated, resumed = run_clis(
+        [
+            (["robrew-eval", copy, "--episodes", "1", "--videos", "0"], tmp_path),
+            (["robrew-train", f"resume={copy}"], tmp_path),
+        ]
+    )
+    one_line_error(evaluated, "older robrew")
+    one_line_error(resumed, "nothing to resume")
     assert not marker.exists()
 
 
@@ -104,15 +110,18 @@ def test_checkpoints_hold_no_pickles(trained):
 # ---- 3. one writer per run dir -----------------------------------------------------------
 
 
-def test_second_writer_is_refused(copy, tmp_path):
+def test_second_writer_is_refused(copy, tmp_path, run_clis):
     from robrew.runs import RunLock
 
-    with RunLock(copy):
-        out = run(["robrew-train", f"resume={copy}", "total_timesteps=384"], tmp_path)
+    with RunLock(copy):  # held by this process: the second writer runs in another
+        out, fresh = run_clis(
+            [
+                (["robrew-train", f"resume={copy}", "total_timesteps=384"], tmp_path),
+                (["robrew-train", *TINY, "total_timesteps=128", f"run_dir={copy}"], tmp_path),
+            ]
+        )
     one_line_error(out, f"is in use by another robrew process (pid {os.getpid()})")
-    one_line_error(
-        run(["robrew-train", *TINY, "total_timesteps=128", f"run_dir={copy}"], tmp_path), "already holds a run"
-    )
+    one_line_error(fresh, "already holds a run")
     assert strict_json(copy / "metrics.json")["num_timesteps"] == 256  # untouched
 
 
@@ -126,7 +135,7 @@ def test_default_run_dirs_do_not_collide():
 
 
 @pytest.mark.heavy
-def test_resume_a_finished_run_with_more_steps_and_in_a_copy(copy, trained, tmp_path):
+def test_resume_a_finished_run_with_more_steps_and_in_a_copy(copy, trained, tmp_path, run_clis):
     tb_before = sorted(p.name for p in (trained / "tb").rglob("*"))
     out = run(["robrew-train", f"resume={copy}", "total_timesteps=384"], tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -138,9 +147,10 @@ def test_resume_a_finished_run_with_more_steps_and_in_a_copy(copy, trained, tmp_
     steps = [int(r.split(",")[0]) for r in (copy / "curve.csv").read_text().splitlines()[1:]]
     assert steps == sorted(steps) and 384 in steps  # eval schedule kept: 128, 256, 384, ...
     curve, metrics = (copy / "curve.csv").read_text(), (copy / "metrics.json").read_text()
-    for _ in range(2):  # finished: nothing to train, no crash, and its final evaluation is not run again
-        again = run(["robrew-train", f"resume={copy}"], tmp_path)
-        assert again.returncode == 0 and "nothing to train" in again.stdout, again.stderr[-2000:]
+    for again in run_clis([(["robrew-train", f"resume={copy}"], tmp_path)] * 2):  # finished: nothing to train,
+        assert again.returncode == 0 and "nothing to train" in again.stdout, again.stderr[
+            -2000:
+        ]  # its evaluation not rerun
     assert (copy / "curve.csv").read_text() == curve and (copy / "metrics.json").read_text() == metrics
 
 

@@ -27,7 +27,7 @@ def goal_cfg(**kw) -> TrainConfig:
     base = dict(
         task=TaskConfig("tabletop_reach_goal"),
         reward=RewardConfig(),
-        algo=SacConfig(her=True, params=SacParams(learning_starts=100, buffer_size=2000)),
+        algo=SacConfig(her=True, params=SacParams(learning_starts=100, buffer_size=2000, batch_size=64)),
         n_envs=1,
         total_timesteps=300,
         checkpoint_every=150,
