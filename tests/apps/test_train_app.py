@@ -63,31 +63,31 @@ def assert_eval_files(out: Path, with_model_reward: bool):
     ],
 )
 @pytest.mark.heavy
-def test_train_then_eval(tmp_path, task, algo, extra):
-    out = run(
-        [
-            "robrew-train",
-            f"task={task}",
-            f"algo={algo}",
-            "total_timesteps=512",
-            f"run_dir={tmp_path}/run",
-            *TINY,
-            *extra,
-        ],
-        tmp_path,
+def test_train_then_eval(tmp_path, task, algo, extra, run_clis):
+    train = [
+        "robrew-train",
+        f"task={task}",
+        f"algo={algo}",
+        "total_timesteps=512",
+        f"run_dir={tmp_path}/run",
+        *TINY,
+        *extra,
+    ]
+    out, evaluated = run_clis(  # one interpreter: the second reads only what the first wrote to disk
+        [(train, tmp_path), (["robrew-eval", tmp_path / "run", "--episodes", "2", "--videos", "1"], tmp_path)]
     )
-    assert "true success" in out.stdout
+    assert out.returncode == 0 and "true success" in out.stdout, out.stderr[-3000:]
     assert_run_files(tmp_path / "run", algo)
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     normalised = "normalize=true" in extra or (task.startswith("humanoid") and algo == "ppo")  # family default
     assert saved["normalize"] is normalised  # the decided value is saved, never null
     assert bool(list((tmp_path / "run" / "checkpoints").glob("step_*/normalizer.npz"))) == normalised
-    run(["robrew-eval", str(tmp_path / "run"), "--episodes", "2", "--videos", "1"], tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert_eval_files(tmp_path / "run" / "eval", with_model_reward=False)
 
 
 @pytest.mark.heavy
-def test_clip_rewarded_humanoid_run_end_to_end(tmp_path, tiny_clip_dir):
+def test_clip_rewarded_humanoid_run_end_to_end(tmp_path, tiny_clip_dir, run_clis):
     """The VLM-RM experiment's command at a tiny budget, with a local random CLIP: SAC on
     humanoid_kneeling from the CLIP reward, checkpoints, resume, evaluation and report."""
     run_dir = tmp_path / "run"
@@ -116,10 +116,15 @@ def test_clip_rewarded_humanoid_run_end_to_end(tmp_path, tiny_clip_dir):
     curve = (run_dir / "curve.csv").read_text().splitlines()
     assert first["num_timesteps"] >= 192 and len(curve) >= 3  # header + an eval per 96 steps
     assert np.isfinite(float(curve[-1].split(",")[3]))  # the CLIP return is logged next to the true success
-    out = run(["robrew-train", f"resume={run_dir}", "total_timesteps=320"], tmp_path)
-    assert "resumed from step_" in out.stdout
+    out, evaluated = run_clis(  # a fresh interpreter, which resumes from disk
+        [
+            (["robrew-train", f"resume={run_dir}", "total_timesteps=320"], tmp_path),
+            (["robrew-eval", run_dir, "--episodes", "2", "--videos", "1"], tmp_path),
+        ]
+    )
+    assert out.returncode == 0 and "resumed from step_" in out.stdout, out.stderr[-3000:]
     assert json.loads((run_dir / "metrics.json").read_text())["num_timesteps"] >= 320
-    run(["robrew-eval", str(run_dir), "--episodes", "2", "--videos", "1"], tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert_eval_files(run_dir / "eval", with_model_reward=True)
     assert json.loads((run_dir / "eval" / "eval.json").read_text())["num_timesteps"] >= 320
 
