@@ -45,8 +45,8 @@ def pytest_collection_modifyitems(items):
 
 # Console scripts run one after another in one fresh interpreter, each with its own argv, cwd
 # and file descriptors 1 and 2 (so what C code prints is caught too), its exit code taken from
-# SystemExit as the console-script wrapper would. For invocations that stop before training
-# (config errors): a fresh interpreter per invocation costs ~2.5 s of importing torch each.
+# SystemExit as the console-script wrapper would. A fresh interpreter per invocation costs ~2.5 s
+# of importing torch each.
 _CLI_BATCH = """
 import json, os, sys, tempfile, traceback
 from importlib.metadata import entry_points
@@ -82,12 +82,14 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="session")
 def run_clis():
-    """``run_clis([(argv, cwd), ...])`` -> one ``subprocess.CompletedProcess`` per invocation
-    (``argv[0]`` a console script, e.g. ``robrew-train``), all run in one fresh interpreter: for
-    the many invocations that end in a config error before anything trains."""
+    """``run_clis([(argv, cwd), ...], env={...})`` -> one ``subprocess.CompletedProcess`` per
+    invocation (``argv[0]`` a console script, e.g. ``robrew-train``), all run one after another in
+    one fresh interpreter (``env``: variables added to its environment): for the many invocations
+    that end in a config error before anything trains, and for steps of one pipeline that pass on
+    nothing but files."""
 
-    def run(cases):
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    def run(cases, env=None):
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
         payload = json.dumps([[[str(a) for a in argv], str(cwd)] for argv, cwd in cases])
         proc = subprocess.run(
             [sys.executable, "-c", _CLI_BATCH, payload], capture_output=True, text=True, env=env, timeout=600

@@ -77,54 +77,26 @@ def run(args, cwd):
 
 
 @pytest.mark.heavy
-def test_an_outside_dict_suite_from_task_file_to_evaluation(tmp_path):
+def test_an_outside_dict_suite_from_task_file_to_evaluation(tmp_path, run_clis):
     (tmp_path / "pointsuite.py").write_text(SUITE)
     task = tmp_path / "point_goal.yaml"
     task.write_text(TASK)
-
-    out = run(
-        ["robrew-collect", "--task", str(task), "--policy", "pointsuite:expert", "--mix", "clean=8,noisy=4,failing=4"],
-        tmp_path,
-    )
     data = tmp_path / "data" / "robrew" / "point_goal" / "recorded-v0"
-    assert "wrote 16 episodes" in out.stdout and data.is_dir()
-
     rabc = tmp_path / "rabc"
-    run(
-        [
-            "robrew-rabc",
-            f"task={task}",
-            f"data_dir={data}",
-            f"out_dir={rabc}",
-            "progress.steps=40",
-            "bc.steps=40",
-            "eval_episodes=2",
-            "videos=0",
-            "torch_threads=1",
-        ],
-        tmp_path,
-    )
+    collect = ["robrew-collect", "--task", task, "--policy", "pointsuite:expert", "--mix", "clean=8,noisy=4,failing=4"]
+    job = ["robrew-rabc", f"task={task}", f"data_dir={data}", f"out_dir={rabc}", "progress.steps=40", "bc.steps=40"]
+    train = ["robrew-train", f"task={task}", "algo=sac", "algo.her=true", "total_timesteps=160", "n_envs=1"]
+    train += ["algo.params.learning_starts=40", "algo.params.buffer_size=1000", "checkpoint_every=80", "eval_every=80"]
+    steps = [collect, [*job, "eval_episodes=2", "videos=0", "torch_threads=1"]]
+    steps += [[*train, "eval_episodes=2", "progress_bar=false", "torch_threads=1"]]
+    # One interpreter for the three steps, which pass on nothing but files.
+    outs = run_clis([(argv, tmp_path) for argv in steps], env={"PYTHONPATH": str(tmp_path)})
+    for argv, out in zip(steps, outs):
+        assert out.returncode == 0, f"{argv[0]}\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
+    assert "wrote 16 episodes" in outs[0].stdout and data.is_dir()
     result = json.loads((rabc / "results.json").read_text())
     assert result["dataset"]["episodes"] == 16 and set(result["policies"]) == {"none", "rabc"}
 
-    run(
-        [
-            "robrew-train",
-            f"task={task}",
-            "algo=sac",
-            "algo.her=true",
-            "total_timesteps=160",
-            "algo.params.learning_starts=40",
-            "n_envs=1",
-            "algo.params.buffer_size=1000",
-            "checkpoint_every=80",
-            "eval_every=80",
-            "eval_episodes=2",
-            "progress_bar=false",
-            "torch_threads=1",
-        ],
-        tmp_path,
-    )
     (run_dir,) = (tmp_path / "runs" / "point_goal").iterdir()  # filed under the file's own name
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["task"]["name"] == "point_goal" and saved["algo"]["policy"] == "MultiInputPolicy"

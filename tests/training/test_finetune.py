@@ -130,7 +130,7 @@ def test_finetune_policy_picks_which_of_the_jobs_policies_is_the_base(rabc_dir):
 
 
 @pytest.mark.heavy
-def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path):
+def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path, run_clis):
     """robrew-train finetune=<rabc dir> algo=ppo on the sparse variant of the task, then robrew-eval;
     a resume keeps the base policy (by hash) and the residual settings, and refuses a changed base."""
     import json
@@ -186,9 +186,14 @@ def test_residual_ppo_end_to_end_through_the_console_scripts(rabc_dir, tmp_path)
     assert json.loads((run / "base_policy.json").read_text())["sha256"]
     ckpt = run / "checkpoints" / json.loads((run / "checkpoints" / "latest.json").read_text())["checkpoint"]
     assert json.loads((ckpt / "learner.json").read_text())["algo"] == "residualppo"
-    evaluated = cli("robrew-eval", str(run), "--episodes", "2", "--videos", "0")
-    assert "success" in evaluated.stdout
-    cli("robrew-train", f"resume={run}", "total_timesteps=384")
+    evaluated, resumed = run_clis(  # one interpreter for both
+        [
+            (["robrew-eval", run, "--episodes", "2", "--videos", "0"], tmp_path),
+            (["robrew-train", f"resume={run}", "total_timesteps=384"], tmp_path),
+        ]
+    )
+    assert evaluated.returncode == 0 and "success" in evaluated.stdout, evaluated.stderr[-3000:]
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((run / "metrics.json").read_text())["num_timesteps"] >= 384
     assert yaml.safe_load((run / "config.yaml").read_text())["algo"] == saved["algo"]
     # another base policy under the same path: the residual was learned for the old one
