@@ -83,13 +83,14 @@ def test_an_outside_dict_suite_from_task_file_to_evaluation(tmp_path, run_clis):
     task.write_text(TASK)
     data = tmp_path / "data" / "robrew" / "point_goal" / "recorded-v0"
     rabc = tmp_path / "rabc"
-    collect = ["robrew-collect", "--task", task, "--policy", "pointsuite:expert", "--mix", "clean=8,noisy=4,failing=4"]
-    job = ["robrew-rabc", f"task={task}", f"data_dir={data}", f"out_dir={rabc}", "progress.steps=40", "bc.steps=40"]
-    train = ["robrew-train", f"task={task}", "algo=sac", "algo.her=true", "total_timesteps=160", "n_envs=1"]
-    train += ["algo.params.learning_starts=40", "algo.params.buffer_size=1000", "checkpoint_every=80", "eval_every=80"]
-    steps = [collect, [*job, "eval_episodes=2", "videos=0", "torch_threads=1"]]
-    steps += [[*train, "eval_episodes=2", "progress_bar=false", "torch_threads=1"]]
-    # One interpreter for the three steps, which pass on nothing but files.
+    steps = [  # collect, the main job, SAC + HER: one interpreter, as they pass on nothing but files
+        ["robrew-collect", "--task", task, "--policy", "pointsuite:expert", "--mix", "clean=8,noisy=4,failing=4"],
+        ["robrew-rabc", f"task={task}", f"data_dir={data}", f"out_dir={rabc}", "progress.steps=40", "bc.steps=40"]
+        + ["eval_episodes=2", "videos=0", "torch_threads=1"],
+        ["robrew-train", f"task={task}", "algo=sac", "algo.her=true", "total_timesteps=160", "n_envs=1"]
+        + ["algo.params.learning_starts=40", "algo.params.buffer_size=1000", "checkpoint_every=80", "eval_every=80"]
+        + ["eval_episodes=2", "progress_bar=false", "torch_threads=1"],
+    ]
     outs = run_clis([(argv, tmp_path) for argv in steps], env={"PYTHONPATH": str(tmp_path)})
     for argv, out in zip(steps, outs):
         assert out.returncode == 0, f"{argv[0]}\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
