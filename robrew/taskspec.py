@@ -85,6 +85,7 @@ class TaskSpec:
     frame_transform: FrameTransform = field(default_factory=FrameTransform)
     tags: tuple[str, ...] = ()
     description: str = ""
+    demos: int = 0  # demonstrations robrew-rabc records for this task by default (0: the job's own default)
     source: str = ""  # file it was loaded from
 
 
@@ -149,6 +150,8 @@ def _validate(values: dict, source: str) -> None:
             _fail(source, key, "needs at least one non-empty prompt")
     if values["horizon"] <= 0:
         _fail(source, "horizon", f"must be a positive number of steps, got {values['horizon']}")
+    if values.get("demos", 0) < 0:
+        _fail(source, "demos", f"must be a number of demonstrations >= 0 (0: the job's default), got {values['demos']}")
     h, w = values.get("image_size", (224, 224))
     if h <= 0 or w <= 0:
         _fail(source, "image_size", f"must be positive [height, width], got {[h, w]}")

@@ -58,6 +58,7 @@ def test_spec_is_frozen():
         ({"colour": "red"}, "colour"),  # unknown key
         ({"horizon": "100x"}, "horizon"),  # wrong type
         ({"horizon": -5}, "horizon"),
+        ({"demos": -1}, "demos"),
         ({"goal_prompts": []}, "goal_prompts"),  # missing prompt
         ({"goal_prompts": None}, "goal_prompts"),
         ({"env_id": "robrew/Nope-v0"}, "env_id"),  # unknown env id

@@ -35,8 +35,8 @@ def _main(cfg: RabcExperimentConfig) -> None:
     from robrew.taskspec import TaskSpecError
 
     config: RabcExperimentConfig = OmegaConf.to_object(cfg)
-    print(banner(config))
     try:
+        print(banner(config))  # names the task's demos: an unknown task is refused here
         result = run_rabc_experiment(config, on_phase=lambda line: print(line, flush=True))
     except (ConfigError, DatasetError, TaskSpecError) as e:  # bad settings or data: one line, exit 2
         print(f"robrew-rabc: error: {str(e).splitlines()[0]}", file=sys.stderr)

@@ -43,7 +43,7 @@ class RabcExperimentConfig:
     """
 
     task: str = "tabletop_pick_place"
-    episodes: int = 150  # demonstrations (about a third clean, sloppy, failing)
+    episodes: int = 0  # demonstrations (about a third clean, sloppy, failing); 0: job_episodes(task)
     image_size: int = 64  # frames stored at the model's resolution
     frames: bool | None = None  # store frames with the demos; None: only when the progress model reads frames
     data_dir: str | None = None  # reuse a collected dataset instead of collecting
@@ -59,6 +59,24 @@ class RabcExperimentConfig:
     out_dir: str = "runs/rabc"
     torch_threads: int = 0  # 0: the usable cores; N: at most N (1 when other work shares the CPU)
     collect_workers: int = 0  # processes recording the demos; 0: the usable cores (same dataset whatever the number)
+
+
+#: Demonstrations the job records for a task whose spec names no ``demos``.
+DEFAULT_EPISODES = 150
+
+
+def job_episodes(task: str, episodes: int = 0) -> int:
+    """The number of demonstrations the job records: ``episodes`` when set (not 0), else the task's
+    ``demos`` (``tasks/<task>.yaml``; push needs 450 before its progress model tells a push to the
+    wrong pad from one to the right pad), else :data:`DEFAULT_EPISODES`.
+
+    Example:
+        >>> job_episodes("tabletop_pick_place"), job_episodes("tabletop_push"), job_episodes("tabletop_push", 60)
+        (150, 450, 60)
+    """
+    from robrew.taskspec import load_task
+
+    return int(episodes) if episodes else load_task(task).demos or DEFAULT_EPISODES
 
 
 def _plot_progress(model, demos, path: Path, frames_per_stage: np.ndarray | None = None) -> Path:
@@ -121,8 +139,8 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
     bad = [m for m in cfg.methods if m not in WEIGHTINGS]
     if bad or not cfg.methods:
         raise ConfigError(f"methods must be a non-empty list from {WEIGHTINGS}, got {list(cfg.methods)}")
-    if cfg.episodes < 4 or cfg.eval_episodes <= 0:
-        raise ConfigError("episodes must be >= 4 and eval_episodes positive")
+    if cfg.episodes < 0 or 0 < cfg.episodes < 4 or cfg.eval_episodes <= 0:
+        raise ConfigError("episodes must be >= 4 (0: the task's default) and eval_episodes positive")
     if cfg.collect_workers < 0:
         raise ConfigError(f"collect_workers must be >= 0 (0: the usable cores), got {cfg.collect_workers}")
     try:
@@ -134,6 +152,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
             f"progress.members={cfg.progress.members}: RA-BC weights samples by one model's stages and progress; "
             "train ensembles for RL rewards with robrew-train-reward --members"
         )
+    episodes = job_episodes(cfg.task, cfg.episodes)
     set_torch_threads(cfg.torch_threads)
     workers = thread_count(cfg.collect_workers)
 
@@ -158,7 +177,7 @@ def run_rabc_experiment(cfg: RabcExperimentConfig, on_phase: Callable[[str], Non
         data = collect_demos(
             cfg.task,
             layout.data,
-            cfg.episodes,
+            episodes,
             seed=cfg.seed,
             image_size=cfg.image_size,
             overwrite=True,
@@ -265,7 +284,11 @@ def banner(cfg: RabcExperimentConfig) -> str:
     """The job's first line: what it will do (the demos it collects, or the dataset it reuses)."""
     from robrew.threads import thread_count
 
-    source = f"demos from {cfg.data_dir}" if cfg.data_dir else f"{cfg.episodes} mixed demos of {cfg.task}"
+    source = (
+        f"demos from {cfg.data_dir}"
+        if cfg.data_dir
+        else f"{job_episodes(cfg.task, cfg.episodes)} mixed demos of {cfg.task}"
+    )
     threads = thread_count(max(cfg.torch_threads, 0))  # a negative setting is refused when the job runs
     return (
         f"robrew main job: {source} -> progress model -> {' / '.join(map(str, cfg.methods))} BC -> "

@@ -47,6 +47,9 @@ def test_bad_methods_are_rejected(tmp_path):
     ensemble = ProgressTrainConfig(members=3)
     with pytest.raises(ValueError, match="progress.members=3: RA-BC weights"):
         run_rabc_experiment(RabcExperimentConfig(progress=ensemble, out_dir=str(tmp_path / "out")))
+    for episodes in (2, -1):  # 0 is the task's own count; anything else needs 4 demos to split
+        with pytest.raises(ValueError, match="episodes must be >= 4"):
+            run_rabc_experiment(RabcExperimentConfig(episodes=episodes, out_dir=str(tmp_path / "out")))
     assert not (tmp_path / "out").exists()  # rejected before anything is written
 
 
@@ -67,6 +70,26 @@ def test_banner_names_a_reused_dataset_not_the_episode_count():
     assert "150 mixed demos of tabletop_pick_place" in banner(RabcExperimentConfig())
     reused = banner(RabcExperimentConfig(data_dir="data/robrew/tabletop_pick_place/expert-mixed-v0"))
     assert "demos from data/robrew/tabletop_pick_place/expert-mixed-v0" in reused and "150" not in reused
+
+
+def test_the_task_file_sets_the_demo_count_unless_the_job_does(tmp_path):
+    """A task's ``demos`` is the job's default demo count; ``episodes`` overrides it; else 150."""
+    from pathlib import Path
+
+    import yaml
+
+    from robrew.jobs.rabc import job_episodes
+    from robrew.taskspec import load_task
+
+    assert load_task("tabletop_push").demos == 450 and load_task("tabletop_pick_place").demos == 0
+    assert (job_episodes("tabletop_push"), job_episodes("tabletop_pick_place")) == (450, 150)
+    assert job_episodes("tabletop_push", 60) == 60
+    spec = yaml.safe_load(Path(load_task("tabletop_reach").source).read_text())
+    path = tmp_path / "reach_small.yaml"
+    path.write_text(yaml.safe_dump({**spec, "name": "reach_small", "demos": 12}))
+    assert job_episodes(str(path)) == 12
+    assert "12 mixed demos" in banner(RabcExperimentConfig(task=str(path)))
+    assert "450 mixed demos of tabletop_push" in banner(RabcExperimentConfig(task="tabletop_push"))
 
 
 def test_demos_that_do_not_fit_the_task_are_one_line_before_anything_trains(tmp_path):
