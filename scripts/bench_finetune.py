@@ -18,6 +18,11 @@ states of RUN (a fine-tuning run with stall hard starts): per --reach-scales res
 base alone, a constant random correction (uniform in the learner's [-1, 1] range) held for --hold
 steps then none (--tries per state), and iid Gaussian corrections at the learner's initial std.
 
+--outcome-spread: instead of training, measures how often the learner's initial exploration noise
+(N(0, exp(--log-std)), iid per step or each draw held --hold steps, per --reach-scales) changes an
+episode's outcome against the base alone on the same layout (--states layouts, --tries each): the
+episodes from which PPO's sparse success signal can learn anything.
+
 First prints env steps/s of plain PPO and residual PPO on the same task and envs, one after the
 other (--speed-steps; 0 skips). Then, per row and seed: success vs env steps (--eval-episodes per
 point, fixed seeds), env steps to 95%, final success over --final-episodes with a Wilson 95%
@@ -33,6 +38,8 @@ Usage:
         [--hard-starts 0.5] [--probe 500] [--hard-start-at reset|stall] [--lead 5]
         [--speed-steps 20480]
     python scripts/bench_finetune.py --stall-reach RUN [--states 60] [--tries 8] [--hold 15] [--reach-scales 0.1 0.3]
+    python scripts/bench_finetune.py --outcome-spread --rabc runs/rabc [--policy none] [--states 50] [--tries 2]
+        [--hold 15] [--reach-scales 0.1 0.3]
 """
 
 from __future__ import annotations
@@ -291,6 +298,63 @@ def stall_reach(args) -> list[dict]:
     return rows
 
 
+def outcome_spread(args) -> list[dict]:
+    """How often exploration noise changes an episode's outcome: per scale in ``args.reach_scales``
+    and per hold (1: iid per step, as PPO explores; ``args.hold``: each draw held that many steps),
+    ``args.tries`` noisy episodes on each of ``args.states`` layouts against the base alone there."""
+    from dataclasses import replace
+
+    from robrew.agents.residual import ResidualAction
+    from robrew.env_factory import make_env
+    from robrew.runs import TaskConfig, finetune_config, load_base_policy, resolve_task
+
+    cfg = finetune_config(row_config("sparse", args, 0), args.rabc)
+    spec, base = resolve_task(replace(cfg, task=TaskConfig(f"{args.task}_sparse"))), load_base_policy(cfg)
+    rng, dim = np.random.default_rng(0), base.act_dim
+    noise_std = float(np.exp(args.log_std if args.log_std is not None else -1.5))
+    seeds = range(EVAL_SEED, EVAL_SEED + args.states)
+
+    def success(env, seed: int, hold: int, noise: float) -> bool:
+        env.reset(seed=seed)
+        c = np.zeros(dim, np.float32)
+        for t in range(spec.horizon):
+            if noise and t % hold == 0:
+                c = np.clip(rng.normal(0, noise, dim), -1, 1).astype(np.float32)  # as SB3 clips its samples
+            _, _, terminated, truncated, info = env.step(c)
+            if terminated or truncated:
+                break
+        return bool(info.get("is_success"))
+
+    rows = []
+    for scale in args.reach_scales:
+        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False))
+        alone = np.array([success(env, s, 1, 0.0) for s in seeds])
+        for hold in (1, args.hold):
+            noisy = np.array([[success(env, s, hold, noise_std) for _ in range(args.tries)] for s in seeds])
+            up, down = (noisy & ~alone[:, None]).sum(), (~noisy & alone[:, None]).sum()
+            rows.append(
+                {
+                    "scale": scale,
+                    "hold": hold,
+                    "layouts": args.states,
+                    "base": float(alone.mean()),
+                    "noisy": float(noisy.mean()),
+                    "flipped": float((up + down) / noisy.size),
+                    "fail_to_success": f"{up} of {(~alone).sum() * args.tries}",
+                    "success_to_fail": f"{down} of {alone.sum() * args.tries}",
+                }
+            )
+            r = rows[-1]
+            print(
+                f"scale {scale}, noise N(0, {noise_std:.2f}) held {hold} step(s): base {r['base']:.0%}, noisy "
+                f"{r['noisy']:.0%}; outcome changed in {r['flipped']:.1%} of episodes (failure -> success "
+                f"{r['fail_to_success']}, success -> failure {r['success_to_fail']})",
+                flush=True,
+            )
+        env.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rabc", default="runs/rabc", help="a robrew-rabc output directory (its BC policies)")
@@ -331,7 +395,17 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=8, help="--stall-reach: corrections tried per state")
     parser.add_argument("--hold", type=int, default=15, help="--stall-reach: steps a constant correction is held")
     parser.add_argument("--reach-scales", type=float, nargs="+", default=[0.1, 0.3, 0.5])
+    parser.add_argument(
+        "--outcome-spread", action="store_true", help="measure how often exploration noise changes outcomes"
+    )
     args = parser.parse_args()
+    if args.outcome_spread:
+        if args.task is None:
+            args.task = json.loads((Path(args.rabc) / "results.json").read_text())["config"]["task"]
+        rows = outcome_spread(args)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "outcome_spread.json").write_text(json.dumps(rows, indent=1))
+        return
     if args.stall_reach:
         rows = stall_reach(args)
         Path(args.out).mkdir(parents=True, exist_ok=True)
