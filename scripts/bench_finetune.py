@@ -234,6 +234,12 @@ def report(results: list[dict], out: Path) -> None:
     print(f"wrote {out / 'curves.png'} and {out / 'results.json'}")
 
 
+def initial_std(cfg) -> float:
+    """The residual PPO learner's initial exploration std, exp(log_std_init) (the family's -1.5 if unset)."""
+    log_std = cfg.algo.params.log_std_init
+    return float(np.exp(log_std if log_std is not None else -1.5))
+
+
 def stall_reach(args) -> list[dict]:
     """Success from ``args.stall_reach``'s stall states under three kinds of correction, per scale."""
     from dataclasses import replace
@@ -248,8 +254,7 @@ def stall_reach(args) -> list[dict]:
         raise SystemExit(f"bench_finetune: error: {run} has no stall hard starts (hard_starts.json start=stall)")
     spec, base = resolve_task(cfg), load_base_policy(cfg)
     states = list(zip(record["failed_seeds"], record["start_steps"]))[: args.states]
-    rng, dim = np.random.default_rng(0), base.act_dim
-    noise_std = float(np.exp(cfg.algo.params.log_std_init if cfg.algo.params.log_std_init is not None else -1.5))
+    rng, dim, noise_std = np.random.default_rng(0), base.act_dim, initial_std(cfg)
 
     def succeeds(env, seed: int, start: int, correction) -> bool:
         env.reset(seed=seed)
@@ -310,8 +315,7 @@ def outcome_spread(args) -> list[dict]:
 
     cfg = finetune_config(row_config("sparse", args, 0), args.rabc)
     spec, base = resolve_task(replace(cfg, task=TaskConfig(f"{args.task}_sparse"))), load_base_policy(cfg)
-    rng, dim = np.random.default_rng(0), base.act_dim
-    noise_std = float(np.exp(args.log_std if args.log_std is not None else -1.5))
+    rng, dim, noise_std = np.random.default_rng(0), base.act_dim, initial_std(cfg)
     seeds = range(EVAL_SEED, EVAL_SEED + args.states)
 
     def success(env, seed: int, hold: int, noise: float) -> bool:
@@ -399,22 +403,20 @@ def main() -> None:
         "--outcome-spread", action="store_true", help="measure how often exploration noise changes outcomes"
     )
     args = parser.parse_args()
-    if args.outcome_spread:
-        if args.task is None:
-            args.task = json.loads((Path(args.rabc) / "results.json").read_text())["config"]["task"]
-        rows = outcome_spread(args)
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "outcome_spread.json").write_text(json.dumps(rows, indent=1))
-        return
-    if args.stall_reach:
+    out = Path(args.out)
+    if args.stall_reach:  # reads a fine-tuning run, not --rabc
         rows = stall_reach(args)
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "stall_reach.json").write_text(json.dumps(rows, indent=1))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "stall_reach.json").write_text(json.dumps(rows, indent=1))
         return
-    print(f"torch threads per run: {1 if args.jobs > 1 else usable_cores()}", flush=True)
     if args.task is None:
         args.task = json.loads((Path(args.rabc) / "results.json").read_text())["config"]["task"]
-    out = Path(args.out)
+    if args.outcome_spread:
+        rows = outcome_spread(args)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "outcome_spread.json").write_text(json.dumps(rows, indent=1))
+        return
+    print(f"torch threads per run: {1 if args.jobs > 1 else usable_cores()}", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(row, seed) for seed in range(args.first_seed, args.first_seed + args.seeds) for row in args.rows]
     print(

@@ -147,10 +147,9 @@ def test_resume_a_finished_run_with_more_steps_and_in_a_copy(copy, trained, tmp_
     steps = [int(r.split(",")[0]) for r in (copy / "curve.csv").read_text().splitlines()[1:]]
     assert steps == sorted(steps) and 384 in steps  # eval schedule kept: 128, 256, 384, ...
     curve, metrics = (copy / "curve.csv").read_text(), (copy / "metrics.json").read_text()
-    for again in run_clis([(["robrew-train", f"resume={copy}"], tmp_path)] * 2):  # finished: nothing to train,
-        assert again.returncode == 0 and "nothing to train" in again.stdout, again.stderr[
-            -2000:
-        ]  # its evaluation not rerun
+    # Finished: nothing to train, no crash, and its final evaluation is not run again.
+    for again in run_clis([(["robrew-train", f"resume={copy}"], tmp_path)] * 2):
+        assert again.returncode == 0 and "nothing to train" in again.stdout, again.stderr[-2000:]
     assert (copy / "curve.csv").read_text() == curve and (copy / "metrics.json").read_text() == metrics
 
 
