@@ -9,6 +9,8 @@ full horizon):
   potential  residual PPO on success + the directory's progress model as a potential
              (finetune_reward=progress reward.composition=potential)
   sac        residual SAC on the potential row's reward, at its own budget (--sac-steps)
+--residual-hold K: the PPO rows decide every K env steps and hold their correction in between
+(algo.residual.hold; --steps still counts env steps, --n-steps learner steps per env per update).
 --hard-starts P: the PPO rows start that share of their training episodes on layouts where the
 base failed (a probe of --probe episodes first; robrew.training.hard_starts); --hard-start-at stall
 hands those episodes over --lead steps before the base policy's stall on them.
@@ -35,6 +37,7 @@ Usage:
         [--first-seed 0] [--steps 3000000] [--sac-steps 20000] [--n-envs 8] [--evals 10]
         [--eval-episodes 100] [--final-episodes 200] [--jobs 1] [--out runs/bench_finetune]
         [--train-task tabletop_pick_place_until_success] [--gamma 0.999] [--scale S] [--log-std L] [--sde]
+        [--residual-hold K] [--n-steps N]
         [--hard-starts 0.5] [--probe 500] [--hard-start-at reset|stall] [--lead 5]
         [--speed-steps 20480]
     python scripts/bench_finetune.py --stall-reach RUN [--states 60] [--tries 8] [--hold 15] [--reach-scales 0.1 0.3]
@@ -69,14 +72,17 @@ def row_config(row: str, args, seed: int):
     from robrew.runs import FinetuneReward, TaskConfig, TrainConfig
 
     sparse = row == "sparse"
-    steps = args.sac_steps if row == "sac" else args.steps
+    steps = args.sac_steps if row == "sac" else args.steps // args.residual_hold  # learner steps
     algo = (
         SacConfig(params=SacParams(critic_layer_norm=True), actor_warmup=2000)
         if row == "sac"
         else PpoConfig(
-            params=PpoParams(log_std_init=args.log_std, use_sde=args.sde or None, gamma=args.gamma),
+            params=PpoParams(
+                log_std_init=args.log_std, use_sde=args.sde or None, gamma=args.gamma, n_steps=args.n_steps
+            ),
             residual=PpoResidualConfig(
                 scale=args.scale,
+                hold=args.residual_hold,
                 hard_starts=HardStartConfig(
                     probability=args.hard_starts, probe=args.probe, start=args.hard_start_at, lead=args.lead
                 ),
@@ -144,7 +150,8 @@ def run_row(row: str, seed: int, args) -> dict:
     final = final_success(run_dir, f"{args.task}_sparse", args.final_episodes)
     sampled = final_success(run_dir, f"{args.task}_sparse", args.final_episodes, deterministic=False)
     lines = (run_dir / "curve.csv").read_text().splitlines()[1:]
-    curve = [(float(t), float(s), float(m)) for t, s, _, m in (line.split(",") for line in lines)]
+    hold = args.residual_hold if row != "sac" else 1  # the curve counts learner steps: in env steps
+    curve = [(float(t) * hold, float(s), float(m)) for t, s, _, m in (line.split(",") for line in lines)]
     return {
         "row": row,
         "seed": seed,
@@ -172,7 +179,8 @@ def speed(args) -> dict:
     for name, cfg in (("plain", plain), ("residual", residual)):
         run_dir = Path(args.out) / f"speed_{name}"
         shutil.rmtree(run_dir, ignore_errors=True)
-        cfg = replace(cfg, total_timesteps=args.speed_steps, eval_episodes=0, checkpoint_every=10**9)
+        learner_steps = args.speed_steps // (args.residual_hold if name == "residual" else 1)
+        cfg = replace(cfg, total_timesteps=learner_steps, eval_episodes=0, checkpoint_every=10**9)
         cfg.algo.params.n_steps, cfg.algo.params.batch_size = 256, 512  # the residual family's, for both
         out[name] = train(cfg, run_dir)["env_steps_per_s"]
     out["ratio"] = out["residual"] / out["plain"]
@@ -269,7 +277,7 @@ def stall_reach(args) -> list[dict]:
 
     rows = []
     for scale in args.reach_scales:
-        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False))
+        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False, hold=1))
         zero = sum(succeeds(env, s, k, lambda i: np.zeros(dim, np.float32)) for s, k in states)
         held = np.zeros((len(states), args.tries), bool)
         for j, (seed, start) in enumerate(states):
@@ -331,7 +339,7 @@ def outcome_spread(args) -> list[dict]:
 
     rows = []
     for scale in args.reach_scales:
-        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False))
+        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False, hold=1))
         alone = np.array([success(env, s, 1, 0.0) for s in seeds])
         for hold in (1, args.hold):
             noisy = np.array([[success(env, s, hold, noise_std) for _ in range(args.tries)] for s in seeds])
@@ -375,6 +383,10 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=None, help="residual PPO's discount (default: 0.99)")
     parser.add_argument("--train-task", default=None, help="the task the rows train in (default: <task>_sparse)")
     parser.add_argument("--sde", action="store_true", help="residual PPO explores with gSDE (state-dependent noise)")
+    parser.add_argument(
+        "--residual-hold", type=int, default=1, help="residual PPO decides every K env steps (algo.residual.hold)"
+    )
+    parser.add_argument("--n-steps", type=int, default=None, help="residual PPO's learner steps per env per update")
     parser.add_argument(
         "--hard-starts", type=float, default=0.0, help="share of training episodes started where the base fails"
     )

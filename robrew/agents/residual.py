@@ -22,6 +22,15 @@ the VecEnv adapter) starts each episode with the residual switched on with proba
 ``min(t / progressive_steps, 1)``, ``t`` the env steps trained so far, so early training never
 falls below the base.
 
+``hold`` > 1 makes the learner decide every ``hold`` env steps: its correction is held in between
+while the base policy acts at every step, so one learner step is ``hold`` env steps (fewer where
+the episode ends), its reward their sum. Exploration noise then pushes in one direction for
+``hold`` steps, which changes an episode's outcome far more often than per-step noise of the same
+size, and an episode is ``hold`` times fewer decisions. A VecEnv steps all envs together, so an
+env whose episode ends inside a held step starts its next episode on the base alone (a zero
+correction, rewards not counted) until the other envs reach their next decision; one env alone
+always starts an episode with a decision.
+
 Example:
     >>> base = load_policy("runs/rabc/policies/rabc")
     >>> env = ResidualAction(make_env("tabletop_pick_place"), base, ResidualConfig(scale=0.1))
@@ -88,6 +97,7 @@ class ResidualConfig:
     observe_base: bool = True  # the learner sees the base policy's action beside the observation
     decay: float = 0.3  # the base actor's temporal-ensembling decay (robrew-rabc evaluates with 0.3)
     progressive_steps: int = 0  # > 0: an episode uses the residual with probability min(t / this, 1)
+    hold: int = 1  # the learner decides every `hold` env steps; its correction is held in between
     hard_starts: HardStartConfig = field(default_factory=HardStartConfig)
 
     def check(self) -> None:
@@ -100,6 +110,8 @@ class ResidualConfig:
             raise ValueError(f"algo.residual.decay must be >= 0, got {self.decay}")
         if self.progressive_steps < 0:
             raise ValueError(f"algo.residual.progressive_steps must be >= 0, got {self.progressive_steps}")
+        if self.hold < 1:
+            raise ValueError(f"algo.residual.hold must be >= 1 (env steps per learner decision), got {self.hold}")
         self.hard_starts.check()
 
 
@@ -194,16 +206,16 @@ class ResidualAction(gym.Wrapper):
         return self._base
 
     def step(self, action):
-        base, correction = self._base, np.asarray(action, np.float32)
-        obs, reward, terminated, truncated, info = self.env.step(combine(base, correction, self.cfg.scale))
-        cost = float(correction_cost(correction, self.cfg.penalty))
-        return (
-            self._observe(obs),
-            float(reward) - cost,
-            terminated,
-            truncated,
-            {**info, "base_action": base, "residual_cost": cost},
-        )
+        decided, correction = self._base, np.asarray(action, np.float32)
+        total = cost = 0.0
+        for _ in range(self.cfg.hold):
+            obs, reward, terminated, truncated, info = self.env.step(combine(self._base, correction, self.cfg.scale))
+            step_cost = float(correction_cost(correction, self.cfg.penalty))
+            total, cost = total + float(reward) - step_cost, cost + step_cost
+            learner_obs = self._observe(obs)
+            if terminated or truncated:
+                break
+        return learner_obs, total, terminated, truncated, {**info, "base_action": decided, "residual_cost": cost}
 
 
 def batch_of_one(obs):
@@ -241,6 +253,7 @@ class VecResidualAction(VecEnvWrapper):
         self._use = np.ones(venv.num_envs, bool)  # progressive exploration: the residual acts in env i
         self._base = np.zeros((venv.num_envs, base.act_dim))
         self._correction = np.zeros((venv.num_envs, base.act_dim), np.float32)
+        self._decided = self._base  # the base actions the learner saw when it decided
 
     def residual_probability(self) -> float:
         """The chance that an episode starting now uses the residual (progressive exploration)."""
@@ -264,26 +277,43 @@ class VecResidualAction(VecEnvWrapper):
 
     def step_async(self, actions: np.ndarray) -> None:
         self._correction = np.asarray(actions, np.float32).reshape(self.num_envs, -1) * self._use[:, None]
+        self._decided = self._base
         self.venv.step_async(combine(self._base, self._correction, self.cfg.scale))
 
     def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        self.num_timesteps += self.num_envs
-        costs = correction_cost(self._correction, self.cfg.penalty)
-        done = [i for i in range(self.num_envs) if dones[i]]
-        if done and self.cfg.observe_base:  # the base action at the last state, as one env would see it
-            terminal = [infos[i]["terminal_observation"] for i in done]
-            stacked = (
-                {k: np.stack([t[k] for t in terminal]) for k in terminal[0]}
-                if isinstance(terminal[0], dict)
-                else np.stack(terminal)
-            )
-            last = self.actor(stacked, envs=done)
-            for row, i in enumerate(done):
-                infos[i]["terminal_observation"] = augment(terminal[row], last[row])
-        self.actor.reset(done)
-        self._start_episodes(done)
-        for i in range(self.num_envs):
-            infos[i] = {**infos[i], "base_action": self._base[i], "residual_cost": float(costs[i])}
-        new_obs = self._observe(obs)
-        return new_obs, (rewards - costs).astype(np.float32), dones, infos
+        n = self.num_envs
+        deciding = np.ones(n, bool)  # env i is still inside the held step it decided (no episode end yet)
+        total, cost = np.zeros(n, np.float32), np.zeros(n, np.float32)
+        ended, last_infos = np.zeros(n, bool), [None] * n
+        for inner in range(self.cfg.hold):
+            if inner > 0:  # after an episode end, the env's next episode runs on the base alone
+                held = self._correction * deciding[:, None]
+                self.venv.step_async(combine(self._base, held, self.cfg.scale))
+            obs, rewards, dones, infos = self.venv.step_wait()
+            self.num_timesteps += n
+            step_cost = correction_cost(self._correction, self.cfg.penalty) * deciding
+            total += np.where(deciding, rewards - step_cost, 0.0).astype(np.float32)
+            cost += step_cost.astype(np.float32)
+            done = [i for i in range(n) if dones[i]]
+            if done and self.cfg.observe_base:  # the base action at the last state, as one env would see it
+                terminal = [infos[i]["terminal_observation"] for i in done]
+                stacked = (
+                    {k: np.stack([t[k] for t in terminal]) for k in terminal[0]}
+                    if isinstance(terminal[0], dict)
+                    else np.stack(terminal)
+                )
+                last = self.actor(stacked, envs=done)
+                for row, i in enumerate(done):
+                    infos[i]["terminal_observation"] = augment(terminal[row], last[row])
+            self.actor.reset(done)
+            self._start_episodes(done)
+            for i in range(n):
+                if deciding[i]:
+                    last_infos[i] = infos[i]
+            ended |= deciding & dones
+            deciding &= ~dones
+            self._base = self.actor(obs)
+        for i in range(n):
+            last_infos[i] = {**last_infos[i], "base_action": self._decided[i], "residual_cost": float(cost[i])}
+        learner_obs = augment(obs, self._base) if self.cfg.observe_base else obs
+        return learner_obs, total, ended, last_infos

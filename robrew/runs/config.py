@@ -118,7 +118,7 @@ class TrainConfig:
     algo: AlgoConfig = MISSING  # one algorithm's settings class: PpoConfig, SacConfig, ... (robrew.agents)
     seed: int = 0
     n_envs: int = 4
-    total_timesteps: int = 50_000
+    total_timesteps: int = 50_000  # learner steps (SB3's count; algo.residual.hold env steps each)
     device: str = "cpu"
     normalize: bool | None = None  # VecNormalize (obs, reward); None: the task family's (FAMILY_NORMALIZE)
     subprocess: bool = False  # SubprocVecEnv

@@ -597,8 +597,9 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
     from robrew.agents.residual import VecResidualAction
 
     residual = unwrap_vec_wrapper(venv, VecResidualAction)
-    if residual is not None:
-        residual.num_timesteps = model.num_timesteps  # progressive exploration resumes where it was
+    hold = residual.cfg.hold if residual is not None else 1  # env steps per learner step
+    if residual is not None:  # progressive exploration resumes where it was (its clock counts env steps)
+        residual.num_timesteps = model.num_timesteps * hold
     remaining = cfg.total_timesteps - model.num_timesteps
     if remaining <= 0 and (run_dir / "metrics.json").is_file():  # finished: its final evaluation stands
         venv.close()
@@ -659,7 +660,8 @@ def _learn(cfg, spec, run_dir, model, venv, norm, reward_model, resumed_from, re
         "num_timesteps": int(model.num_timesteps),
         "resumed_from_step": int(start_steps) if resumed_from is not None else None,
         "wall_time_s": wall,
-        "env_steps_per_s": (model.num_timesteps - start_steps) / wall if wall > 0 else None,
+        "env_steps": int(model.num_timesteps) * hold,  # num_timesteps counts learner steps
+        "env_steps_per_s": (model.num_timesteps - start_steps) * hold / wall if wall > 0 else None,
         "final_eval": final,
     }
     write_json_atomic(run_dir / "metrics.json", metrics)

@@ -81,6 +81,66 @@ def test_single_env_adapter_acts_like_the_vecenv_adapter_and_a_correction_moves_
     np.testing.assert_allclose(sent[0], np.clip(base + 0.2 * np.array([1.0, -1.0, 0.5, 0.0]), -1, 1), atol=1e-7)
 
 
+def test_a_held_correction_is_hold_steps_of_the_same_correction_in_one_env():
+    policy, rng = random_policy(), np.random.default_rng(1)
+    held = ResidualAction(make_env(load_task(TASK)), policy, ResidualConfig(scale=0.2, hold=3, penalty=0.5))
+    each = ResidualAction(make_env(load_task(TASK)), policy, ResidualConfig(scale=0.2, penalty=0.5))
+    obs, _ = held.reset(seed=3)
+    ref, _ = each.reset(seed=3)
+    inner = []
+    step = held.env.step
+    held.env.step = lambda x: (inner.append(x), step(x))[1]
+    done = False
+    while not done:  # 50 env steps: 16 held steps of 3, the last one 2 (the episode ends inside it)
+        np.testing.assert_array_equal(obs, ref)
+        c = rng.uniform(-1, 1, 4).astype(np.float32)
+        decided = each.base_action()
+        obs, reward, term, trunc, info = held.step(c)
+        rewards, costs = [], []
+        for _ in range(3):
+            ref, r, ref_term, ref_trunc, ref_info = each.step(c)
+            rewards.append(r)
+            costs.append(ref_info["residual_cost"])
+            if ref_term or ref_trunc:
+                break
+        assert reward == pytest.approx(sum(rewards)) and info["residual_cost"] == pytest.approx(sum(costs))
+        assert (term, trunc) == (ref_term, ref_trunc)
+        np.testing.assert_array_equal(info["base_action"], decided)  # the base action the learner saw
+        done = term or trunc
+    np.testing.assert_array_equal(obs, ref)
+    assert len(inner) == 50
+
+
+def test_a_vecenv_holds_each_correction_and_an_env_that_ends_inside_waits_on_its_base():
+    policy, n, rng = random_policy(), 2, np.random.default_rng(2)
+    inner = vec(n, seed=5)
+    sent = []
+    step_async = inner.step_async
+    inner.step_async = lambda a: (sent.append(np.array(a)), step_async(a))[1]
+    held = VecResidualAction(inner, policy, ResidualConfig(scale=0.2, hold=3))
+    each = VecResidualAction(vec(n, seed=5), policy, ResidualConfig(scale=0.2))
+    obs, ref = held.reset(), each.reset()
+    for _ in range(16):  # 48 env steps inside the first episodes (horizon 50)
+        np.testing.assert_array_equal(obs, ref)
+        c = rng.uniform(-1, 1, (n, 4)).astype(np.float32)
+        obs, reward, dones, _ = held.step(c)
+        steps = [each.step(c) for _ in range(3)]
+        np.testing.assert_allclose(reward, sum(r for _, r, _, _ in steps), rtol=1e-6)
+        assert not dones.any()
+        ref = steps[-1][0]
+    c = rng.uniform(-1, 1, (n, 4)).astype(np.float32)
+    obs, reward, dones, infos = held.step(c)  # steps 49, 50 (the episodes end), then one on the base alone
+    (_, r1, _, _), (last, r2, ref_dones, ref_infos) = each.step(c), each.step(c)
+    assert dones.all() and ref_dones.all()
+    np.testing.assert_allclose(reward, r1 + r2, rtol=1e-6)  # the step after the end is not the learner's
+    for i in range(n):
+        np.testing.assert_array_equal(infos[i]["terminal_observation"], ref_infos[i]["terminal_observation"])
+    np.testing.assert_array_equal(sent[-1], np.clip(last[:, -4:].astype(np.float64), -1, 1))  # zero correction
+    ref, *_ = each.step(np.zeros((n, 4), np.float32))
+    np.testing.assert_array_equal(obs, ref)
+    assert held.num_timesteps == 17 * 3 * n
+
+
 def test_the_learner_observes_the_base_action_where_configured():
     policy, n = random_policy(), 2
     venv = VecResidualAction(vec(n), policy, ResidualConfig())
@@ -150,6 +210,7 @@ def test_warmup_trains_only_the_value_function_and_the_actor_starts_at_zero():
         (ResidualConfig(scale=0.0), "scale must be in"),
         (ResidualConfig(penalty=-1.0), "penalty must be"),
         (ResidualConfig(progressive_steps=-5), "progressive_steps"),
+        (ResidualConfig(hold=0), "hold must be >= 1"),
     ],
 )
 def test_bad_settings_are_one_line(cfg, message):

@@ -332,3 +332,38 @@ def test_bad_hard_start_settings_are_one_line(rabc_dir, tmp_path, hard, finetune
     with pytest.raises(ConfigError, match=message):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_held_residual_counts_env_steps_and_resumes_its_clock_in_env_steps(rabc_dir, tmp_path, monkeypatch):
+    """With algo.residual.hold=4 a learner step is 4 env steps: the run reports both counts, its
+    evaluation env holds each correction 4 steps, and a resumed run's progressive exploration
+    continues from the env steps trained, not the learner steps."""
+    from robrew.agents.residual import VecResidualAction
+
+    algo = PpoConfig(
+        params=PpoParams(n_steps=16, batch_size=32),
+        residual=PpoResidualConfig(hold=4, warmup_iters=1, progressive_steps=10_000),
+    )
+    cfg = finetune_cfg(rabc_dir, algo=algo, n_envs=2, total_timesteps=64, checkpoint_every=32, eval_every=32)
+    run = tmp_path / "run"
+    metrics = train(cfg, run)
+    assert metrics["num_timesteps"] == 64 and metrics["env_steps"] == 256
+    saved = load_run_config(run)
+    assert saved.algo.residual.hold == 4
+    env = make_run_env(resolve_task(saved), saved)
+    calls = []
+    step = env.env.step
+    env.env.step = lambda a: (calls.append(a), step(a))[1]
+    env.reset(seed=0)
+    env.step(np.zeros(4, np.float32))
+    assert len(calls) == 4
+    clocks = []
+    probability = VecResidualAction.residual_probability
+
+    def watched(self):
+        clocks.append(self.num_timesteps)
+        return probability(self)
+
+    monkeypatch.setattr(VecResidualAction, "residual_probability", watched)
+    train(dataclasses.replace(saved, resume=str(run), total_timesteps=96), run)
+    assert clocks[0] == 256  # 64 learner steps x 4 env steps
