@@ -175,7 +175,7 @@ class ResidualAction(gym.Wrapper):
     Args:
         env: An env with a Box action space in [-1, 1] (the base policy's range).
         base: The frozen base policy.
-        cfg: The residual settings (scale, penalty, observe_base, decay).
+        cfg: The residual settings (scale, penalty, observe_base, decay, hold).
 
     Raises:
         ValueError: a bad setting, or a base policy whose action size does not fit the env.
