@@ -415,6 +415,8 @@ def main() -> None:
         "--outcome-spread", action="store_true", help="measure how often exploration noise changes outcomes"
     )
     args = parser.parse_args()
+    if args.residual_hold < 1:
+        parser.error(f"--residual-hold must be >= 1 (env steps per decision), got {args.residual_hold}")
     out = Path(args.out)
     if args.stall_reach:  # reads a fine-tuning run, not --rabc
         rows = stall_reach(args)
