@@ -150,7 +150,7 @@ def run_row(row: str, seed: int, args) -> dict:
     final = final_success(run_dir, f"{args.task}_sparse", args.final_episodes)
     sampled = final_success(run_dir, f"{args.task}_sparse", args.final_episodes, deterministic=False)
     lines = (run_dir / "curve.csv").read_text().splitlines()[1:]
-    hold = args.residual_hold if row != "sac" else 1  # the curve counts learner steps: in env steps
+    hold = metrics["env_steps"] // metrics["num_timesteps"]  # the curve counts learner steps: in env steps
     curve = [(float(t) * hold, float(s), float(m)) for t, s, _, m in (line.split(",") for line in lines)]
     return {
         "row": row,
@@ -248,12 +248,20 @@ def initial_std(cfg) -> float:
     return float(np.exp(log_std if log_std is not None else -1.5))
 
 
-def stall_reach(args) -> list[dict]:
-    """Success from ``args.stall_reach``'s stall states under three kinds of correction, per scale."""
+def probe_env(spec, base, cfg, scale: float):
+    """One env acting through ``base`` with a residual of ``scale`` that the measurement modes step
+    themselves, one env step per call (no base action in the observation, no hold)."""
     from dataclasses import replace
 
     from robrew.agents.residual import ResidualAction
     from robrew.env_factory import make_env
+
+    return ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False, hold=1))
+
+
+def stall_reach(args) -> list[dict]:
+    """Success from ``args.stall_reach``'s stall states under three kinds of correction, per scale."""
+
     from robrew.runs import load_base_policy, load_run_config, resolve_task
 
     run = Path(args.stall_reach)
@@ -277,7 +285,7 @@ def stall_reach(args) -> list[dict]:
 
     rows = []
     for scale in args.reach_scales:
-        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False, hold=1))
+        env = probe_env(spec, base, cfg, scale)
         zero = sum(succeeds(env, s, k, lambda i: np.zeros(dim, np.float32)) for s, k in states)
         held = np.zeros((len(states), args.tries), bool)
         for j, (seed, start) in enumerate(states):
@@ -317,8 +325,6 @@ def outcome_spread(args) -> list[dict]:
     ``args.tries`` noisy episodes on each of ``args.states`` layouts against the base alone there."""
     from dataclasses import replace
 
-    from robrew.agents.residual import ResidualAction
-    from robrew.env_factory import make_env
     from robrew.runs import TaskConfig, finetune_config, load_base_policy, resolve_task
 
     cfg = finetune_config(row_config("sparse", args, 0), args.rabc)
@@ -339,7 +345,7 @@ def outcome_spread(args) -> list[dict]:
 
     rows = []
     for scale in args.reach_scales:
-        env = ResidualAction(make_env(spec), base, replace(cfg.algo.residual, scale=scale, observe_base=False, hold=1))
+        env = probe_env(spec, base, cfg, scale)
         alone = np.array([success(env, s, 1, 0.0) for s in seeds])
         for hold in (1, args.hold):
             noisy = np.array([[success(env, s, hold, noise_std) for _ in range(args.tries)] for s in seeds])

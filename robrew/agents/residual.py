@@ -207,10 +207,10 @@ class ResidualAction(gym.Wrapper):
 
     def step(self, action):
         decided, correction = self._base, np.asarray(action, np.float32)
+        step_cost = float(correction_cost(correction, self.cfg.penalty))  # the same at every held step
         total = cost = 0.0
         for _ in range(self.cfg.hold):
             obs, reward, terminated, truncated, info = self.env.step(combine(self._base, correction, self.cfg.scale))
-            step_cost = float(correction_cost(correction, self.cfg.penalty))
             total, cost = total + float(reward) - step_cost, cost + step_cost
             learner_obs = self._observe(obs)
             if terminated or truncated:
@@ -253,7 +253,6 @@ class VecResidualAction(VecEnvWrapper):
         self._use = np.ones(venv.num_envs, bool)  # progressive exploration: the residual acts in env i
         self._base = np.zeros((venv.num_envs, base.act_dim))
         self._correction = np.zeros((venv.num_envs, base.act_dim), np.float32)
-        self._decided = self._base  # the base actions the learner saw when it decided
 
     def residual_probability(self) -> float:
         """The chance that an episode starting now uses the residual (progressive exploration)."""
@@ -277,11 +276,11 @@ class VecResidualAction(VecEnvWrapper):
 
     def step_async(self, actions: np.ndarray) -> None:
         self._correction = np.asarray(actions, np.float32).reshape(self.num_envs, -1) * self._use[:, None]
-        self._decided = self._base
         self.venv.step_async(combine(self._base, self._correction, self.cfg.scale))
 
     def step_wait(self):
-        n = self.num_envs
+        n, decided = self.num_envs, self._base  # the base actions the learner saw when it decided
+        full_cost = correction_cost(self._correction, self.cfg.penalty)  # the same at every held step
         deciding = np.ones(n, bool)  # env i is still inside the held step it decided (no episode end yet)
         total, cost = np.zeros(n, np.float32), np.zeros(n, np.float32)
         ended, last_infos = np.zeros(n, bool), [None] * n
@@ -291,7 +290,7 @@ class VecResidualAction(VecEnvWrapper):
                 self.venv.step_async(combine(self._base, held, self.cfg.scale))
             obs, rewards, dones, infos = self.venv.step_wait()
             self.num_timesteps += n
-            step_cost = correction_cost(self._correction, self.cfg.penalty) * deciding
+            step_cost = full_cost * deciding
             total += np.where(deciding, rewards - step_cost, 0.0).astype(np.float32)
             cost += step_cost.astype(np.float32)
             done = [i for i in range(n) if dones[i]]
@@ -314,6 +313,6 @@ class VecResidualAction(VecEnvWrapper):
             deciding &= ~dones
             self._base = self.actor(obs)
         for i in range(n):
-            last_infos[i] = {**last_infos[i], "base_action": self._decided[i], "residual_cost": float(cost[i])}
+            last_infos[i] = {**last_infos[i], "base_action": decided[i], "residual_cost": float(cost[i])}
         learner_obs = augment(obs, self._base) if self.cfg.observe_base else obs
         return learner_obs, total, ended, last_infos
